@@ -1,0 +1,70 @@
+"""surveykit — design-based re-analysis of surveys on China's social credit systems.
+
+The public API is re-exported here lazily (so ``surveykit --help`` starts fast):
+
+    import surveykit as sk
+    design = sk.SurveyDesign(df, weights="weight", strata="region")
+    sk.proportion(design, "approval", by="group")
+
+The bundled default dataset is a SYNTHETIC replica reconstructed from published tables;
+results computed from it are not findings about China.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+#: public name -> module that defines it
+_API: dict[str, str] = {
+    # errors
+    "SurveyKitError": "surveykit.errors",
+    # designs
+    "SurveyDesign": "surveykit.design",
+    "ReplicateDesign": "surveykit.design",
+    # io and dictionary
+    "read": "surveykit.io",
+    "harmonise": "surveykit.io",
+    "load_mapping": "surveykit.io",
+    "Codebook": "surveykit.dictionary",
+    "load_codebook": "surveykit.dictionary",
+    # weighting
+    "rake": "surveykit.weighting",
+    "poststratify": "surveykit.weighting",
+    "calibrate": "surveykit.weighting",
+    "trim": "surveykit.weighting",
+    "weight_summary": "surveykit.weighting",
+    "margin_table": "surveykit.weighting",
+    # estimation
+    "mean": "surveykit.estimation",
+    "total": "surveykit.estimation",
+    "proportion": "surveykit.estimation",
+    "crosstab": "surveykit.estimation",
+    "likert": "surveykit.estimation",
+    # models
+    "glm": "surveykit.models",
+    "ordinal": "surveykit.models",
+    "negbin": "surveykit.models",
+    # published tables, replica, replication
+    "published": "surveykit.published",
+    "replica": "surveykit.replica",
+    "load_replica": "surveykit.replica",
+}
+
+__all__ = ["__version__", *_API]
+
+
+def __getattr__(name: str) -> Any:
+    module = _API.get(name)
+    if module is None:
+        raise AttributeError(f"module 'surveykit' has no attribute {name!r}")
+    mod = importlib.import_module(module)
+    value = mod if module.endswith("." + name) else getattr(mod, name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -1,0 +1,1 @@
+"""One module per `surveykit` subcommand; each exposes ``register(subparsers)``."""

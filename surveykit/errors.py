@@ -1,0 +1,109 @@
+"""Typed errors. Every error surveykit raises on bad input derives from SurveyKitError.
+
+Errors carry the file, column and a sample of offending values so that the CLI can print
+one line that tells the user exactly what to fix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+
+def _sample(values: Iterable[Any], limit: int = 5) -> tuple[list[Any], int]:
+    """First `limit` distinct offending values (in order of appearance) and the total count."""
+    seen: list[Any] = []
+    count = 0
+    for v in values:
+        count += 1
+        if len(seen) < limit and v not in seen:
+            seen.append(v)
+    return seen, count
+
+
+class SurveyKitError(Exception):
+    """Base class of every surveykit error.
+
+    Parameters
+    ----------
+    message: what went wrong, in one sentence.
+    file, column: where (either may be None).
+    values: the offending values (a sample of at most 5 distinct ones is shown, with the total count).
+    hint: what the user can do about it.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | None = None,
+        column: str | None = None,
+        values: Iterable[Any] | None = None,
+        hint: str | None = None,
+    ) -> None:
+        self.message = message
+        self.file = None if file is None else str(file)
+        self.column = column
+        if values is not None:
+            self.values, self.count = _sample(values)
+        else:
+            self.values, self.count = [], 0
+        self.hint = hint
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        parts = []
+        if self.file:
+            parts.append(f"file {self.file!r}")
+        if self.column:
+            parts.append(f"column {self.column!r}")
+        where = f" [{', '.join(parts)}]" if parts else ""
+        text = f"{self.message}{where}"
+        if self.count:
+            shown = ", ".join(repr(v) for v in self.values)
+            text += f"; offending values ({self.count} in all): {shown}"
+            if self.count > len(self.values):
+                text += ", ..."
+        if self.hint:
+            text += f". {self.hint}"
+        return text
+
+
+class InputFileError(SurveyKitError):
+    """A file cannot be read: unknown extension, missing, unreadable or truncated."""
+
+
+class SchemaError(SurveyKitError):
+    """A codebook, mapping, registry or targets file is malformed."""
+
+
+class ValidationError(SurveyKitError):
+    """Data disagree with a codebook: wrong type, code outside the valid codes, duplicate ids."""
+
+
+class MappingError(SurveyKitError):
+    """A harmonisation mapping names a raw column that is missing, or leaves codes unmapped."""
+
+
+class DesignError(SurveyKitError):
+    """A survey design is invalid: bad weights, non-nested PSUs, lonely PSUs under 'fail'."""
+
+
+class WeightingError(SurveyKitError):
+    """Raking / calibration / post-stratification targets disagree with the sample."""
+
+
+class ConvergenceError(SurveyKitError):
+    """An iterative procedure (raking, calibration, model fitting) did not converge."""
+
+
+class EstimationError(SurveyKitError):
+    """An estimator cannot be computed (empty domain, non-numeric variable, ...)."""
+
+
+class ModelError(SurveyKitError):
+    """A model cannot be fitted: collinear design matrix, separation, empty categories."""
+
+
+class ReplicationError(SurveyKitError):
+    """The replication run failed: missing table, registry mismatch, strict-mode failures."""

@@ -1,0 +1,1 @@
+"""surveykit.estimation (in progress)."""

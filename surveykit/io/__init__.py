@@ -1,0 +1,1 @@
+"""surveykit.io (in progress)."""

@@ -1,0 +1,1 @@
+"""surveykit.models (in progress)."""

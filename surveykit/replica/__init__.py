@@ -1,0 +1,1 @@
+"""surveykit.replica (in progress)."""

@@ -1,0 +1,1 @@
+"""surveykit.replication (in progress)."""

@@ -1,0 +1,1 @@
+"""surveykit.report (in progress)."""

@@ -1,0 +1,1 @@
+"""surveykit.weighting (in progress)."""

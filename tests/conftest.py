@@ -1,0 +1,42 @@
+"""Shared test helpers: paths of the committed R fixtures and data sets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+FIXTURES = Path(__file__).parent / "fixtures"
+R_FIXTURES = FIXTURES / "r"
+R_DATA = R_FIXTURES / "data"
+
+
+def read_r_data(name: str) -> pd.DataFrame:
+    """One of R survey's example data sets, exported by tests/r/export_data.R."""
+    return pd.read_csv(R_DATA / f"{name}.csv")
+
+
+@pytest.fixture(scope="session")
+def apistrat() -> pd.DataFrame:
+    return read_r_data("apistrat")
+
+
+@pytest.fixture(scope="session")
+def apiclus1() -> pd.DataFrame:
+    return read_r_data("apiclus1")
+
+
+@pytest.fixture(scope="session")
+def apiclus2() -> pd.DataFrame:
+    return read_r_data("apiclus2")
+
+
+@pytest.fixture(scope="session")
+def apipop() -> pd.DataFrame:
+    return read_r_data("apipop")
+
+
+@pytest.fixture(scope="session")
+def nhanes() -> pd.DataFrame:
+    return read_r_data("nhanes")
