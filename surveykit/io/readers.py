@@ -1,0 +1,297 @@
+"""Reading raw survey files (SPSS, Stata, SAS, CSV, Parquet) into a labelled :class:`RawFile`.
+
+Labelled formats go through pyreadstat with ``user_missing=True`` so that user-defined missing
+values (SPSS missing values/ranges, Stata/SAS tagged missing ``.a``-``.z``) are not silently
+turned into plain NaN: they become NA **with their reason** (the value label of the missing code,
+else ``"user missing <code>"``), kept in :attr:`RawFile.missing_reasons`. System-missing values
+get the reason ``"system missing"``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyreadstat
+
+from surveykit.errors import InputFileError
+
+#: extension -> format name
+FORMATS = {
+    ".sav": "sav", ".zsav": "sav", ".por": "por", ".dta": "dta", ".sas7bdat": "sas7bdat",
+    ".xpt": "xpt", ".csv": "csv", ".parquet": "parquet",
+}
+SYSTEM_MISSING = "system missing"
+
+_READERS = {
+    "sav": (pyreadstat.read_sav, True),
+    "por": (pyreadstat.read_por, False),
+    "dta": (pyreadstat.read_dta, True),
+    "sas7bdat": (pyreadstat.read_sas7bdat, True),
+    "xpt": (pyreadstat.read_xport, False),
+}
+
+
+@dataclass
+class RawFile:
+    """A raw data file with its labels; user-missing values are NA with a reason."""
+
+    path: str
+    data: pd.DataFrame
+    variable_labels: dict[str, str] = field(default_factory=dict)
+    value_labels: dict[str, dict[Any, str]] = field(default_factory=dict)
+    missing_reasons: dict[str, pd.Series] = field(default_factory=dict)
+    file_label: str | None = None
+    format: str = "dataframe"
+    #: declared user-missing codes as read: {column: [{"lo": a, "hi": b}, ...]} (SPSS) or
+    #: {column: [{"lo": "a", "hi": "a"}, ...]} (Stata/SAS tags)
+    missing_ranges: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+    @property
+    def n(self) -> int:
+        """Number of rows (respondents)."""
+        return len(self.data)
+
+    def reasons(self, column: str) -> pd.Series:
+        """NA reasons of one column (None where the value is present)."""
+        given = self.missing_reasons.get(column)
+        if given is not None:
+            return given
+        na = self.data[column].isna().to_numpy()
+        return pd.Series(np.where(na, SYSTEM_MISSING, None), index=self.data.index,
+                         dtype=object, name=column)
+
+
+def file_format(path: str | Path) -> str:
+    """The format name of a path from its extension; InputFileError if unknown."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in FORMATS:
+        raise InputFileError(
+            "unknown file extension", file=str(path), values=[suffix or "(none)"],
+            hint=f"supported: {', '.join(sorted(FORMATS))}",
+        )
+    return FORMATS[suffix]
+
+
+def read(path: str | Path, *, encoding: str | None = None) -> RawFile:
+    """Read a raw survey file into a :class:`RawFile` (labels and missing reasons kept).
+
+    Supported: .sav .zsav .por .dta .sas7bdat .xpt (pyreadstat), .csv .parquet (pandas).
+    Raises InputFileError for an unknown extension, a missing file, or an unreadable /
+    truncated file (with what the underlying reader said).
+    """
+    path = Path(path)
+    fmt = file_format(path)
+    if not path.is_file():
+        raise InputFileError("file not found", file=str(path))
+    if fmt in _READERS:
+        return _read_pyreadstat(path, fmt, encoding)
+    try:
+        if fmt == "csv":
+            data = pd.read_csv(path, encoding=encoding)
+        else:
+            data = pd.read_parquet(path)
+    except ImportError as exc:
+        raise InputFileError(f"cannot read {fmt} file: {exc}", file=str(path),
+                             hint="install the optional dependency: pip install pyarrow") from exc
+    except Exception as exc:  # pandas/pyarrow raise many types for corrupt input
+        raise InputFileError(f"cannot read {fmt} file: {exc}", file=str(path)) from exc
+    return RawFile(path=str(path), data=data, missing_reasons=_system_missing(data), format=fmt)
+
+
+def _system_missing(data: pd.DataFrame, skip: Mapping[str, pd.Series] | None = None,
+                    ) -> dict[str, pd.Series]:
+    out: dict[str, pd.Series] = dict(skip or {})
+    na = data.isna()
+    for col in data.columns[na.any().to_numpy()]:
+        if col in out:
+            continue
+        out[col] = pd.Series(np.where(na[col].to_numpy(), SYSTEM_MISSING, None),
+                             index=data.index, dtype=object, name=col)
+    return out
+
+
+def _read_pyreadstat(path: Path, fmt: str, encoding: str | None) -> RawFile:
+    reader, has_user_missing = _READERS[fmt]
+    kwargs: dict[str, Any] = {}
+    if has_user_missing:
+        kwargs["user_missing"] = True
+    if encoding and fmt not in ("dta", "por"):
+        kwargs["encoding"] = encoding
+    try:
+        data, meta = reader(str(path), **kwargs)
+    except Exception as exc:  # pyreadstat.ReadstatError, PyreadstatError, OSError, ...
+        what = str(exc) or type(exc).__name__
+        raise InputFileError(f"cannot read {fmt} file ({type(exc).__name__}: {what})",
+                             file=str(path),
+                             hint="the file may be truncated or not really a " + fmt) from exc
+    value_labels = {k: dict(v) for k, v in (meta.variable_value_labels or {}).items()}
+    variable_labels = {k: v for k, v in (meta.column_names_to_labels or {}).items() if v}
+    reasons: dict[str, pd.Series] = {}
+    declared: dict[str, list[dict[str, Any]]] = {
+        k: [dict(r) for r in v] for k, v in (getattr(meta, "missing_ranges", None) or {}).items()}
+    for k, tags in (getattr(meta, "missing_user_values", None) or {}).items():
+        declared.setdefault(k, []).extend({"lo": t, "hi": t} for t in tags)
+    # SPSS: user-missing values and ranges are returned as ordinary values.
+    for col, ranges in (getattr(meta, "missing_ranges", None) or {}).items():
+        if col not in data.columns:
+            continue
+        ser = data[col]
+        labels = value_labels.get(col, {})
+        is_missing = np.zeros(len(data), dtype=bool)
+        why = np.full(len(data), None, dtype=object)
+        for rng in ranges:
+            lo, hi = rng["lo"], rng["hi"]
+            if isinstance(lo, str) or isinstance(hi, str):
+                m = (ser.astype(object) == lo).to_numpy(dtype=bool, na_value=False) if lo == hi \
+                    else ((ser >= lo) & (ser <= hi)).to_numpy(dtype=bool, na_value=False)
+            else:
+                num = pd.to_numeric(ser, errors="coerce")
+                m = ((num >= lo) & (num <= hi)).to_numpy(dtype=bool, na_value=False).copy()
+            m = m & ~is_missing
+            if m.any():
+                vals = ser[m]
+                if lo == hi:
+                    why[m] = _reason(lo, labels)
+                else:  # one reason per distinct code in the range, mapped vectorised
+                    table = {v: _reason(v, labels) for v in pd.unique(vals)}
+                    why[m] = vals.map(table).to_numpy(dtype=object)
+                is_missing |= m
+        if is_missing.any():
+            data[col] = ser.mask(is_missing)
+            sys_na = data[col].isna().to_numpy() & ~is_missing
+            why[sys_na] = SYSTEM_MISSING
+            reasons[col] = pd.Series(why, index=data.index, dtype=object, name=col)
+    # Stata / SAS: tagged missing values come back as one-letter strings.
+    for col, tags in (getattr(meta, "missing_user_values", None) or {}).items():
+        if col not in data.columns or not tags:
+            continue
+        ser = data[col]
+        labels = value_labels.get(col, {})
+        obj = ser.astype(object)
+        is_tag = obj.isin(list(tags)).to_numpy(dtype=bool)
+        if not is_tag.any():
+            continue
+        why = np.full(len(data), None, dtype=object)
+        for tag in tags:
+            m = (obj == tag).to_numpy(dtype=bool, na_value=False)
+            why[m] = labels.get(tag, f"user missing .{tag}")
+        clean = pd.to_numeric(ser.mask(is_tag), errors="coerce")
+        data[col] = clean
+        why[clean.isna().to_numpy() & ~is_tag] = SYSTEM_MISSING
+        reasons[col] = pd.Series(why, index=data.index, dtype=object, name=col)
+    return RawFile(
+        path=str(path), data=data, variable_labels=variable_labels, value_labels=value_labels,
+        missing_reasons=_system_missing(data, reasons), file_label=meta.file_label or None,
+        format=fmt, missing_ranges=declared,
+    )
+
+
+def _reason(code: Any, labels: Mapping[Any, str]) -> str:
+    """Reason for a user-missing code: its value label, else 'user missing <code>'."""
+    if code in labels:
+        return str(labels[code])
+    if isinstance(code, float) and code.is_integer():
+        return f"user missing {int(code)}"
+    return f"user missing {code}"
+
+
+def write_sav(
+    frame: pd.DataFrame,
+    path: str | Path,
+    *,
+    variable_labels: Mapping[str, str | None] | None = None,
+    value_labels: Mapping[str, Mapping[Any, str]] | None = None,
+    missing_ranges: Mapping[str, list[Any]] | None = None,
+    file_label: str = "",
+    compress: bool | None = None,
+) -> Path:
+    """Write an SPSS .sav (or .zsav) file with labels and user-missing values (pyreadstat).
+
+    ``missing_ranges`` is pyreadstat's format: {column: [code, ..., {"lo": a, "hi": b}]}.
+    """
+    path = Path(path)
+    if compress is None:
+        compress = path.suffix.lower() == ".zsav"
+    out = frame.copy()
+    for col in out.columns:  # pandas 3 string columns -> object for pyreadstat
+        if pd.api.types.is_string_dtype(out[col].dtype) and out[col].dtype != object:
+            out[col] = out[col].astype(object)
+    try:
+        pyreadstat.write_sav(
+            out, str(path), file_label=file_label or "",
+            column_labels=dict(variable_labels) if variable_labels else None,
+            variable_value_labels={k: dict(v) for k, v in value_labels.items()}
+            if value_labels else None,
+            missing_ranges={k: list(v) for k, v in missing_ranges.items()}
+            if missing_ranges else None,
+            compress=compress,
+        )
+    except Exception as exc:
+        raise InputFileError(f"cannot write sav file ({type(exc).__name__}: {exc})",
+                             file=str(path)) from exc
+    return path
+
+
+def describe_raw(raw: RawFile) -> pd.DataFrame:
+    """The codebook-style view of a raw file: labels, value counts, NA counts by reason.
+
+    Same columns as :meth:`surveykit.dictionary.Codebook.describe_frame`; ``type`` is the
+    storage type (numeric/string). Labelled columns list every labelled code with its count
+    (plus unlabelled values); unlabelled columns with at most 12 distinct values list them,
+    others get a one-line summary.
+    """
+    from surveykit.dictionary import DESCRIBE_COLUMNS
+
+    rows: list[dict[str, Any]] = []
+    data = raw.data
+    for col in data.columns:
+        ser = data[col]
+        numeric = pd.api.types.is_numeric_dtype(ser.dtype)
+        base = {"variable": col, "label": raw.variable_labels.get(col, ""),
+                "type": "numeric" if numeric else "string"}
+        present = ser[ser.notna()]
+        counts = present.value_counts(sort=False)
+        labels = raw.value_labels.get(col, {})
+        if labels:
+            for code, lab in labels.items():
+                if not _is_missing_code(raw, col, code):
+                    rows.append({**base, "kind": "code", "code": code, "value_label": lab,
+                                 "n": int(counts.get(code, 0))})
+            for code, cnt in counts.sort_index().items():
+                if code not in labels:
+                    rows.append({**base, "kind": "code", "code": code,
+                                 "value_label": "(no label)", "n": int(cnt)})
+        elif len(counts) <= 12:
+            for code, cnt in counts.sort_index().items():
+                rows.append({**base, "kind": "code", "code": code, "value_label": "",
+                             "n": int(cnt)})
+        else:
+            if numeric:
+                text = (f"min {present.min():.6g}, mean {present.mean():.6g}, "
+                        f"max {present.max():.6g}")
+            else:
+                text = f"{present.nunique()} distinct"
+            rows.append({**base, "kind": "value", "code": None, "value_label": text,
+                         "n": len(present)})
+        why = raw.reasons(col).dropna().value_counts()
+        for reason, cnt in sorted(why.items(), key=lambda kv: str(kv[0])):
+            rows.append({**base, "kind": "missing", "code": None, "value_label": str(reason),
+                         "n": int(cnt)})
+    return pd.DataFrame(rows, columns=DESCRIBE_COLUMNS)
+
+
+def _is_missing_code(raw: RawFile, col: str, code: Any) -> bool:
+    """True if a labelled code is one of the column's user-missing codes (shown as NA rows)."""
+    for rng in raw.missing_ranges.get(col, []):
+        lo, hi = rng["lo"], rng["hi"]
+        try:
+            if lo <= code <= hi:
+                return True
+        except TypeError:
+            continue
+    return False
