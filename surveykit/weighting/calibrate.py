@@ -1,0 +1,387 @@
+"""Calibration of weights to population totals (GREG and Deville–Särndal), as R's ``calibrate``.
+
+The weights become ``w_i = d_i g_i`` with ``g_i = 1 + F(x_i' eta)`` and ``eta`` solving the
+calibration equations ``sum_i d_i g_i x_i = T`` by Newton's method (R's ``grake``):
+
+- ``method="linear"``: ``F(u) = u`` (GREG), truncated to ``[lo - 1, hi - 1]`` when bounds are given;
+- ``method="raking"``: ``F(u) = exp(u) - 1`` (optionally truncated to the bounds);
+- ``method="logit"``: Deville–Särndal's logit, which keeps ``g`` strictly inside ``(lo, hi)``.
+
+Bounds are bounds on the g-weights (ratios new/old), as R's ``bounds=c(lo, hi)``. The variance
+of a calibrated design uses the residuals of the weighted regression on the calibration variables
+(R's ``svyrecvar`` with a ``greg_calibration`` object).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from scipy import linalg, special
+
+from surveykit.design import SurveyDesign
+from surveykit.errors import ConvergenceError, WeightingError
+from surveykit.weighting._common import as_design, safe_divide
+
+Method = Literal["linear", "raking", "logit"]
+METHODS: tuple[str, ...] = ("linear", "raking", "logit")
+
+
+# -- calibration functions (R's cal.linear / cal.raking / cal.logit) ----------------------------
+def _calfun(method: str, lo: float, hi: float) -> tuple[Any, Any]:
+    """``F(u) = g - 1`` and its derivative for a method and g-bounds."""
+    if method == "linear":
+        def fm1(u: np.ndarray) -> np.ndarray:
+            return np.minimum(np.maximum(u + 1.0, lo), hi) - 1.0
+
+        def df(u: np.ndarray) -> np.ndarray:
+            return ((u < hi - 1.0) & (u > lo - 1.0)).astype(float)
+    elif method == "raking":
+        def fm1(u: np.ndarray) -> np.ndarray:
+            with np.errstate(over="ignore"):
+                return np.minimum(np.maximum(np.exp(u), lo), hi) - 1.0
+
+        def df(u: np.ndarray) -> np.ndarray:
+            with np.errstate(over="ignore"):
+                return np.where((u < hi - 1.0) & (u > lo - 1.0), np.exp(u), 0.0)
+    else:  # logit: g = L + (U - L) expit(A u + log((1 - L) / (U - 1))), R's formula rewritten
+        a = (hi - lo) / ((hi - 1.0) * (1.0 - lo))  # without overflow for large |u|
+        shift = np.log((1.0 - lo) / (hi - 1.0))
+
+        def fm1(u: np.ndarray) -> np.ndarray:
+            return lo + (hi - lo) * special.expit(a * u + shift) - 1.0
+
+        def df(u: np.ndarray) -> np.ndarray:
+            p = special.expit(a * u + shift)
+            return (hi - lo) * a * p * (1.0 - p)
+    return fm1, df
+
+
+# -- the variance object ------------------------------------------------------------------------
+@dataclass(eq=False)
+class GregCalibration:
+    """Calibration record kept on the design; ``residualize`` gives R's calibrated scores.
+
+    R (``svyrecvar``): ``x <- qr.resid(qr(mm * whalf), x / w) * w`` with ``whalf = sqrt(d)``
+    (weights before calibration) and ``w = g * whalf``.
+    """
+
+    columns: list[str]
+    population: np.ndarray
+    g: np.ndarray
+    method: str
+    bounds: tuple[float, float]
+    iterations: int
+    misfit: np.ndarray
+    rank: int
+    _q: np.ndarray = field(repr=False)
+    _w: np.ndarray = field(repr=False)
+
+    def residualize(self, scores: np.ndarray) -> np.ndarray:
+        x = np.asarray(scores, dtype=float)
+        one = x.ndim == 1
+        if one:
+            x = x[:, None]
+        y = safe_divide(x, self._w[:, None])
+        r = y - self._q @ (self._q.T @ y)
+        out = r * self._w[:, None]
+        return out[:, 0] if one else out
+
+    @property
+    def max_relative_misfit(self) -> float:
+        """Largest ``|achieved - target| / (1 + |target|)`` (R's convergence criterion)."""
+        return float(np.max(np.abs(self.misfit) / (1.0 + np.abs(self.population)), initial=0.0))
+
+
+def _column_space(a: np.ndarray, tol: float = 1e-7) -> tuple[np.ndarray, int]:
+    """Orthonormal basis of the column space of ``a`` (pivoted QR, rank as R's ``qr`` tol)."""
+    if a.shape[1] == 0:
+        return np.zeros((a.shape[0], 0)), 0
+    q, r, _ = linalg.qr(a, mode="economic", pivoting=True)
+    d = np.abs(np.diag(r))
+    rank = int((d > tol * d[0]).sum()) if d.size and d[0] > 0 else 0
+    return q[:, :rank], rank
+
+
+# -- building the calibration matrix -------------------------------------------------------------
+def calibration_matrix(
+    design: SurveyDesign, formula_or_columns: Any, totals: Any
+) -> tuple[np.ndarray, list[str], np.ndarray]:
+    """The n x p matrix of calibration variables, its column names and the totals vector."""
+    data = design.data
+    n = design.n_total
+    if isinstance(formula_or_columns, str):
+        x, names = _formula_matrix(design, formula_or_columns)
+    elif isinstance(formula_or_columns, pd.DataFrame):
+        x = _numeric_frame(formula_or_columns, design.source)
+        names = [str(c) for c in formula_or_columns.columns]
+    elif (isinstance(formula_or_columns, Sequence) and formula_or_columns
+          and all(isinstance(c, str) for c in formula_or_columns)):
+        missing = [c for c in formula_or_columns if c not in data.columns]
+        if missing:
+            raise WeightingError("calibration variables not found in the data",
+                                 file=design.source, values=missing)
+        x = _numeric_frame(data[list(formula_or_columns)], design.source)
+        names = list(formula_or_columns)
+    else:
+        x = np.asarray(formula_or_columns, dtype=float)
+        if x.ndim == 1:
+            x = x[:, None]
+        if x.ndim != 2:
+            raise WeightingError(f"calibration matrix must be 2-D, got shape {x.shape}")
+        names = [f"x{j}" for j in range(x.shape[1])]
+        bad = ~np.isfinite(x)
+        if bad.any():
+            cols = sorted(set(np.nonzero(bad)[1].tolist()))
+            raise WeightingError(
+                f"calibration matrix has {int(bad.any(axis=1).sum())} row(s) with missing or "
+                "infinite values", file=design.source, values=[names[j] for j in cols])
+    if x.shape[0] != n:
+        raise WeightingError(f"calibration matrix has {x.shape[0]} rows, the design has {n}",
+                             file=design.source)
+    if x.shape[1] == 0:
+        raise WeightingError("no calibration variables given", file=design.source)
+    pop = _totals_vector(totals, names, design.source)
+    return x, names, pop
+
+
+def _numeric_frame(frame: pd.DataFrame, source: str | None) -> np.ndarray:
+    cols = []
+    for c in frame.columns:
+        s = frame[c]
+        if s.dtype == bool:
+            s = s.astype(float)
+        num = pd.to_numeric(s, errors="coerce")
+        bad = num.isna() & s.notna()
+        if bad.any():
+            raise WeightingError("calibration variable is not numeric", file=source,
+                                 column=str(c), values=s[bad])
+        if num.isna().any():
+            raise WeightingError(
+                f"calibration variable has {int(num.isna().sum())} missing value(s)",
+                file=source, column=str(c),
+                values=[f"row {i}" for i in np.flatnonzero(num.isna().to_numpy())])
+        cols.append(num.to_numpy(dtype=float))
+    return np.column_stack(cols) if cols else np.zeros((len(frame), 0))
+
+
+def _formula_matrix(design: SurveyDesign, formula: str) -> tuple[np.ndarray, list[str]]:
+    """Model matrix of a patsy formula (treatment contrasts, like R's ``model.matrix``)."""
+    import patsy
+
+    text = formula.strip()
+    if not text.startswith("~"):
+        text = "~" + text
+    data = design.data
+    # R-style names with dots (sch.wide) are not Python names: quote them for patsy
+    text = _DOTTED.sub(lambda m: f'Q("{m.group(0)}")' if m.group(0) in data.columns
+                       else m.group(0), text)
+    try:
+        desc = patsy.ModelDesc.from_formula(text)
+    except patsy.PatsyError as exc:
+        raise WeightingError(f"cannot parse calibration formula {formula!r}: {exc}") from None
+    used = sorted({_unquote(f.code) for t in desc.rhs_termlist for f in t.factors})
+    for name in used:
+        if name in data.columns and data[name].isna().any():
+            miss = data[name].isna().to_numpy()
+            raise WeightingError(
+                f"calibration variable has {int(miss.sum())} missing value(s); every respondent "
+                "needs a value", file=design.source, column=name,
+                values=[f"row {i}" for i in np.flatnonzero(miss)])
+    try:
+        mm = patsy.dmatrix(text, data, NA_action="raise", return_type="dataframe")
+    except patsy.PatsyError as exc:
+        raise WeightingError(f"cannot build calibration formula {formula!r}: {exc}",
+                             file=design.source) from None
+    return mm.to_numpy(dtype=float), [_unquote(str(c)) for c in mm.columns]
+
+
+_DOTTED = re.compile(r'(?<![\w."])[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+)+(?![\w"(])')
+_QUOTED = re.compile(r'Q\("([^"]+)"\)')
+
+
+def _unquote(name: str) -> str:
+    """``Q("sch.wide")[T.Yes]`` -> ``sch.wide[T.Yes]``: column names as the user wrote them."""
+    return _QUOTED.sub(r"\1", name)
+
+
+def _totals_vector(totals: Any, names: list[str], source: str | None) -> np.ndarray:
+    if isinstance(totals, (Mapping, pd.Series)):
+        tot = dict(totals.items())
+        missing = [c for c in names if c not in tot]
+        extra = [k for k in tot if k not in names]
+        if missing or extra:
+            raise WeightingError(
+                "calibration totals do not match the calibration variables",
+                file=source, values=[f"missing {c}" for c in missing]
+                + [f"unknown {k}" for k in extra],
+                hint=f"expected keys: {', '.join(names)}",
+            )
+        pop = np.array([float(tot[c]) for c in names])
+    else:
+        pop = np.asarray(totals, dtype=float).ravel()
+        if pop.shape != (len(names),):
+            raise WeightingError(f"got {pop.size} totals for {len(names)} calibration variables",
+                                 file=source, hint=f"variables: {', '.join(names[:10])}")
+    if not np.isfinite(pop).all():
+        raise WeightingError("calibration totals must be finite", file=source,
+                             values=[names[j] for j in np.flatnonzero(~np.isfinite(pop))])
+    return pop
+
+
+# -- Newton solver (R's grake) -------------------------------------------------------------------
+def _pinv_solve(t: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, int]:
+    """Minimum-norm solution of the symmetric PSD system ``t x = b`` (R uses ``MASS::ginv``).
+
+    Columns are equilibrated first so indicator and continuous variables on very different
+    scales do not trip the rank cut-off; eigenvalues below ``256 eps`` of the largest count as 0.
+    """
+    diag = np.sqrt(np.clip(np.diag(t), 0.0, None))
+    s = np.where(diag > 0, 1.0 / np.where(diag > 0, diag, 1.0), 0.0)
+    ts = t * s[:, None] * s[None, :]
+    vals, vecs = np.linalg.eigh(ts)
+    top = np.max(np.abs(vals), initial=0.0)
+    keep = vals > 256 * np.finfo(float).eps * top
+    y = vecs[:, keep] @ ((vecs[:, keep].T @ (b * s)) / vals[keep])
+    return y * s, int(keep.sum())
+
+
+def solve_calibration(
+    x: np.ndarray,
+    d: np.ndarray,
+    population: np.ndarray,
+    method: str = "linear",
+    bounds: tuple[float, float] | None = None,
+    max_iter: int = 50,
+    tol: float = 1e-10,
+    names: list[str] | None = None,
+    history: list[tuple[int, np.ndarray]] | None = None,
+) -> tuple[np.ndarray, int, np.ndarray, int]:
+    """g-weights solving ``sum d g x = population``; returns ``(g, iterations, misfit, rank)``.
+
+    Newton steps with a pseudo-inverse solve and step halving on overflow, R's ``grake``;
+    converged when every ``|misfit| / (1 + |total|) < tol``. If ``history`` is a list, the
+    misfit vector after each Newton step is appended as ``(iteration, misfit)``.
+    """
+    names = names or [f"x{j}" for j in range(x.shape[1])]
+    lo, hi = (-np.inf, np.inf) if bounds is None else (float(bounds[0]), float(bounds[1]))
+    if not lo < hi:
+        raise WeightingError(f"bounds must satisfy lower < upper, got ({lo}, {hi})")
+    if method not in METHODS:
+        raise WeightingError(f"unknown calibration method {method!r}",
+                             hint=f"use one of {', '.join(METHODS)}")
+    if method == "logit" and not (np.isfinite(lo) and np.isfinite(hi) and lo < 1.0 < hi):
+        raise WeightingError(
+            f"logit calibration needs finite g-bounds with lower < 1 < upper, got ({lo}, {hi})",
+            hint="e.g. bounds=(0.5, 2)")
+    if not lo <= 1.0 <= hi:
+        raise WeightingError(f"g-bounds ({lo}, {hi}) exclude 1, so no weight can stay as it is",
+                             hint="bounds are ratios new weight / old weight")
+    fm1, df = _calfun(method, lo, hi)
+    sample_total = x.T @ d
+    # a target nobody in the sample can carry cannot be hit
+    carried = (np.abs(x) * (d > 0)[:, None]).sum(axis=0) > 0
+    impossible = ~carried & (population != 0)
+    if impossible.any():
+        raise WeightingError(
+            "calibration variables have a non-zero total but are zero for every respondent with "
+            "a positive weight", values=[names[j] for j in np.flatnonzero(impossible)],
+            hint="drop these targets or collapse categories")
+    # R's pre-scaling for people starting with no weights
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scales = population / sample_total
+    scale = None
+    ww = d
+    if np.nanmin(np.where(np.isfinite(scales), scales, np.inf), initial=np.inf) > 20 \
+            and np.isfinite(scales).all():
+        scale = float(np.mean(scales))
+        ww = d * scale
+        sample_total = sample_total * scale
+
+    eta = np.zeros(x.shape[1])
+    xeta = np.zeros(x.shape[0])
+    g = 1.0 + fm1(xeta)
+    deriv = df(xeta)
+    it = 1
+    rank = x.shape[1]
+    while True:
+        t = (x * (ww * deriv)[:, None]).T @ x
+        misfit = population - x.T @ (ww * g)
+        deta, rank = _pinv_solve(t, misfit)
+        eta = eta + deta
+        xeta = x @ eta
+        g = 1.0 + fm1(xeta)
+        deriv = df(xeta)
+        while it < max_iter and not (np.isfinite(g).all() and np.isfinite(deriv).all()):
+            it += 1
+            deta = deta / 2
+            eta = eta - deta
+            xeta = x @ eta
+            g = 1.0 + fm1(xeta)
+            deriv = df(xeta)
+        misfit = population - x.T @ (ww * g)
+        if history is not None:
+            history.append((it, misfit.copy()))
+        rel = np.abs(misfit) / (1.0 + np.abs(population))
+        if np.all(rel < tol):
+            break
+        it += 1
+        if it > max_iter or not np.isfinite(rel).all():
+            rel_all = np.nan_to_num(rel, nan=np.inf)
+            order = np.argsort(-rel_all, kind="stable")[:5]
+            err = ConvergenceError(
+                f"{method} calibration did not converge in {max_iter} iterations: largest "
+                f"relative misfit {rel_all.max():.3g} (tol {tol:g}); rank of the calibration "
+                f"system {rank} of {x.shape[1]}",
+                values=[f"{names[j]}: target {population[j]:.6g}, achieved "
+                        f"{population[j] - misfit[j]:.6g}" for j in order],
+                hint="widen the bounds, collapse sparse categories, check the totals are "
+                     "consistent (collinear variables need consistent totals) or raise max_iter")
+            err.misfit = pd.Series(misfit, index=names)  # type: ignore[attr-defined]
+            raise err
+    if scale is not None:
+        g = g * scale
+    return g, it, misfit, rank
+
+
+def calibrate(
+    design: Any,
+    formula_or_columns: Any,
+    totals: Any,
+    method: Method = "linear",
+    bounds: tuple[float, float] | None = None,
+    max_iter: int = 50,
+    tol: float = 1e-10,
+) -> SurveyDesign:
+    """Calibrate a design's weights to population totals (R's ``calibrate``).
+
+    ``formula_or_columns`` is a patsy formula (``"~stype + api99"``; totals keyed by patsy's
+    column names such as ``"Intercept"``, ``"stype[T.H]"``), a list of numeric data columns, or a
+    DataFrame / 2-D array of calibration variables (totals in the same column order, or keyed by
+    column name). ``bounds=(lo, hi)`` bound the g-weights. Returns a new design whose last
+    ``calibrations`` entry (a :class:`GregCalibration`) holds ``g``, iterations and the misfit;
+    ``design.vcov`` then gives R's calibrated standard errors.
+    """
+    des = as_design(design, what="calibrate")
+    x, names, pop = calibration_matrix(des, formula_or_columns, totals)
+    d = des.weights
+    g, iters, misfit, rank = solve_calibration(x, d, pop, method=method, bounds=bounds,
+                                               max_iter=max_iter, tol=tol, names=names)
+    new_w = np.where(des.domain, des.base_weights * g, des.base_weights)
+    neg = new_w < 0
+    if neg.any():
+        raise WeightingError(
+            f"{method} calibration produced {int(neg.sum())} negative weight(s)",
+            file=des.source, values=[f"row {i}: g = {g[i]:.4g}" for i in np.flatnonzero(neg)],
+            hint="bound the g-weights, e.g. bounds=(0, inf), or use method='raking' or 'logit'")
+    whalf = np.sqrt(d)
+    q, qrank = _column_space(x * whalf[:, None])
+    lo, hi = (-np.inf, np.inf) if bounds is None else (float(bounds[0]), float(bounds[1]))
+    cal = GregCalibration(columns=names, population=pop, g=g, method=method, bounds=(lo, hi),
+                          iterations=iters, misfit=misfit, rank=min(rank, qrank), _q=q,
+                          _w=g * whalf)
+    return des.with_weights(new_w, calibration=cal)
