@@ -1,0 +1,346 @@
+"""The result object shared by ``glm``, ``ordinal`` and ``negbin``.
+
+Inference uses the t distribution with the model's residual degrees of freedom (R's
+``summary.svyglm`` / ``confint.svyglm``); standard errors of exponentiated estimates (odds
+ratios, incidence-rate ratios) are by the delta method, ``exp(b) * se(b)``, with confidence
+limits ``exp(b -/+ t * se(b))``. Average marginal effects are design-weighted means over the
+fitted rows of the change in the predicted response (a derivative for numeric variables, a
+discrete change from the reference level for factors), with delta-method standard errors from
+the design-based covariance of the coefficients.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import patsy
+from scipy import special, stats
+
+from surveykit.errors import ModelError
+
+_SQRT2PI = np.sqrt(2 * np.pi)
+
+
+def link_parts(link: str, u: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """cdf F(u), survival F(-u), density f(u) and f'(u) of a symmetric link, computed once."""
+    if link == "logit":
+        F, S = special.expit(u), special.expit(-u)
+        f = F * S
+        return F, S, f, f * (S - F)
+    F, S = special.ndtr(u), special.ndtr(-u)
+    f = np.exp(-0.5 * u * u) / _SQRT2PI
+    return F, S, f, -u * f
+
+
+#: cumulative link distributions: name -> (cdf, pdf, derivative of the pdf)
+CUMLINKS: dict[str, tuple[Any, Any, Any]] = {
+    "logit": (
+        special.expit,
+        lambda u: special.expit(u) * special.expit(-u),
+        lambda u: special.expit(u) * special.expit(-u) * (1 - 2 * special.expit(u)),
+    ),
+    "probit": (
+        special.ndtr,
+        lambda u: np.exp(-0.5 * u * u) / np.sqrt(2 * np.pi),
+        lambda u: -u * np.exp(-0.5 * u * u) / np.sqrt(2 * np.pi),
+    ),
+}
+
+
+def stars(p: float) -> str:
+    """Significance stars as the papers print them: * p<0.05, ** p<0.01, *** p<0.001."""
+    if not np.isfinite(p):
+        return ""
+    return "***" if p < 0.001 else "**" if p < 0.01 else "*" if p < 0.05 else ""
+
+
+def _t_inference(est: np.ndarray, se: np.ndarray, df: float, conf_level: float
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        stat = est / se
+    if df > 0:
+        pval = 2 * stats.t.sf(np.abs(stat), df)
+        q = stats.t.ppf(0.5 + conf_level / 2, df)
+    else:  # R: NaN p-values and intervals when the residual df are not positive
+        pval = np.full_like(stat, np.nan)
+        q = np.nan
+    return stat, pval, est - q * se, est + q * se
+
+
+@dataclass
+class ModelResult:
+    """A fitted survey model. ``params``/``vcov`` hold coefficients (and, for ordinal models,
+    the thresholds named like R: ``"1|2"``)."""
+
+    model: str
+    family: str
+    link: str
+    frame: Any
+    design: Any
+    params: pd.Series
+    vcov: pd.DataFrame
+    df_resid: int
+    iterations: int = 0
+    naive_vcov: np.ndarray | None = None
+    levels: list[Any] = field(default_factory=list)  # ordinal outcome categories
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    # -- basic accessors ---------------------------------------------------------------------
+    @property
+    def nobs(self) -> int:
+        """Respondents used in the fit (in the domain and complete)."""
+        return len(self.frame.rows)
+
+    @property
+    def n_missing(self) -> int:
+        """Respondents of the domain excluded because a model variable is missing."""
+        return int(self.frame.n_missing)
+
+    @property
+    def std_errors(self) -> pd.Series:
+        return pd.Series(np.sqrt(np.diag(self.vcov.to_numpy())), index=self.params.index,
+                         name="std_error")
+
+    @property
+    def formula(self) -> str:
+        return self.frame.formula
+
+    @property
+    def n_thresholds(self) -> int:
+        return max(len(self.levels) - 1, 0)
+
+    @property
+    def n_coef(self) -> int:
+        """Number of regression coefficients (excluding ordinal thresholds)."""
+        return len(self.params) - self.n_thresholds
+
+    def default_exponentiate(self) -> bool:
+        """Odds ratios for logit models, IRRs for log-link models; raw coefficients otherwise."""
+        return self.link in ("logit", "log")
+
+    # -- tidy table ----------------------------------------------------------------------------
+    def tidy(self, exponentiate: bool = False, conf_level: float = 0.95) -> pd.DataFrame:
+        """term, estimate, std_error, statistic, p_value, ci_low, ci_high (t with df_resid).
+
+        With ``exponentiate=True`` the coefficients (not ordinal thresholds) are reported as
+        exp(b), their SE as exp(b) * se(b) and the interval as exp of the limits.
+        """
+        if not 0 < conf_level < 1:
+            raise ModelError(f"conf_level must be in (0, 1), got {conf_level}")
+        est = self.params.to_numpy(dtype=float)
+        se = self.std_errors.to_numpy()
+        stat, pval, lo, hi = _t_inference(est, se, self.df_resid, conf_level)
+        out = pd.DataFrame({"term": self.params.index, "estimate": est, "std_error": se,
+                            "statistic": stat, "p_value": pval, "ci_low": lo, "ci_high": hi})
+        if exponentiate:
+            k = self.n_coef
+            e = np.exp(est[:k])
+            out.loc[: k - 1, "estimate"] = e
+            out.loc[: k - 1, "std_error"] = e * se[:k]
+            out.loc[: k - 1, "ci_low"] = np.exp(lo[:k])
+            out.loc[: k - 1, "ci_high"] = np.exp(hi[:k])
+        return out
+
+    # -- predictions ---------------------------------------------------------------------------
+    def _model_matrix(self, newdata: pd.DataFrame) -> np.ndarray:
+        try:
+            X = patsy.build_design_matrices([self.frame.design_info], newdata,
+                                            NA_action="raise")[0]
+        except patsy.PatsyError as exc:
+            raise ModelError(f"cannot build the model matrix for new data: {exc}") from exc
+        order = self.frame.order
+        X = np.asarray(X, dtype=float)[:, order]
+        if self.model == "ordinal":
+            names = [self.frame.design_info.column_names[j] for j in order]
+            if "Intercept" in names:
+                X = np.delete(X, names.index("Intercept"), axis=1)
+        return X
+
+    def _ordinal_probs(self, eta: np.ndarray, params: np.ndarray | None = None) -> np.ndarray:
+        cdf = CUMLINKS[self.link][0]
+        th = (self.params.to_numpy() if params is None else params)[self.n_coef:]
+        cum = cdf(th[None, :] - eta[:, None])
+        full = np.column_stack([np.zeros(len(eta)), cum, np.ones(len(eta))])
+        return np.diff(full, axis=1)
+
+    def predict(self, newdata: pd.DataFrame | None = None, type: str = "response"
+                ) -> pd.Series | pd.DataFrame:
+        """Predictions for ``newdata`` (default: the fitted rows).
+
+        ``type``: "link" (linear predictor x'b), "response" (mean; for ordinal models the most
+        probable category) or "prob" (ordinal: n x K category probabilities; binomial: P(y=1)).
+        """
+        if newdata is None:
+            X = self.frame.X
+            index = self.frame.data.index
+        else:
+            X = self._model_matrix(newdata)
+            index = newdata.index
+        beta = self.params.to_numpy()[: self.n_coef]
+        eta = X @ beta
+        if type == "link":
+            return pd.Series(eta, index=index, name="link")
+        if self.model == "ordinal":
+            probs = pd.DataFrame(self._ordinal_probs(eta), index=index, columns=self.levels)
+            if type == "prob":
+                return probs
+            if type == "response":
+                return pd.Series(np.asarray(self.levels, dtype=object)[probs.to_numpy().argmax(1)],
+                                 index=index, name="response")
+        elif type in ("response", "prob"):
+            if type == "prob" and self.link not in ("logit", "probit", "cloglog"):
+                raise ModelError("type='prob' needs a binary (binomial) model")
+            return pd.Series(self._inverse_link(eta), index=index, name=type)
+        raise ModelError(f"unknown prediction type {type!r}",
+                         hint="use 'link', 'response' or 'prob'")
+
+    def _inverse_link(self, eta: np.ndarray) -> np.ndarray:
+        from surveykit.models.glm import LINKS
+
+        return LINKS[self.link].inverse(eta)
+
+    # -- average marginal effects ---------------------------------------------------------------
+    def _mean_pred(self, X: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Weighted mean prediction(s) (m,) and their gradient wrt all params (m, k)."""
+        params = self.params.to_numpy()
+        pc = self.n_coef
+        beta = params[:pc]
+        eta = X @ beta
+        sw = w / w.sum()
+        if self.model == "ordinal":
+            cdf, pdf, _ = CUMLINKS[self.link]
+            th = params[pc:]
+            u = th[None, :] - eta[:, None]
+            F = np.column_stack([np.zeros(len(eta)), cdf(u), np.ones(len(eta))])
+            f = np.column_stack([np.zeros(len(eta)), pdf(u), np.zeros(len(eta))])
+            probs = np.diff(F, axis=1)  # n x K
+            dprob_deta = -(f[:, 1:] - f[:, :-1])  # n x K
+            K = probs.shape[1]
+            grad = np.zeros((K, len(params)))
+            grad[:, :pc] = dprob_deta.T @ (X * sw[:, None])
+            fw = f[:, 1:-1].T @ sw  # mean pdf at each threshold, q
+            for k in range(K):  # K categories (small): P_k rises with alpha_k, falls with alpha_k-1
+                if k < K - 1:
+                    grad[k, pc + k] += fw[k]
+                if k > 0:
+                    grad[k, pc + k - 1] -= fw[k - 1]
+            return probs.T @ sw, grad
+        from surveykit.models.glm import LINKS
+
+        lk = LINKS[self.link]
+        mean = np.array([lk.inverse(eta) @ sw])
+        grad = np.zeros((1, len(params)))
+        grad[0, :pc] = (lk.mu_eta(eta) * sw) @ X
+        return mean, grad
+
+    def _variables(self) -> list[tuple[str, str, list[Any], str]]:
+        """(variable, kind, categories, factor code) for each data column used on the RHS."""
+        info = self.frame.design_info
+        cols = [c for c in self.frame.data.columns if isinstance(c, str)]
+        out: dict[str, tuple[str, str, list[Any], str]] = {}
+        for factor, finfo in info.factor_infos.items():
+            code = factor.code
+            names = [c for c in cols
+                     if f'Q("{c}")' in code or re.search(r"(?<![\w.])" + re.escape(c)
+                                                         + r"(?![\w.])", code)]
+            if len(names) != 1:
+                continue
+            var = names[0]
+            if finfo.type == "categorical":
+                out[var] = (var, "categorical", list(finfo.categories), code)
+            elif var not in out:
+                out[var] = (var, "numeric", [], code)
+        rhs = self.frame.rhs  # report in formula order
+        return sorted(out.values(), key=lambda t: (rhs.find(t[3]) % (len(rhs) + 1), t[0]))
+
+    def marginal_effects(self, conf_level: float = 0.95) -> pd.DataFrame:
+        """Average marginal effects on the response probability/mean (ordinal: on each category
+        probability), with delta-method SEs from the design covariance (t with df_resid).
+
+        Numeric variables: weighted mean of d prediction / d x (central difference on the data,
+        so transformed terms such as ``I(x**2)`` are handled). Factors: weighted mean change when
+        every respondent is moved from the reference level to each other level.
+        Columns: term, outcome, estimate, std_error, statistic, p_value, ci_low, ci_high.
+        """
+        data = self.frame.data
+        w = np.asarray(self.design.weights, dtype=float)[self.frame.rows]
+        raw_names = list(self.frame.design_info.column_names)
+        V = self.vcov.to_numpy()
+        outcomes = [str(v) for v in self.levels] if self.model == "ordinal" else ["response"]
+        rows: list[dict[str, Any]] = []
+        for var, kind, cats, code in self._variables():
+            effects: list[tuple[str, np.ndarray, np.ndarray]] = []
+            if kind == "numeric":
+                x = pd.to_numeric(data[var]).to_numpy(dtype=float)
+                h = 1e-5 * max(float(np.std(x)), 1e-3)
+                up, dn = data.copy(), data.copy()
+                up[var] = x + h
+                dn[var] = x - h
+                m1, g1 = self._mean_pred(self._model_matrix(up), w)
+                m0, g0 = self._mean_pred(self._model_matrix(dn), w)
+                effects.append((var, (m1 - m0) / (2 * h), (g1 - g0) / (2 * h)))
+            else:
+                ref = next((c for c in cats if f"{code}[T.{c}]" not in raw_names), cats[0])
+                base = data.copy()
+                base[var] = pd.Series([ref] * len(data), index=data.index,
+                                      dtype=data[var].dtype)
+                m0, g0 = self._mean_pred(self._model_matrix(base), w)
+                for c in cats:
+                    if c == ref:
+                        continue
+                    alt = data.copy()
+                    alt[var] = pd.Series([c] * len(data), index=data.index, dtype=data[var].dtype)
+                    m1, g1 = self._mean_pred(self._model_matrix(alt), w)
+                    effects.append((f"{var}[{c}]", m1 - m0, g1 - g0))
+            for term, est, grad in effects:
+                se = np.sqrt(np.einsum("ij,jk,ik->i", grad, V, grad))
+                stat, pval, lo, hi = _t_inference(est, se, self.df_resid, conf_level)
+                for k, name in enumerate(outcomes):
+                    rows.append({"term": term, "outcome": name, "estimate": est[k],
+                                 "std_error": se[k], "statistic": stat[k], "p_value": pval[k],
+                                 "ci_low": lo[k], "ci_high": hi[k]})
+        return pd.DataFrame(rows, columns=["term", "outcome", "estimate", "std_error", "statistic",
+                                           "p_value", "ci_low", "ci_high"])
+
+    # -- text output ---------------------------------------------------------------------------
+    def describe_model(self) -> str:
+        if self.model == "ordinal":
+            return f"Survey ordinal regression (cumulative {self.link})"
+        if self.model == "negbin":
+            return "Survey negative binomial regression (NB2, log link)"
+        return f"Survey GLM, family {self.family}, link {self.link}"
+
+    def summary(self, conf_level: float = 0.95) -> str:
+        """A printable summary: model, design, N, exclusions, coefficient table."""
+        t = self.tidy(conf_level=conf_level)
+        lines = [self.describe_model(), f"Formula: {self.formula}",
+                 f"Design: {self.design.describe()}",
+                 f"N used = {self.nobs}; excluded for missing model variables = {self.n_missing}; "
+                 f"residual df = {self.df_resid}"]
+        if self.model == "negbin":
+            lines.append(f"alpha (NB2 dispersion) = {self.extra['alpha']:.6g} "
+                         f"(SE {self.extra['alpha_se']:.4g}); log(alpha) estimated jointly")
+        body = t.assign(stars=[stars(p) for p in t["p_value"]]).to_string(
+            index=False, float_format=lambda v: f"{v:.6g}")
+        lines += ["", body, "", "Signif.: * p<0.05, ** p<0.01, *** p<0.001 "
+                  f"(t with {self.df_resid} df)"]
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return f"<ModelResult {self.describe_model()}: {self.formula}, N={self.nobs}>"
+
+    def to_markdown(self, exponentiate: bool | None = None, digits: int = 3) -> str:
+        """Publication table (Markdown): estimate with stars, SE in parentheses, N."""
+        from surveykit.models.tables import regression_table
+
+        return regression_table([self], fmt="markdown", exponentiate=exponentiate, digits=digits)
+
+    def to_latex(self, exponentiate: bool | None = None, digits: int = 3) -> str:
+        """Publication table (LaTeX tabular): estimate with stars, SE in parentheses, N."""
+        from surveykit.models.tables import regression_table
+
+        return regression_table([self], fmt="latex", exponentiate=exponentiate, digits=digits)

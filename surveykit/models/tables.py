@@ -1,0 +1,98 @@
+"""Publication tables of survey models: estimates with stars, SEs in parentheses, N.
+
+Stars as the papers print them: * p<0.05, ** p<0.01, *** p<0.001 (t tests with the model's
+residual df). Logit models are shown as odds ratios and log-link models as incidence-rate
+ratios by default (SE of the ratio by the delta method, exp(b) * se(b)); ordinal thresholds
+are shown on the link scale.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+
+from surveykit.errors import ModelError
+from surveykit.models.results import stars
+
+
+def _label(result: Any, exponentiate: bool) -> str:
+    if not exponentiate:
+        return "Coef."
+    return "OR" if result.link == "logit" else "IRR" if result.link == "log" else "exp(b)"
+
+
+def _latex_escape(text: str) -> str:
+    for a, b in (("&", r"\&"), ("%", r"\%"), ("_", r"\_"), ("#", r"\#"), ("$", r"\$")):
+        text = text.replace(a, b)
+    return text
+
+
+def regression_table(results: Sequence[Any], fmt: str = "markdown",
+                     exponentiate: bool | None = None, digits: int = 3,
+                     names: Sequence[str] | None = None) -> str:
+    """One column per model: estimate (or OR / IRR) with stars, SE in parentheses below; N
+    (respondents used) and excluded-for-missing counts at the foot."""
+    if fmt not in ("markdown", "latex"):
+        raise ModelError(f"unknown table format {fmt!r}", hint="use 'markdown' or 'latex'")
+    results = list(results)
+    if not results:
+        raise ModelError("regression_table needs at least one model result")
+    names = list(names) if names is not None else [f"({i + 1})" for i in range(len(results))]
+    terms: list[str] = []
+    cells: list[dict[str, tuple[str, str]]] = []
+    heads: list[str] = []
+    for res, name in zip(results, names, strict=True):
+        exp_ = res.default_exponentiate() if exponentiate is None else exponentiate
+        t = res.tidy(exponentiate=exp_)
+        heads.append(f"{name} {_label(res, exp_)}")
+        col: dict[str, tuple[str, str]] = {}
+        for row in t.itertuples(index=False):
+            col[row.term] = (f"{row.estimate:.{digits}f}{stars(row.p_value)}",
+                             f"({row.std_error:.{digits}f})")
+            if row.term not in terms:
+                terms.append(row.term)
+        cells.append(col)
+    foot = [("N", [str(r.nobs) for r in results]),
+            ("Excluded (missing)", [str(r.n_missing) for r in results])]
+    note = ("Survey-weighted estimates; design-based SEs in parentheses. "
+            "* p<0.05, ** p<0.01, *** p<0.001.")
+    if fmt == "markdown":
+        lines = ["| Term | " + " | ".join(heads) + " |",
+                 "|---|" + "---:|" * len(results)]
+        for term in terms:
+            label = term.replace("|", "\\|")  # ordinal thresholds "a|b" inside a table
+            lines.append(f"| {label} | " + " | ".join(c.get(term, ("", ""))[0] for c in cells)
+                         + " |")
+            lines.append("| | " + " | ".join(c.get(term, ("", ""))[1] for c in cells) + " |")
+        for label, vals in foot:
+            lines.append(f"| {label} | " + " | ".join(vals) + " |")
+        return "\n".join(lines) + f"\n\n{note}\n"
+    esc = _latex_escape
+    lines = [r"\begin{tabular}{l" + "r" * len(results) + "}", r"\hline",
+             "Term & " + " & ".join(esc(h) for h in heads) + r" \\", r"\hline"]
+    for term in terms:
+        lines.append(esc(term) + " & " + " & ".join(
+            _star_tex(c.get(term, ("", ""))[0]) for c in cells) + r" \\")
+        lines.append(" & " + " & ".join(c.get(term, ("", ""))[1] for c in cells) + r" \\")
+    lines.append(r"\hline")
+    for label, vals in foot:
+        lines.append(f"{label} & " + " & ".join(vals) + r" \\")
+    tex_note = ("Survey-weighted estimates; design-based SEs in parentheses. "
+                "$^{*}$ p<0.05, $^{**}$ p<0.01, $^{***}$ p<0.001.")
+    lines += [r"\hline", r"\multicolumn{" + str(len(results) + 1) + r"}{l}{\footnotesize "
+              + tex_note + "}", r"\end{tabular}"]
+    return "\n".join(lines) + "\n"
+
+
+def _star_tex(text: str) -> str:
+    body = text.rstrip("*")
+    n = len(text) - len(body)
+    return body + (f"$^{{{'*' * n}}}$" if n else "")
+
+
+def tidy_frame(results: Sequence[Any]) -> pd.DataFrame:
+    """All models' tidy tables stacked, with a ``model`` column (1-based position)."""
+    return pd.concat([r.tidy().assign(model=i + 1) for i, r in enumerate(results)],
+                     ignore_index=True)
