@@ -8,6 +8,14 @@ to 1e-12 (needed to agree with the exact maximum to 1e-6). Run: ``python3 bench/
 
 from __future__ import annotations
 
+# ruff: noqa: E402  (thread settings must precede the numpy import)
+import os
+
+# Both fits run single-threaded, like R's reference BLAS: multi-threaded BLAS only adds contention
+# for matrices this small (16 parameters). Override with e.g. OPENBLAS_NUM_THREADS=2.
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
 import re
 import shutil
 import subprocess
