@@ -18,8 +18,8 @@ strata and summed as ``sum_h f_h n_h/(n_h-1) sum_i (z_hi - zbar_h)(z_hi - zbar_h
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 import copy
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -391,18 +391,24 @@ class SurveyDesign(_Base):
             sums[:, j] = np.bincount(h, weights=z[:, j], minlength=n_strata)
         centre = sums / np.maximum(nh, 1)[:, None]
         lonely = nh == 1
+        # strata with rows in the current domain (R drops the other rows before svyrecvar)
+        present = np.zeros(n_strata, dtype=bool)
+        present[self.strata_codes[self.weights != 0]] = True
         if lonely.any() and self.lonely_psu == "adjust":
-            centre[lonely] = z.sum(axis=0) / n_psu
+            centre[lonely] = z.sum(axis=0) / max(nh[present].sum(), 1)
         zc = z - centre[h]
         scale = np.where(nh > 1, self.fpc_f * nh / np.maximum(nh - 1, 1), self.fpc_f)
         scale = np.where(self.fpc_f < 1e-7, 0.0, scale)
+        scale = np.where(present, scale, 0.0)
+        n_strata = int(present.sum())
+        lonely = lonely & present
         n_ok = n_strata
         if lonely.any():
             if self.lonely_psu == "fail":  # also caught at construction time
                 raise DesignError("strata with a single PSU under lonely_psu='fail'")
             if self.lonely_psu == "average":
                 scale = np.where(lonely, 0.0, scale)
-                n_ok = int((~lonely).sum())
+                n_ok = int((present & ~lonely).sum())
                 if n_ok == 0:
                     raise DesignError("every stratum has a single PSU; 'average' is undefined")
             elif self.lonely_psu in ("remove", "certainty"):
@@ -529,15 +535,11 @@ class ReplicateDesign(_Base):
 
     @property
     def df(self) -> int:
-        """Degrees of freedom: rank of the replicate weights minus 1 (R's ``degf``)."""
-        if self.degf is not None:
-            return int(self.degf)
-        # R: qr(weights(design, "analysis"), tol = 1e-5)$rank - 1
-        from scipy.linalg import qr
+        """Degrees of freedom in the current domain: rank of the replicate weights on the domain's
+        rows minus 1 (R's ``degf``, ``qr(weights, tol=1e-5)$rank - 1``)."""
+        from surveykit.estimation._core import replicate_df
 
-        _, r, _ = qr(self.repweights, mode="economic", pivoting=True)
-        d = np.abs(np.diag(r))
-        return int((d > 1e-5 * d[0]).sum()) - 1 if d.size and d[0] > 0 else 0
+        return replicate_df(self, self.domain)
 
     def with_weights(self, weights: Any, calibration: Residualizer | None = None) -> ReplicateDesign:
         raise DesignError(
@@ -549,7 +551,9 @@ class ReplicateDesign(_Base):
         """Covariance from full-sample estimates ``theta`` (p,) and replicates (R, p)."""
         th = np.atleast_1d(np.asarray(theta, dtype=float))
         reps = np.asarray(theta_reps, dtype=float).reshape(self.n_replicates, -1)
-        centre = th if self.mse else reps.mean(axis=0)
+        # R centres on the mean of the replicates that carry weight (rscales > 0)
+        used = self.rscales > 0
+        centre = th if self.mse else reps[used].mean(axis=0)
         d = (reps - centre) * np.sqrt(self.rscales)[:, None]
         return self.scale * (d.T @ d)
 

@@ -1,1 +1,14 @@
-"""surveykit.estimation (in progress)."""
+"""Design-based estimation: means, totals, proportions, Rao–Scott crosstabs and Likert tables.
+
+Modelled on R's ``survey`` package (``svymean``, ``svytotal``, ``svyby``, ``svyciprop``,
+``svychisq``). Every function takes a :class:`~surveykit.design.SurveyDesign` (linearisation) or
+a :class:`~surveykit.design.ReplicateDesign` and returns tidy pandas results.
+"""
+
+from __future__ import annotations
+
+from surveykit.estimation.crosstab import CrosstabResult, crosstab
+from surveykit.estimation.descriptive import mean, proportion, total
+from surveykit.estimation.likert import likert
+
+__all__ = ["CrosstabResult", "crosstab", "likert", "mean", "proportion", "total"]

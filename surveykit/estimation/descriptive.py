@@ -1,0 +1,223 @@
+"""Design-based means, totals and proportions (R's ``svymean``, ``svytotal``, ``svyciprop``).
+
+Each returns a tidy DataFrame: the ``by`` columns, ``variable``, (``level`` for proportions),
+``estimate``, ``std_error``, ``ci_low``, ``ci_high``, ``deff``, ``n_unweighted``, ``n_missing``.
+
+- ``n_unweighted``: respondents the estimate rests on (in the domain/group, non-missing value).
+- ``n_missing``: respondents of the domain/group whose value is missing; they are excluded as
+  a domain (R's ``na.rm=TRUE``: the full design is kept, so standard errors stay right).
+- Domains (``by``) use the full design, as R's ``svyby``: never a re-weighted subset.
+- Rows with a missing ``by`` value are in no group; their number is in
+  ``result.attrs["n_missing_by"]`` and a warning says so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from surveykit.errors import EstimationError
+from surveykit.estimation._core import (
+    PROPORTION_COLUMNS,
+    RESULT_COLUMNS,
+    Design,
+    DomainEstimate,
+    as_list,
+    categorical_column,
+    check_design,
+    estimate_domains,
+    make_groups,
+    numeric_column,
+    replicate_cov,
+)
+
+CIMethod = Literal["logit", "beta", "wald", "xlogit"]
+CI_METHODS = ("logit", "beta", "wald", "xlogit")
+
+
+def _check_level(level: float) -> float:
+    if not 0 < level < 1:
+        raise EstimationError(f"level must be between 0 and 1, got {level!r}")
+    return float(level)
+
+
+def _frame(rows: list[dict[str, Any]], by_names: list[str], columns: Sequence[str],
+           n_missing_by: int) -> pd.DataFrame:
+    out = pd.DataFrame(rows, columns=[*by_names, *columns])
+    for col in ("n_unweighted", "n_missing"):
+        out[col] = out[col].astype("int64")
+    out.attrs["n_missing_by"] = n_missing_by
+    return out
+
+
+def _describe(design: Design, var: str | Sequence[str], by: str | Sequence[str] | None,
+              kind: str, na_rm: bool, level: float,
+              progress: bool | None) -> pd.DataFrame:
+    design = check_design(design)
+    level = _check_level(level)
+    names = as_list(var, "var")
+    if not names:
+        raise EstimationError("no variable given")
+    by_names = as_list(by, "by")
+    groups = make_groups(design, by_names)
+    z = stats.norm.ppf(0.5 + level / 2)  # R's confint(svymean(...)) uses df = Inf
+    rows: list[dict[str, Any]] = []
+    results = {}
+    for name in names:
+        y, miss = numeric_column(design, name)
+        if not na_rm:
+            n_bad = int((miss & (groups.codes >= 0)).sum())
+            if n_bad:
+                raise EstimationError(
+                    f"variable has {n_bad} missing value(s) in the domain and na_rm=False",
+                    file=design.source, column=name,
+                    values=[f"row {i}" for i in np.flatnonzero(miss & (groups.codes >= 0))],
+                    hint="use na_rm=True to exclude them as a domain (counted in n_missing)",
+                )
+        masks = [(groups.codes == g) & ~miss for g in range(groups.n_groups)]
+        results[name] = (estimate_domains(design, y, masks, kind, progress=progress),
+                         [int(((groups.codes == g) & miss).sum())
+                          for g in range(groups.n_groups)])
+    for g in range(groups.n_groups):
+        key = {b: groups.keys.iloc[g][b] for b in by_names}
+        for name in names:
+            ests, nmiss = results[name]
+            e = ests[g]
+            est, se = float(e.theta[0]), float(e.se[0])
+            rows.append({**key, "variable": name, "estimate": est, "std_error": se,
+                         "ci_low": est - z * se, "ci_high": est + z * se,
+                         "deff": float(e.deff[0]), "n_unweighted": e.n,
+                         "n_missing": nmiss[g]})
+    return _frame(rows, by_names, RESULT_COLUMNS, groups.n_missing_by)
+
+
+def mean(design: Design, var: str | Sequence[str], by: str | Sequence[str] | None = None, *,
+         na_rm: bool = True, level: float = 0.95,
+         progress: bool | None = None) -> pd.DataFrame:
+    """Weighted mean of one or several numeric variables, overall or by groups (``svymean``).
+
+    CIs are Wald intervals with normal quantiles, as R's ``confint(svymean(...))``; ``deff`` is
+    R's ``deff=TRUE`` (design variance / SRS-without-replacement variance). Each variable is
+    analysed on its own non-missing respondents.
+    """
+    return _describe(design, var, by, "mean", na_rm, level, progress)
+
+
+def total(design: Design, var: str | Sequence[str], by: str | Sequence[str] | None = None, *,
+          na_rm: bool = True, level: float = 0.95,
+          progress: bool | None = None) -> pd.DataFrame:
+    """Weighted (population) total of numeric variables, overall or by groups (``svytotal``)."""
+    return _describe(design, var, by, "total", na_rm, level, progress)
+
+
+def _t_quantile(level: float, df: float) -> float:
+    if not np.isfinite(df) or df <= 0:
+        return float("nan")
+    return float(stats.t.ppf(0.5 + level / 2, df))
+
+
+def _expit(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def prop_ci(p: np.ndarray, se: np.ndarray, method: str, level: float, df: float, n: int,
+            logit_se: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Confidence limits of proportions as R's ``svyciprop(method=...)``.
+
+    - "logit": Wald interval for ``logit(p)`` from the intercept-only quasi-binomial model, with
+      t quantiles on ``df`` (for linearisation this SE is ``se / (p (1 - p))``; for replicate
+      designs ``logit_se`` is the replicate SE of the replicate logits, as R's ``svyglm``);
+    - "xlogit": the same interval with the delta-method SE (always ``se / (p (1 - p))``);
+    - "beta": Clopper-Pearson (Korn-Graubard) on the effective sample size
+      ``p (1 - p) / var``, multiplied by ``(qt(alpha/2, n - 1) / qt(alpha/2, df))^2``;
+    - "wald": ``p +- t * se`` (R's method="mean").
+
+    When p is 0 or 1 (so ``se`` is 0) the logit and beta intervals collapse to the estimate
+    (R returns NaN there).
+    """
+    alpha = 1.0 - level
+    tq = _t_quantile(level, df)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if method == "wald":
+            return p - tq * se, p + tq * se
+        if method in ("logit", "xlogit"):
+            eta = np.log(p / (1 - p))
+            s = se / (p * (1 - p)) if (method == "xlogit" or logit_se is None) else logit_se
+            lo, hi = _expit(eta - tq * s), _expit(eta + tq * s)
+            deg = (p <= 0) | (p >= 1)
+            return np.where(deg, p, lo), np.where(deg, p, hi)
+        if method == "beta":
+            n_eff = p * (1 - p) / se**2
+            if n > 1 and np.isfinite(df) and df > 0:
+                n_eff = n_eff * (stats.t.ppf(alpha / 2, n - 1) / stats.t.ppf(alpha / 2, df)) ** 2
+            else:
+                n_eff = n_eff * np.nan
+            lo = stats.beta.ppf(alpha / 2, n_eff * p, n_eff * (1 - p) + 1)
+            hi = stats.beta.ppf(1 - alpha / 2, n_eff * p + 1, n_eff * (1 - p))
+            deg = (p <= 0) | (p >= 1)
+            return np.where(deg, p, lo), np.where(deg, p, hi)
+    raise EstimationError(f"unknown CI method {method!r}", hint=f"use one of {CI_METHODS}")
+
+
+def _logit_se(design: Design, e: DomainEstimate) -> np.ndarray | None:
+    """Replicate SE of logit(p_r) (R's svyglm on a replicate design); None for linearisation."""
+    if e.reps is None:
+        return None
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lt = np.log(e.reps / (1 - e.reps))
+        lf = np.log(e.theta / (1 - e.theta))
+    ok = np.isfinite(lf)
+    out = np.full(len(e.theta), np.nan)
+    if ok.any():
+        v = replicate_cov(design, lf[ok], lt[:, ok])  # type: ignore[arg-type]
+        out[ok] = np.sqrt(np.clip(np.diag(v), 0, None))
+    return out
+
+
+def proportion(design: Design, var: str, by: str | Sequence[str] | None = None, *,
+               ci: CIMethod = "logit", level: float = 0.95,
+               progress: bool | None = None) -> pd.DataFrame:
+    """Weighted share of each category of ``var``, overall or by groups.
+
+    One row per category (``level``, in sorted code order; every category of the variable is
+    listed in every group, with 0 where absent). Estimates and SEs are R's
+    ``svymean(~factor(var))``; CIs follow ``svyciprop(method=ci)`` with t quantiles on the
+    design degrees of freedom of the group (see :func:`prop_ci`); ``deff`` as R's ``deff=TRUE``.
+    ``n_unweighted`` is the number of respondents in the group with a non-missing ``var``.
+    """
+    design = check_design(design)
+    level = _check_level(level)
+    if ci not in CI_METHODS:
+        raise EstimationError(f"unknown CI method {ci!r}", hint=f"use one of {CI_METHODS}")
+    if not isinstance(var, str):
+        raise EstimationError("proportion() takes one variable name", values=[var])
+    by_names = as_list(by, "by")
+    groups = make_groups(design, by_names)
+    codes, levels, miss = categorical_column(design, var)
+    if not levels:
+        raise EstimationError("variable has no non-missing values", file=design.source,
+                              column=var)
+    k = len(levels)
+    ind = np.zeros((len(codes), k))
+    ok = codes >= 0
+    ind[np.flatnonzero(ok), codes[ok]] = 1.0
+    masks = [(groups.codes == g) & ~miss for g in range(groups.n_groups)]
+    ests = estimate_domains(design, ind, masks, "mean", progress=progress,
+                            keep_reps=(ci == "logit"),
+                            one_hot=True)
+    rows: list[dict[str, Any]] = []
+    for g, e in enumerate(ests):
+        key = {b: groups.keys.iloc[g][b] for b in by_names}
+        se = e.se
+        lo, hi = prop_ci(e.theta, se, ci, level, e.df, e.n, _logit_se(design, e))
+        nmiss = int(((groups.codes == g) & miss).sum())
+        for j, lv in enumerate(levels):
+            rows.append({**key, "variable": var, "level": lv, "estimate": float(e.theta[j]),
+                         "std_error": float(se[j]), "ci_low": float(lo[j]),
+                         "ci_high": float(hi[j]), "deff": float(e.deff[j]),
+                         "n_unweighted": e.n, "n_missing": nmiss})
+    return _frame(rows, by_names, PROPORTION_COLUMNS, groups.n_missing_by)
