@@ -59,7 +59,8 @@ def _column(data: pd.DataFrame, spec: Any, role: str, source: str | None) -> pd.
         return data[spec]
     values = pd.Series(np.asarray(spec), index=data.index)
     if len(values) != len(data):
-        raise DesignError(f"{role} has length {len(values)}, data has {len(data)} rows", file=source)
+        raise DesignError(f"{role} has length {len(values)}, data has {len(data)} rows",
+                          file=source)
     return values
 
 
@@ -112,7 +113,8 @@ def validate_weights(w: Any, *, column: str | None = None, source: str | None = 
         raise DesignError("weights must be finite", file=source, column=column, values=arr[inf])
     neg = arr < 0
     if neg.any():
-        raise DesignError("weights must be non-negative", file=source, column=column, values=arr[neg])
+        raise DesignError("weights must be non-negative", file=source, column=column,
+                          values=arr[neg])
     if arr.sum() <= 0:
         raise DesignError("weights sum to zero", file=source, column=column)
     return arr
@@ -541,7 +543,10 @@ class ReplicateDesign(_Base):
 
         return replicate_df(self, self.domain)
 
-    def with_weights(self, weights: Any, calibration: Residualizer | None = None) -> ReplicateDesign:
+    def with_weights(
+        self, weights: Any, calibration: Residualizer | None = None
+    ) -> ReplicateDesign:
+        """Not supported: re-weighting would have to re-weight every replicate too."""
         raise DesignError(
             "re-weighting a replicate design would need every replicate re-weighted too",
             hint="weight the linearisation design first, then call .replicate()",
