@@ -1,1 +1,193 @@
-"""surveykit.replica (in progress)."""
+"""The SYNTHETIC replica: respondent-level data reconstructed from published tables.
+
+The original microdata of Kostka (2019) and Kostka & Antoine (2020) are not public. The replica
+is generated deterministically from a seed so that, once weighted, it reproduces every
+replicable cell of the published-table registry within its rounding; everything else about it
+(covariates, their relationships, population margins) is ASSUMED and documented in
+``data_dictionary/replica.md``. It is not the original survey data, and results computed from it
+are not findings about China.
+
+    from surveykit.replica import build, write, path, mapping_path, load_replica
+    b = build(seed=20180401)      # ReplicaBuild: canonical, raw, diagnostics, calibration, cells
+    write("out/", seed=20180401)  # out/replica.sav + out/replica.json
+    df = load_replica()           # bundled .sav harmonised through replica.yaml
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from surveykit.errors import InputFileError, ReplicationError
+from surveykit.replica import spec
+
+__all__ = ["DEFAULT_SEED", "ReplicaBuild", "build", "load_replica", "mapping_path", "path",
+           "sidecar_path", "write"]
+
+DEFAULT_SEED = spec.DEFAULT_SEED
+SAV_NAME = "replica.sav"
+JSON_NAME = "replica.json"
+_CACHE: dict[str, pd.DataFrame] = {}
+
+
+@dataclass
+class ReplicaBuild:
+    """Everything one build produces (nothing written to disk)."""
+
+    seed: int
+    canonical: pd.DataFrame          # canonical variables + `weight` (before the .sav round trip)
+    raw: pd.DataFrame                # questionnaire layout written to the .sav
+    weight_diagnostics: dict[str, float]
+    calibration: dict[str, Any]      # calibration report (method, bounds, constraints, misfit)
+    cells: pd.DataFrame              # registry cells with the weighted replica value and `ok`
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def all_reproduced(self) -> bool:
+        """True if every replicable, consistent registry cell is within its tolerance."""
+        sel = self.cells["replicable"] & self.cells["consistent"]
+        return bool(self.cells.loc[sel, "ok"].all())
+
+
+def build(seed: int = DEFAULT_SEED) -> ReplicaBuild:
+    """Generate, weight and check the replica for ``seed`` (deterministic; ~10 s)."""
+    from surveykit.published import compute_cells, load_registry, within_tolerance
+    from surveykit.replica import weights as wmod
+    from surveykit.replica.generate import generate
+    from surveykit.replica.sav import to_raw
+
+    seed = int(seed)
+    registry = load_registry()
+    cells = registry.cells()
+    frame = generate(seed, cells)
+    constraints = wmod.cell_constraints(frame, cells) + wmod.margin_constraints(frame,
+                                                                                spec.MARGINS)
+    d = np.ones(len(frame))
+    w_lp, lp_report = wmod.feasible_weights(constraints, d)
+    targets = wmod.target_values(constraints, w_lp)
+    w, report = wmod.calibrate_to(frame, constraints, targets, d)
+    # rounding keeps the .sav byte-identical across BLAS builds (differences ~1e-15)
+    w = np.round(w, spec.WEIGHT_DECIMALS)
+    report["lp_interval_margin"] = lp_report
+    report["lp_bounds"] = list(spec.LP_BOUNDS)
+    report["margins_reached"] = {
+        c.name: round(float(t), 6) for c, t in zip(constraints, targets, strict=True)
+        if c.kind == "margin"}
+    canonical = frame.drop(columns=["_atom", "_subtype"])
+    canonical.insert(1, "weight", w)
+    est = compute_cells(canonical, cells, w)
+    out_cells = cells.copy()
+    out_cells["replica"] = est
+    out_cells["ok"] = within_tolerance(est, cells["value"], cells["tolerance"], cells["bound"])
+    result = ReplicaBuild(seed=seed, canonical=canonical, raw=to_raw(canonical),
+                          weight_diagnostics=wmod.diagnostics(w, d), calibration=report,
+                          cells=out_cells)
+    if not result.all_reproduced:
+        bad = out_cells[out_cells["replicable"] & out_cells["consistent"] & ~out_cells["ok"]]
+        raise ReplicationError("the replica does not reproduce every published cell",
+                               values=[f"{r.table_id}/{r.row_id}/{r.group_id}"
+                                       for r in bad.itertuples()])
+    result.metadata = _metadata(result)
+    return result
+
+
+def _metadata(b: ReplicaBuild) -> dict[str, Any]:
+    sel = b.cells["replicable"]
+    cells = b.cells[sel]
+    dev = (cells["replica"] - cells["value"]).abs()
+    return {
+        "synthetic": True,
+        "description": ("SYNTHETIC replica reconstructed from published tables of Kostka (2019) "
+                        "and Kostka & Antoine (2020); not the original survey data; results "
+                        "computed from it are not findings about China"),
+        "seed": b.seed,
+        "n": len(b.canonical),
+        "build": {
+            "atom_counts": spec.ATOM_COUNTS,
+            "subtype_counts": spec.SUBTYPE_COUNTS,
+            "margins_assumed": {k: {str(c): p for c, p in v.items()}
+                                for k, v in spec.MARGINS.items()},
+            "g_bounds": list(spec.G_BOUNDS),
+        },
+        "weights": {k: _round(v) for k, v in b.weight_diagnostics.items()},
+        "calibration": {k: _round(v) for k, v in b.calibration.items()},
+        "cells": {
+            "replicable": int(sel.sum()),
+            "consistent_reproduced": int((cells["ok"] & cells["consistent"]).sum()),
+            "inconsistent_published": [f"{r.table_id}/{r.row_id}/{r.group_id}: replica "
+                                       f"{r.replica:.3f} vs published {r.value}"
+                                       for r in cells[~cells["consistent"]].itertuples()],
+            "max_abs_deviation_in_tolerances": _round(float(
+                (dev / cells["tolerance"].where(cells["tolerance"] > 0))[cells["consistent"]]
+                .max())),
+        },
+    }
+
+
+def _round(v: Any) -> Any:
+    if isinstance(v, float):
+        return float(f"{v:.10g}")
+    if isinstance(v, dict):
+        return {k: _round(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_round(x) for x in v]
+    return v
+
+
+def write(out_dir: str | Path, seed: int = DEFAULT_SEED) -> tuple[Path, Path]:
+    """Build the replica and write ``replica.sav`` + ``replica.json`` into ``out_dir``."""
+    from surveykit.replica.sav import write_sav
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    b = build(seed)
+    sav = write_sav(b.raw, out / SAV_NAME, b.seed)
+    side = out / JSON_NAME
+    side.write_text(json.dumps(b.metadata, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    return sav, side
+
+
+def path() -> Path:
+    """Path of the bundled replica ``.sav``."""
+    p = Path(__file__).parent / "data" / SAV_NAME
+    if not p.exists():
+        raise InputFileError("the bundled replica is missing", file=str(p),
+                             hint="regenerate it: surveykit replica --out surveykit/replica/data")
+    return p
+
+
+def sidecar_path() -> Path:
+    """Path of the bundled JSON sidecar (seed, build parameters, weight diagnostics)."""
+    return Path(__file__).parent / "data" / JSON_NAME
+
+
+def mapping_path() -> Path:
+    """Path of ``data_dictionary/mappings/replica.yaml``."""
+    from surveykit import data_dictionary
+
+    return Path(str(data_dictionary.path("mappings", "replica.yaml")))
+
+
+def load_replica(sav: str | Path | None = None) -> pd.DataFrame:
+    """The bundled (or given) replica harmonised to the canonical variables.
+
+    ``attrs["synthetic"] = True`` marks it; ``attrs["source"]`` names the file.
+    """
+    from surveykit.io import harmonise
+
+    file = Path(sav) if sav is not None else path()
+    key = f"{file.resolve()}:{file.stat().st_mtime_ns}" if file.exists() else str(file)
+    if key not in _CACHE:
+        h = harmonise(str(file), str(mapping_path()))
+        _CACHE[key] = h.frame
+    frame = _CACHE[key].copy()
+    frame.attrs["synthetic"] = True
+    frame.attrs["source"] = str(file)
+    frame.attrs["description"] = ("SYNTHETIC replica - not the original survey data; results "
+                                  "are not findings about China")
+    return frame
