@@ -333,3 +333,18 @@ def test_empty_level_in_group_gives_degenerate_interval(dclus1):
     res = proportion(dclus1.subset(dclus1.data["stype"].eq("E").to_numpy()), "stype", ci="beta")
     h = res[res["level"] == "H"]
     assert h["estimate"].item() == 0 and h["ci_low"].item() == 0 and h["ci_high"].item() == 0
+
+
+def test_deff_with_weights_normalised_to_sample_size(apistrat):
+    """Weights rescaled to sum to n leave the variance unchanged but make R's without-replacement
+    deff divide by ~0; surveykit then uses the with-replacement SRS variance (R's
+    deff="replace"), i.e. the population-scaled deff times (N - n) / N."""
+    n = len(apistrat)
+    pop = SurveyDesign(apistrat, weights="pw", strata="stype")
+    norm = SurveyDesign(apistrat.assign(wn=apistrat["pw"] * n / apistrat["pw"].sum()),
+                        weights="wn", strata="stype")
+    a, b = mean(pop, "api00"), mean(norm, "api00")
+    close(b["std_error"], a["std_error"], 1e-12)
+    big_n = apistrat["pw"].sum()
+    close(b["deff"], a["deff"] * (big_n - n) / big_n, 1e-10)
+    assert np.isfinite(b["deff"]).all() and 0.5 < float(b["deff"].iloc[0]) < 2

@@ -211,11 +211,24 @@ def _srs_variance(w: np.ndarray, y: np.ndarray, mean: np.ndarray, n: int) -> np.
     return (w @ (dev * dev)) / psum * n / (n - 1)
 
 
-def _deff(v: np.ndarray, s2: np.ndarray, psum: float, n: int, kind: str) -> np.ndarray:
-    """R's ``deff=TRUE``: design variance over the SRS-without-replacement variance."""
-    if n < 2 or psum < n:  # R warns "are weights correctly scaled?" and returns NA
+def _deff(v: np.ndarray, s2: np.ndarray, psum: float, n: int, kind: str,
+          has_fpc: bool = False) -> np.ndarray:
+    """Design effect: design variance over the variance under simple random sampling.
+
+    As R's ``deff=TRUE`` (SRS without replacement from a population of ``sum(w)``) when the
+    design has an FPC or the weights are population-scaled (``sum(w) >= 2n``). When the weights
+    are normalised to the sample size (``sum(w)`` close to n, as in most survey files) that
+    formula divides by ~0 (R returns Inf or NA), so the SRS-with-replacement variance is used
+    instead, as R's ``deff="replace"``.
+    """
+    if n < 2 or psum <= 0:
         return np.full(len(s2), np.nan)
-    vsrs = s2 * (psum - n) / (psum * n)
+    without_replacement = has_fpc or psum >= 2 * n
+    vsrs = s2 / n
+    if without_replacement:
+        if psum <= n:  # R warns "are weights correctly scaled?" and returns NA
+            return np.full(len(s2), np.nan)
+        vsrs = vsrs * (psum - n) / psum
     if kind == "total":
         vsrs = vsrs * psum**2
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -350,6 +363,7 @@ def estimate_domains(
         return _estimate_replicate(design, y, masks, kind, keep_reps, progress,
                                    one_hot and kind == "mean")
     one_hot = one_hot and kind == "mean"
+    has_fpc = bool(np.any(design.fpc_f < 1))
     out = []
     wall = design.weights
     n = y.shape[0]
@@ -385,7 +399,7 @@ def estimate_domains(
         theta = mean if kind == "mean" else tot
         sub = design.subset(m)
         v = np.atleast_2d(sub.vcov(scores))
-        out.append(DomainEstimate(theta, v, _deff(v, s2, psum, n_d, kind), n_d, psum,
+        out.append(DomainEstimate(theta, v, _deff(v, s2, psum, n_d, kind, has_fpc), n_d, psum,
                                   float(sub.df)))
     return out
 
@@ -394,6 +408,7 @@ def _estimate_replicate(design: ReplicateDesign, y: np.ndarray, masks: list[np.n
                         kind: str, keep_reps: bool, progress: bool | None,
                         one_hot: bool) -> list[DomainEstimate]:
     """Replicate-weight version of :func:`estimate_domains`: all domains in one product."""
+    has_fpc = False  # replicate designs carry no FPC; R's deff uses sum(w) as the population
     n, p = y.shape
     rows, cols, vals = [], [], []
     # one-hot rows (proportions): the domain size is the sum of the columns, so the product
@@ -442,7 +457,7 @@ def _estimate_replicate(design: ReplicateDesign, y: np.ndarray, masks: list[np.n
         v = np.atleast_2d(replicate_cov(design, theta, theta_r))
         idx = np.flatnonzero(m)
         s2 = _srs_variance(w_base[idx], y[idx], mean, n_d)
-        out.append(DomainEstimate(theta, v, _deff(v, s2, psum, n_d, kind), n_d, psum,
+        out.append(DomainEstimate(theta, v, _deff(v, s2, psum, n_d, kind, has_fpc), n_d, psum,
                                   float(replicate_df(design, m)),
                                   theta_r if keep_reps else None))
     return out
