@@ -155,6 +155,16 @@ class _Base:
             object.__setattr__(new, key, value)
         return new
 
+    def with_columns(self, **columns: Any) -> Any:
+        """Same design (weights, strata, PSUs, domain) over the data plus extra columns, e.g.
+        derived indicators; existing columns are never overwritten."""
+        extra = pd.DataFrame(columns, index=self.data.index)
+        clash = [c for c in extra.columns if c in self.data.columns]
+        if clash:
+            raise DesignError("columns already exist in the design's data", file=self.source,
+                              values=clash)
+        return self._evolve(data=pd.concat([self.data, extra], axis=1))
+
     def _domain_mask(self, mask: Any) -> np.ndarray:
         if isinstance(mask, str):
             mask = self.data.eval(mask)

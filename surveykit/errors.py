@@ -28,7 +28,7 @@ class SurveyKitError(Exception):
     ----------
     message: what went wrong, in one sentence.
     file, column: where (either may be None).
-    values: the offending values (a sample of at most 5 distinct ones is shown, with the total count).
+    values: the offending values (at most 5 distinct ones are shown, with the total count).
     hint: what the user can do about it.
     """
 

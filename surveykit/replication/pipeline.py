@@ -1,0 +1,273 @@
+"""The replication pipeline behind ``surveykit replicate``.
+
+read → harmonise → ``SurveyDesign(frame, weights="weight")`` → every registry table → the
+illustrative models → tables, models, ``replication.md`` and ``replication.json`` (and the
+report, when :mod:`surveykit.report` provides ``write_report``). Without ``data`` it uses the
+bundled synthetic replica and says so in every output. Outputs are byte-identical across runs:
+the date comes from ``SOURCE_DATE_EPOCH`` or the input file, never from the clock.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from surveykit.errors import MappingError, ReplicationError, ValidationError
+from surveykit.replication.result import ReplicationResult
+
+#: Codebooks a canonical frame is validated against (``behaviour`` includes ``approval``).
+CODEBOOKS: tuple[str, ...] = ("approval", "behaviour")
+
+Progress = bool | Callable[[str], Any] | None
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _codebook_version() -> str:
+    """Short content hashes of the canonical codebooks (they carry no version number)."""
+    from surveykit import data_dictionary
+
+    parts = []
+    for name in CODEBOOKS:
+        text = data_dictionary.path("codebooks", f"{name}.yaml").read_bytes()
+        parts.append(f"{name}:{hashlib.sha256(text).hexdigest()[:12]}")
+    return ", ".join(parts)
+
+
+def _date(path: Path | None) -> str:
+    """ISO date of the run: SOURCE_DATE_EPOCH, else the input file's modification date (UTC)."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch is not None:
+        try:
+            stamp = float(epoch)
+        except ValueError as exc:
+            raise ReplicationError("SOURCE_DATE_EPOCH must be an integer number of seconds",
+                                   values=[epoch]) from exc
+    elif path is not None:
+        stamp = path.stat().st_mtime
+    else:
+        return "unknown"
+    return dt.datetime.fromtimestamp(stamp, tz=dt.UTC).date().isoformat()
+
+
+def _replica_files() -> tuple[Path, Path, dict[str, Any]]:
+    """Paths of the bundled replica and its mapping, and what the replica says about itself."""
+    try:
+        from surveykit import replica
+    except ImportError as exc:  # pragma: no cover - the replica ships with the package
+        raise ReplicationError("the bundled replica is not available",
+                               hint="pass --data FILE --mapping YAML") from exc
+    info: dict[str, Any] = {}
+    sidecar = getattr(replica, "sidecar_path", None)
+    if callable(sidecar):  # the JSON written next to the .sav: seed and build parameters
+        side = Path(str(sidecar()))
+        if side.is_file():
+            info["seed"] = json.loads(side.read_text(encoding="utf-8")).get("seed")
+    if not (hasattr(replica, "path") and hasattr(replica, "mapping_path")):
+        raise ReplicationError("the bundled replica is not available in this installation",
+                               hint="pass --data FILE --mapping YAML")
+    return Path(str(replica.path())), Path(str(replica.mapping_path())), info
+
+
+def canonical_from_file(path: str | Path) -> pd.DataFrame:
+    """Read a file that is already canonical, validate it and add missing derived variables.
+
+    Raises a :class:`MappingError` when the file is not canonical (then a mapping is needed).
+    """
+    from surveykit.dictionary import combine, load_codebook
+    from surveykit.io import read
+
+    raw = read(path)
+    cb = combine(load_codebook(name) for name in CODEBOOKS)
+    frame = raw.data
+    known = [c for c in frame.columns if c in cb.variables]
+    if "resp_id" not in frame.columns or "weight" not in frame.columns:
+        raise MappingError(
+            "--data without --mapping needs a canonical file (with resp_id, weight and the "
+            "canonical variables)", file=str(path),
+            values=[c for c in frame.columns if c not in cb.variables],
+            hint="pass --mapping YAML to harmonise a raw file "
+                 "(format: data_dictionary/mappings/README.md)")
+    try:
+        cb.validate(frame, source=str(path))
+    except ValidationError as exc:
+        raise ValidationError(exc.message, file=str(path), column=exc.column,
+                              values=exc.values,
+                              hint="the file is not canonical; pass --mapping YAML to "
+                                   "harmonise it") from exc
+    present = [c for c in cb.derived if c in known]
+    return cb.derive(frame, missing=raw.missing_reasons, skip=present)
+
+
+def load_data(data: str | Path | pd.DataFrame | None = None,
+              mapping: str | Path | Any | None = None) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The canonical frame to analyse and its provenance.
+
+    ``data=None``: the bundled synthetic replica, harmonised with its own mapping.
+    A path with a ``mapping``: read and harmonised (``surveykit.harmonise``).
+    A path without a mapping: must already be canonical (validated against the codebooks).
+    A DataFrame: taken as a canonical frame (with ``mapping``, harmonised instead).
+    """
+    from surveykit.io import harmonise
+
+    is_replica = data is None
+    info: dict[str, Any] = {}
+    if is_replica:
+        if mapping is not None:
+            raise ReplicationError("a mapping was given without --data",
+                                   hint="pass --data FILE together with --mapping YAML")
+        path, mapping, info = _replica_files()
+    elif isinstance(data, pd.DataFrame):
+        path = None
+    else:
+        path = Path(data)
+    if isinstance(data, pd.DataFrame):
+        frame = data if mapping is None else harmonise(data, mapping).frame
+    elif mapping is not None:
+        frame = harmonise(path, mapping).frame
+    else:
+        frame = canonical_from_file(path)  # type: ignore[arg-type]
+    frame = frame.reset_index(drop=True)
+    from surveykit import __version__
+
+    mapping_name = None
+    if mapping is not None:
+        mapping_name = (Path(mapping).name if isinstance(mapping, (str, Path))
+                        else "(mapping object)")
+    provenance = {
+        "package_version": __version__,
+        "input_file": path.name if path is not None else "(data frame)",
+        "input_sha256": _sha256(path) if path is not None else None,
+        "mapping": mapping_name,
+        "codebook_version": _codebook_version(),
+        "seed": info.get("seed"),
+        "date": _date(path),
+        "is_replica": is_replica,
+        "n_respondents": len(frame),
+    }
+    return frame, provenance
+
+
+def build_design(frame: pd.DataFrame, source: str | None = None) -> Any:
+    """The analysis design of the replication: the survey weights, no strata or clusters.
+
+    The published studies report weighted online-panel estimates without strata or PSUs, so
+    each respondent is its own PSU (R: ``svydesign(ids = ~1, weights = ~weight)``).
+    """
+    from surveykit.design import SurveyDesign
+
+    return SurveyDesign(frame, weights="weight", source=source)
+
+
+def _notify(progress: Progress) -> Callable[[str], None]:
+    if progress is None or progress is False:
+        return lambda message: None
+    if callable(progress):
+        return lambda message: progress(message)  # type: ignore[misc, operator]
+    import sys
+
+    return lambda message: print(f"surveykit replicate: {message}", file=sys.stderr)
+
+
+def _weighting(design: Any) -> dict[str, pd.DataFrame]:
+    from surveykit.weighting import weight_summary
+
+    summary = weight_summary(design)
+    frame = (summary.to_frame("value").rename_axis("statistic").reset_index()
+             if isinstance(summary, pd.Series) else pd.DataFrame(summary))
+    margins = pd.DataFrame(columns=["variable", "category", "n_unweighted", "unweighted_share",
+                                    "sample_share", "weighted_share", "target_share",
+                                    "difference"])
+    return {"summary": frame, "margins": margins}
+
+
+def compute(design: Any, *, registry: Any = None, models: bool = True,
+            progress: Progress = None) -> ReplicationResult:
+    """Every registry table (and the illustrative models) from one design; no files written."""
+    from surveykit.published import load_registry
+    from surveykit.replication.models import fit_model, model_meta
+    from surveykit.replication.tables import compute_table, table_ids, table_meta
+
+    note = _notify(progress)
+    reg = registry if registry is not None else load_registry()
+    result = ReplicationResult(weights=np.asarray(design.base_weights, dtype=float).copy())
+    for table_id in table_ids(reg):
+        note(f"table {table_id}")
+        result.tables[table_id] = compute_table(table_id, design, reg)
+        result.table_meta[table_id] = table_meta(table_id, reg)
+    if models:
+        from surveykit.errors import ConvergenceError, ModelError
+        from surveykit.replication.models import MODEL_SPECS
+
+        for name in MODEL_SPECS:
+            note(f"model {name}")
+            try:
+                result.models[name] = fit_model(name, design)
+                meta = model_meta(name, result.models[name])
+            except (ModelError, ConvergenceError) as exc:
+                # models are illustrations: a model the data cannot support is reported, not fatal
+                meta = model_meta(name)
+                meta["error"] = str(exc)
+            result.model_meta[name] = meta
+    result.weighting = _weighting(design)
+    return result
+
+
+def run(data: str | Path | pd.DataFrame | None = None, mapping: str | Path | Any | None = None,
+        out: str | Path | None = "replication", strict: bool = False,
+        progress: Progress = None, *, report: bool = True,
+        models: bool = True) -> ReplicationResult:
+    """Re-create every published table from ``data`` and compare it with the registry.
+
+    Without ``data`` the bundled synthetic replica is used (and every output says so). Writes
+    ``out/tables/<id>.{csv,md,tex}``, ``out/models/<name>.{csv,md,tex}``, ``out/replication.md``
+    and ``out/replication.json`` (and the report, if ``report`` and ``surveykit.report`` provides
+    ``write_report``); ``out=None`` writes nothing. With ``strict`` a
+    :class:`~surveykit.errors.ReplicationError` is raised after writing when any replicable
+    cell is outside rounding.
+    """
+    note = _notify(progress)
+    note("reading and harmonising the data")
+    frame, provenance = load_data(data, mapping)
+    design = build_design(frame, source=provenance["input_file"])
+    result = compute(design, models=models, progress=progress)
+    result.provenance = provenance
+    result.is_replica = bool(provenance["is_replica"])
+    if out is not None:
+        from surveykit.replication.writers import write_outputs
+
+        note(f"writing {out}")
+        write_outputs(result, out)
+        if report:
+            try:
+                from surveykit.report import write_report
+            except ImportError:
+                write_report = None
+            if write_report is not None:
+                note("writing the report")
+                write_report(result, Path(out))
+    if strict and not result.ok:
+        failed = result.cells
+        failed = failed[failed["passed"].eq(False).fillna(False).astype(bool)]
+        labels = [f"{t}/{r}/{g}" for t, r, g in
+                  zip(failed["table_id"], failed["row_id"], failed["group_id"], strict=True)]
+        raise ReplicationError(
+            f"{result.n_failed} of {result.n_replicable} replicable cells are outside rounding",
+            file=provenance["input_file"], values=labels,
+            hint="see replication.md for published and computed values" if out is not None
+            else None)
+    return result
