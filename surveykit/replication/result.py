@@ -74,12 +74,21 @@ class ReplicationResult:
 
     @property
     def summary(self) -> str:
-        """One line: "N of M cells within rounding" (plus non-replicable cells, if any)."""
-        total = len(self.cells)
+        """One line: "N of M cells within rounding", then the published cells left out and why
+        (internally inconsistent with other published cells, or not computable from the data)."""
+        cells = self.cells
         text = f"{self.n_passed} of {self.n_replicable} cells within rounding"
-        skipped = total - self.n_replicable
-        if skipped:
-            text += f" ({skipped} published cell(s) not replicable)"
+        skipped = cells[cells["passed"].isna()]
+        if len(skipped):
+            reason = skipped["reason"].fillna("").astype(str)
+            inconsistent = int(reason.str.startswith("inconsistent").sum())
+            other = len(skipped) - inconsistent
+            parts = []
+            if inconsistent:
+                parts.append(f"{inconsistent} inconsistent with other published cells")
+            if other:
+                parts.append(f"{other} not computable from the data")
+            text += f"; {len(skipped)} published cell(s) not compared: " + ", ".join(parts)
         return text
 
     @property
