@@ -148,6 +148,12 @@ class _Base:
     def is_replicate(self) -> bool:
         return isinstance(self, ReplicateDesign)
 
+    @property
+    def is_synthetic(self) -> bool:
+        """True when the data are the synthetic replica (``data.attrs["synthetic"]``): every
+        table, model and figure made from this design must then say so."""
+        return bool(self.data.attrs.get("synthetic", False))
+
     def _evolve(self, **changes: Any) -> Any:
         """A shallow copy with some attributes changed (the design is immutable)."""
         new = copy.copy(self)

@@ -34,6 +34,7 @@ from surveykit.estimation._core import (
     numeric_column,
     replicate_cov,
 )
+from surveykit.provenance import mark
 
 CIMethod = Literal["logit", "beta", "wald", "xlogit"]
 CI_METHODS = ("logit", "beta", "wald", "xlogit")
@@ -92,7 +93,7 @@ def _describe(design: Design, var: str | Sequence[str], by: str | Sequence[str] 
                          "ci_low": est - z * se, "ci_high": est + z * se,
                          "deff": float(e.deff[0]), "n_unweighted": e.n,
                          "n_missing": nmiss[g]})
-    return _frame(rows, by_names, RESULT_COLUMNS, groups.n_missing_by)
+    return mark(_frame(rows, by_names, RESULT_COLUMNS, groups.n_missing_by), design.is_synthetic)
 
 
 def mean(design: Design, var: str | Sequence[str], by: str | Sequence[str] | None = None, *,
@@ -220,4 +221,5 @@ def proportion(design: Design, var: str, by: str | Sequence[str] | None = None, 
                          "std_error": float(se[j]), "ci_low": float(lo[j]),
                          "ci_high": float(hi[j]), "deff": float(e.deff[j]),
                          "n_unweighted": e.n, "n_missing": nmiss})
-    return _frame(rows, by_names, PROPORTION_COLUMNS, groups.n_missing_by)
+    return mark(_frame(rows, by_names, PROPORTION_COLUMNS, groups.n_missing_by),
+                design.is_synthetic)

@@ -34,6 +34,7 @@ from surveykit.estimation._core import (
     estimate_domains,
     make_groups,
 )
+from surveykit.provenance import mark
 
 
 def _domain_mask(design: Design, label: str, mask: Any) -> np.ndarray:
@@ -108,4 +109,4 @@ def likert(
     out.attrs["n_missing"] = {
         name: int((m & design.domain & miss).sum()) for name, m in zip(names, masks, strict=True)
     }
-    return out
+    return mark(out, design.is_synthetic)

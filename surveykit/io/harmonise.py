@@ -28,6 +28,7 @@ from surveykit.dictionary import (
 from surveykit.errors import InputFileError, MappingError, ValidationError
 from surveykit.io.mapping import Mapping, Rule, load_mapping
 from surveykit.io.readers import SYSTEM_MISSING, RawFile, read, write_sav
+from surveykit.provenance import SYNTHETIC_BANNER
 
 NOT_COLLECTED = "not collected"
 NOT_ASKED = "not asked"
@@ -378,6 +379,11 @@ def harmonise(data: RawFile | pd.DataFrame | str | Path,
     if report.rows_out != report.rows_in:  # pragma: no cover - guarded by construction
         raise ValidationError("harmonisation changed the number of rows", file=source,
                               values=[report.rows_in, report.rows_out])
+    # synthetic data stay labelled: declared by the mapping or by the raw file's own label
+    synthetic = m.synthetic or "synthetic" in (raw.file_label or "").lower()
+    if synthetic:
+        frame.attrs["synthetic"] = True
+        notes.append(f"{SYNTHETIC_BANNER}: every output made from this frame must say so")
     return Harmonised(frame=frame, report=report, missing=reasons, codebook=cb)
 
 
@@ -480,6 +486,8 @@ def stack(items: Sequence[Harmonised]) -> Harmonised:
         missing=missing_tab.reindex(columns=MISSING_COLUMNS),
         notes=[n for r in reps for n in r.notes],
     )
+    if any(h.frame.attrs.get("synthetic") for h in items):
+        frame.attrs["synthetic"] = True
     return Harmonised(frame=frame, report=report, missing=missing, codebook=cb)
 
 
@@ -545,6 +553,13 @@ def write_canonical(frame: pd.DataFrame, path: str | Path, codebook: Codebook,
             ranges[name] = [{"lo": float(min(var.missing)), "hi": float(max(var.missing))}]
         if vl:
             value_labels[name] = vl
+    label = _file_label(frame, file_label or codebook.title)
     return write_sav(out, path, variable_labels=labels, value_labels=value_labels,
-                     missing_ranges=ranges, file_label=file_label or codebook.title[:64])
+                     missing_ranges=ranges, file_label=label)
 
+
+def _file_label(frame: pd.DataFrame, label: str) -> str:
+    """SPSS file label (64 characters at most), saying SYNTHETIC when the frame is."""
+    if frame.attrs.get("synthetic") and "synthetic" not in label.lower():
+        label = f"SYNTHETIC - not original survey data: {label}"
+    return label[:64]

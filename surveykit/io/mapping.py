@@ -16,7 +16,7 @@ import yaml
 
 from surveykit.errors import InputFileError, SchemaError
 
-MAPPING_KEYS = ("study", "codebooks", "id", "variables", "description", "source")
+MAPPING_KEYS = ("study", "codebooks", "id", "variables", "description", "source", "synthetic")
 RULE_KEYS = ("from", "recode", "ranges", "missing", "unmapped", "value", "derive")
 
 
@@ -62,6 +62,7 @@ class Mapping:
     variables: dict[str, Rule]
     path: str | None = None
     description: str | None = None
+    synthetic: bool = False  # the raw file is synthetic: outputs must say so
 
     @classmethod
     def from_dict(cls, raw: Any, path: str | None = None) -> Mapping:
@@ -95,8 +96,11 @@ class Mapping:
                 raise err("variables.resp_id", "the id is given by the top-level `id` key")
             rules[str(name)] = _parse_rule(str(name), spec, err)
         desc = raw.get("description")
+        synthetic = raw.get("synthetic", False)
+        if not isinstance(synthetic, bool):
+            raise err("synthetic", "must be true or false", synthetic)
         return cls(study=study, codebooks=tuple(cbs), id=id_col, variables=rules, path=path,
-                   description=None if desc is None else str(desc))
+                   description=None if desc is None else str(desc), synthetic=synthetic)
 
 
 def _parse_rule(name: str, spec: Any, err: Any) -> Rule:

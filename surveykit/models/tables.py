@@ -15,6 +15,7 @@ import pandas as pd
 
 from surveykit.errors import ModelError
 from surveykit.models.results import stars
+from surveykit.provenance import SYNTHETIC_BANNER, is_synthetic
 
 
 def _label(result: Any, exponentiate: bool) -> str:
@@ -58,6 +59,9 @@ def regression_table(results: Sequence[Any], fmt: str = "markdown",
             ("Excluded (missing)", [str(r.n_missing) for r in results])]
     note = ("Survey-weighted estimates; design-based SEs in parentheses. "
             "* p<0.05, ** p<0.01, *** p<0.001.")
+    synthetic = any(is_synthetic(r.design) for r in results)
+    if synthetic:
+        note += f" {SYNTHETIC_BANNER}: not findings about China."
     if fmt == "markdown":
         lines = ["| Term | " + " | ".join(heads) + " |",
                  "|---|" + "---:|" * len(results)]
@@ -81,6 +85,8 @@ def regression_table(results: Sequence[Any], fmt: str = "markdown",
         lines.append(f"{label} & " + " & ".join(vals) + r" \\")
     tex_note = ("Survey-weighted estimates; design-based SEs in parentheses. "
                 "$^{*}$ p<0.05, $^{**}$ p<0.01, $^{***}$ p<0.001.")
+    if synthetic:
+        tex_note += f" {SYNTHETIC_BANNER}: not findings about China."
     lines += [r"\hline", r"\multicolumn{" + str(len(results) + 1) + r"}{l}{\footnotesize "
               + tex_note + "}", r"\end{tabular}"]
     return "\n".join(lines) + "\n"

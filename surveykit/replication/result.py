@@ -13,8 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-#: The one banner every output made from the bundled replica carries.
-SYNTHETIC_BANNER = "Synthetic replica — not the original survey data"
+from surveykit.provenance import SYNTHETIC_BANNER  # re-exported: the one banner wording
 
 #: Columns of a table's long comparison frame, in this order.
 COMPARISON_COLUMNS: tuple[str, ...] = (
@@ -80,7 +79,8 @@ class ReplicationResult:
         text = f"{self.n_passed} of {self.n_replicable} cells within rounding"
         skipped = cells[cells["passed"].isna()]
         if len(skipped):
-            reason = skipped["reason"].fillna("").astype(str)
+            reason = skipped.get("reason", pd.Series("", index=skipped.index))
+            reason = reason.fillna("").astype(str)
             inconsistent = int(reason.str.startswith("inconsistent").sum())
             other = len(skipped) - inconsistent
             parts = []
