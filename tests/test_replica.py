@@ -16,10 +16,12 @@ from surveykit.published import compute_cells, evaluate_domain, load_registry, w
 from surveykit.replica import (
     DEFAULT_SEED,
     build,
+    calibration_margins,
     load_replica,
     mapping_path,
     path,
     sidecar_path,
+    spec,
 )
 from surveykit.replica.generate import exact_counts, rank_assign
 from surveykit.replica.weights import diagnostics, independent_columns
@@ -220,3 +222,71 @@ def test_independent_columns():
     x = np.column_stack([np.ones(4), [1, 0, 1, 0], [0, 1, 0, 1], [1, 2, 3, 4]])
     # column 2 = column 0 - column 1: three independent columns
     assert len(independent_columns(x)) == 3
+
+
+def _weighted_dispersion(y: np.ndarray, w: np.ndarray) -> float:
+    mean = np.sum(w * y) / np.sum(w)
+    return float(np.sum(w * (y - mean) ** 2) / np.sum(w) / mean)
+
+
+def test_bc_index_is_overdispersed(replica):
+    """The assumed latent responsiveness makes the index over-dispersed (target ratio ~1.5-2.5)
+    while the published item shares stay exact (checked by the cell test above)."""
+    inside = replica[replica["behaviour_module"] == 1]
+    ratio = _weighted_dispersion(inside["bc_index"].to_numpy(), inside["weight"].to_numpy())
+    assert 1.5 < ratio < 2.5
+    side = json.loads(sidecar_path().read_text())
+    assert side["bc_index"]["variance_mean_ratio"] == pytest.approx(ratio, rel=1e-8)
+    assert side["build"]["behaviour_responsiveness_sd"] > 0
+    # items co-occur: mean pairwise item correlation 0.18 (0.08 when the items were drawn
+    # independently given the covariates, which gave a ratio of 1.13 and a Poisson-limit NB)
+    items = inside[list(spec.ITEMS)].to_numpy(dtype=float)
+    corr = np.corrcoef(items, rowvar=False)
+    assert corr[np.triu_indices(12, 1)].mean() > 0.12
+
+
+def test_bc_index_negbin_is_a_genuine_negative_binomial(replica):
+    from surveykit.design import SurveyDesign
+    from surveykit.replication.models import fit_model, model_meta
+
+    design = SurveyDesign(replica, weights="weight")
+    model = fit_model("bc_index_negbin", design)
+    assert model.family == "negbin"  # not the Poisson fallback
+    assert model_meta("bc_index_negbin", model)["family"] == "negbin"
+    alpha, se = model.extra["alpha"], model.extra["alpha_se"]
+    assert alpha > 0 and alpha - 2 * se > 0
+    # Pearson dispersion of the survey Poisson fit of the same formula: > 1 = over-dispersion
+    poisson = surveykit.glm(design.subset(evaluate_domain(replica, "behaviour_module == 1")),
+                            model.formula, family="poisson")
+    y = poisson.frame.y.to_numpy(dtype=float)
+    mu = np.exp(poisson.frame.X @ poisson.params.to_numpy())
+    w = np.asarray(design.weights, dtype=float)[poisson.frame.rows]
+    n, p = poisson.frame.X.shape
+    pearson = np.sum(w * (y - mu) ** 2 / mu) / (np.sum(w) * (n - p) / n)
+    assert pearson > 1.2
+
+
+def test_calibration_margins_are_met_exactly(replica):
+    targets = calibration_margins()
+    assert set(targets) == set(spec.MARGINS)
+    w = replica["weight"].to_numpy()
+    for var, shares in targets.items():
+        assert sum(shares.values()) == pytest.approx(1.0, abs=1e-9)
+        x = replica[var].to_numpy(dtype=float)
+        has = ~np.isnan(x)
+        for code, target in shares.items():
+            reached = w[has & (x == code)].sum() / w[has].sum()
+            assert reached == pytest.approx(target, abs=1e-8), (var, code)
+            # the LP keeps each constrained share within 1 pp of its assumed margin; the last
+            # category is implied, so it may move by the others' slack (here at most 2 pp)
+            slack = 0.01 * (len(shares) - 1 if code == max(shares) else 1)
+            assert abs(target - spec.MARGINS[var][code]) <= slack + 1e-9, (var, code)
+
+
+def test_calibration_margins_missing_sidecar_is_an_error(tmp_path):
+    from surveykit.errors import InputFileError
+
+    bad = tmp_path / "replica.json"
+    bad.write_text(json.dumps({"calibration": {}}))
+    with pytest.raises(InputFileError, match="margin targets"):
+        calibration_margins(bad)

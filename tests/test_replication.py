@@ -14,7 +14,7 @@ import yaml
 
 import surveykit as sk
 from surveykit.cli import main as cli_main
-from surveykit.errors import MappingError, ReplicationError
+from surveykit.errors import MappingError, ReplicationError, WeightingError
 from surveykit.published import load_registry
 from surveykit.replication import (
     COMPARISON_COLUMNS,
@@ -26,6 +26,7 @@ from surveykit.replication import (
     run,
 )
 from surveykit.replication import tables as tables_module
+from surveykit.replication.pipeline import MARGIN_COLUMNS, margin_shares
 
 R_FIXTURES = Path(__file__).parent / "fixtures" / "r"
 POS = ["pos_shopping", "pos_content", "pos_volunteer", "pos_donate", "pos_mobile_pay",
@@ -237,6 +238,48 @@ def test_outputs_byte_identical_across_runs(tmp_path: Path, replica_run: tuple) 
         assert (first / rel).read_bytes() == (second / rel).read_bytes(), rel
 
 
+def test_replica_run_reports_its_calibration_margins(replica_run: tuple,
+                                                     replica_frame: pd.DataFrame) -> None:
+    from surveykit.replica import calibration_margins
+
+    result, out = replica_run
+    margins = result.weighting["margins"]
+    targets = calibration_margins()
+    assert list(margins.columns) == list(MARGIN_COLUMNS)
+    assert len(margins) == sum(len(v) for v in targets.values()) == 10
+    np.testing.assert_allclose(margins["weighted_share"], margins["target_share"], rtol=0,
+                               atol=1e-6)
+    expected = [targets[v][int(c)] for v, c in zip(margins["variable"], margins["category"],
+                                                   strict=True)]
+    # (margin_table renormalises the targets, which the sidecar stores to 10 digits)
+    np.testing.assert_allclose(margins["target_share"], expected, rtol=0, atol=1e-9)
+    # the unweighted shares are the sample's own (not the targets): by hand from the frame
+    frame = replica_frame
+    urban = margins[margins["variable"] == "urban"].set_index("category")
+    assert urban.loc[1, "unweighted_share"] == pytest.approx((frame["urban"] == 1).mean())
+    assert urban.loc[1, "label"] == "urban"
+    gender = margins[margins["variable"] == "gender"]
+    assert (gender["n_missing"] == frame["gender"].isna().sum()).all()
+    assert gender["n_unweighted"].sum() + gender["n_missing"].iloc[0] == 2209
+    data = json.loads((out / "replication.json").read_text(encoding="utf-8"))
+    assert len(data["weighting"]["margins"]) == 10
+    report = (out / "report.md").read_text(encoding="utf-8")
+    section = report.split("Margins: sample, weighted and target shares")[1]
+    assert "No calibration margins" not in section.split("## Provenance")[0]
+
+
+def test_user_targets_fill_the_margin_table(replica_frame: pd.DataFrame) -> None:
+    design = build_design(replica_frame)
+    assert margin_shares(design, {}).empty
+    table = margin_shares(design, {"urban": {0: 30.0, 1: 70.0}})  # totals are normalised
+    w, urban = replica_frame["weight"], replica_frame["urban"]
+    assert table["target_share"].tolist() == pytest.approx([0.3, 0.7])
+    assert table["weighted_share"].iloc[1] == pytest.approx(w[urban == 1].sum() / w.sum())
+    assert table["difference"].iloc[1] == pytest.approx(w[urban == 1].sum() / w.sum() - 0.7)
+    with pytest.raises(WeightingError, match="not found"):
+        margin_shares(design, {"no_such_column": {1: 1.0}})
+
+
 # -- a user-style file re-coded by a different mapping ---------------------------------------------
 def _recoded_sav(frame: pd.DataFrame, folder: Path) -> tuple[Path, Path]:
     """Write the canonical frame as a 'user' .sav with other names, approval reversed and other
@@ -300,6 +343,7 @@ def test_user_file_outputs_have_no_banner(tmp_path: Path, replica_frame: pd.Data
     out = tmp_path / "out"
     result = run(sav, mapping, out=out, report=False, models=False)
     assert not result.is_replica and result.banner is None
+    assert result.weighting["margins"].empty  # no targets supplied: none invented
     for path in (p for p in out.rglob("*") if p.is_file()):
         text = path.read_text(encoding="utf-8")
         assert "Synthetic replica" not in text and "synthetic replica" not in text, path

@@ -26,8 +26,8 @@ import pandas as pd
 from surveykit.errors import InputFileError, ReplicationError
 from surveykit.replica import spec
 
-__all__ = ["DEFAULT_SEED", "ReplicaBuild", "build", "load_replica", "mapping_path", "path",
-           "sidecar_path", "write"]
+__all__ = ["DEFAULT_SEED", "ReplicaBuild", "build", "calibration_margins", "load_replica",
+           "mapping_path", "path", "sidecar_path", "write"]
 
 DEFAULT_SEED = spec.DEFAULT_SEED
 SAV_NAME = "replica.sav"
@@ -75,9 +75,7 @@ def build(seed: int = DEFAULT_SEED) -> ReplicaBuild:
     w = np.round(w, spec.WEIGHT_DECIMALS)
     report["lp_interval_margin"] = lp_report
     report["lp_bounds"] = list(spec.LP_BOUNDS)
-    report["margins_reached"] = {
-        c.name: round(float(t), 6) for c, t in zip(constraints, targets, strict=True)
-        if c.kind == "margin"}
+    report["margin_targets"] = _margin_targets(constraints, targets)
     canonical = frame.drop(columns=["_atom", "_subtype"])
     canonical.insert(1, "weight", w)
     est = compute_cells(canonical, cells, w)
@@ -113,7 +111,9 @@ def _metadata(b: ReplicaBuild) -> dict[str, Any]:
             "margins_assumed": {k: {str(c): p for c, p in v.items()}
                                 for k, v in spec.MARGINS.items()},
             "g_bounds": list(spec.G_BOUNDS),
+            "behaviour_responsiveness_sd": spec.BEHAVIOUR_RESPONSIVENESS_SD,
         },
+        "bc_index": _round(_dispersion(b.canonical)),
         "weights": {k: _round(v) for k, v in b.weight_diagnostics.items()},
         "calibration": {k: _round(v) for k, v in b.calibration.items()},
         "cells": {
@@ -127,6 +127,28 @@ def _metadata(b: ReplicaBuild) -> dict[str, Any]:
                 .max())),
         },
     }
+
+
+def _margin_targets(constraints: list[Any], targets: np.ndarray) -> dict[str, dict[str, float]]:
+    """Exact calibration target share of every margin category (the last one is implied)."""
+    reached = {c.name: float(t) for c, t in zip(constraints, targets, strict=True)
+               if c.kind == "margin"}
+    out: dict[str, dict[str, float]] = {}
+    for var, shares in spec.MARGINS.items():
+        codes = sorted(shares)
+        first = {str(k): reached[f"margin/{var}/{k}"] for k in codes[:-1]}
+        out[var] = {**first, str(codes[-1]): 1.0 - sum(first.values())}
+    return out
+
+
+def _dispersion(canonical: pd.DataFrame) -> dict[str, float]:
+    """Weighted mean, variance and variance/mean ratio of ``bc_index`` in the behaviour module."""
+    inside = canonical["behaviour_module"].to_numpy() == 1
+    y = canonical["bc_index"].to_numpy(dtype=float)[inside]
+    w = canonical["weight"].to_numpy(dtype=float)[inside]
+    mean = float(w @ y / w.sum())
+    var = float(w @ (y - mean) ** 2 / w.sum())
+    return {"weighted_mean": mean, "weighted_variance": var, "variance_mean_ratio": var / mean}
 
 
 def _round(v: Any) -> Any:
@@ -164,6 +186,24 @@ def path() -> Path:
 def sidecar_path() -> Path:
     """Path of the bundled JSON sidecar (seed, build parameters, weight diagnostics)."""
     return Path(__file__).parent / "data" / JSON_NAME
+
+
+def calibration_margins(sidecar: str | Path | None = None) -> dict[str, dict[int, float]]:
+    """The ASSUMED population margins the replica's weights are calibrated to exactly.
+
+    ``{variable: {code: target share}}`` (shares among respondents with a value) from the JSON
+    sidecar (default: the bundled one); the weighted replica reproduces them to ~1e-10.
+    """
+    file = Path(sidecar) if sidecar is not None else sidecar_path()
+    try:
+        meta = json.loads(file.read_text(encoding="utf-8"))
+        targets = meta["calibration"]["margin_targets"]
+    except (OSError, ValueError, KeyError) as exc:
+        raise InputFileError("the replica sidecar has no calibration margin targets",
+                             file=str(file), values=[type(exc).__name__],
+                             hint="regenerate it: surveykit replica --out DIR") from exc
+    return {var: {int(code): float(share) for code, share in shares.items()}
+            for var, shares in targets.items()}
 
 
 def mapping_path() -> Path:

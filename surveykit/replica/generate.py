@@ -360,6 +360,12 @@ def _fit(codes: list[np.ndarray], targets: list[np.ndarray], assign: Any, link: 
     return assign(offset)
 
 
+def responsiveness_stretch(sd: float) -> float:
+    """SD of Gumbel noise plus a N(0, sd^2) responsiveness over the SD of Gumbel noise alone."""
+    gumbel_var = np.pi**2 / 6
+    return float(np.sqrt((gumbel_var + sd**2) / gumbel_var))
+
+
 def _behaviour(df: pd.DataFrame, rng: np.random.Generator, atom: np.ndarray,
                subtype: np.ndarray, registry: pd.DataFrame) -> None:
     n = len(df)
@@ -398,30 +404,41 @@ def _behaviour(df: pd.DataFrame, rng: np.random.Generator, atom: np.ndarray,
     codes, targets = _fit_dimensions(df, idx, sub_code, registry)
 
     beta = spec.BEHAVIOUR_BETA
+    # the responsiveness adds latent noise; the covariate effects (stated on the scale of the
+    # Gumbel noise alone) are stretched by the ratio of latent SDs so their effect on the
+    # counts stays about what it was without it
+    stretch = responsiveness_stretch(spec.BEHAVIOUR_RESPONSIVENESS_SD)
     peers = np.nan_to_num(df["score_vs_peers"].to_numpy() - 3, nan=0.0)
-    common = (beta["score_vs_peers"] * peers + beta["fairness"] * (df["fairness"].to_numpy() - 3)
-              + beta["party_member"] * df["party_member"].to_numpy()
-              + beta["trust_central"] * (df["trust_central"].to_numpy() - 3))[idx]
+    common = stretch * (beta["score_vs_peers"] * peers
+                        + beta["fairness"] * (df["fairness"].to_numpy() - 3)
+                        + beta["party_member"] * df["party_member"].to_numpy()
+                        + beta["trust_central"] * (df["trust_central"].to_numpy() - 3))[idx]
     # all random draws up front, in a fixed order
     noise_none = _gumbel(rng, len(idx))
     noise_combo = _gumbel(rng, len(idx))
     noise_mid = _gumbel(rng, len(idx))
     noise_items = _gumbel(rng, (len(idx), 12))
+    # assumed latent responsiveness shared by every stage and item of a respondent (drawn last
+    # so the draws above are those of a build without it): induces over-dispersion of bc_index
+    resp = rng.normal(scale=spec.BEHAVIOUR_RESPONSIVENESS_SD, size=len(idx))
     extra = np.zeros((len(idx), 12))
-    extra[:, spec.ITEMS.index("neg_gaming")] = 0.6 * (df["age_group"].to_numpy()[idx] == 1)
-    extra[:, spec.ITEMS.index("pos_volunteer")] = 0.6 * (df["party_member"].to_numpy()[idx] == 1)
+    extra[:, spec.ITEMS.index("neg_gaming")] = (stretch * 0.6
+                                                * (df["age_group"].to_numpy()[idx] == 1))
+    extra[:, spec.ITEMS.index("pos_volunteer")] = (stretch * 0.6
+                                                   * (df["party_member"].to_numpy()[idx] == 1))
 
     none_counts = np.column_stack([combo_counts[:, 0], n_g - combo_counts[:, 0]])
     none = _fit(codes, targets["no"],
-                lambda off: (rank_assign(g, -(off - 0.5 * common) + noise_none, none_counts)
+                lambda off: (rank_assign(g, -(off - 0.5 * common) + resp + noise_none,
+                                         none_counts)
                              == 0).astype(float), link="logit", iters=100) == 1
     # (any positive, any negative) among changers: 1 negative only, 2 positive only, 3 both
     combo = np.zeros(len(idx), dtype=int)
     r_idx = np.flatnonzero(~none)
-    combo[r_idx] = 1 + rank_assign(g[r_idx], common[r_idx] + noise_combo[r_idx],
+    combo[r_idx] = 1 + rank_assign(g[r_idx], common[r_idx] + resp[r_idx] + noise_combo[r_idx],
                                    combo_counts[:, 1:])
     m_idx = np.flatnonzero(combo >= 2)
-    combo[m_idx] = 2 + rank_assign(g[m_idx], common[m_idx] + noise_mid[m_idx],
+    combo[m_idx] = 2 + rank_assign(g[m_idx], common[m_idx] + resp[m_idx] + noise_mid[m_idx],
                                    combo_counts[:, 2:])
     any_pos = np.isin(combo, [2, 3])
     any_neg = np.isin(combo, [1, 3])
@@ -431,7 +448,7 @@ def _behaviour(df: pd.DataFrame, rng: np.random.Generator, atom: np.ndarray,
                                  (list(range(6, 12)), any_neg, "neg")):
         def assign(off: np.ndarray, block: list[int] = block,
                    eligible: np.ndarray = eligible) -> np.ndarray:
-            eta = common + off
+            eta = common + resp + off
             for j in block:
                 score = np.where(eligible, eta + extra[:, j] + noise_items[:, j], -np.inf)
                 items[:, j] = rank_assign(g, score, item_counts[j]) == 1

@@ -93,6 +93,12 @@ BEHAVIOUR_BETA = {
     "party_member": 0.25,
     "trust_central": 0.06,   # per point above 3
 }
+# ASSUMED per-respondent latent "responsiveness": one N(0, SD^2) draw per module respondent,
+# added to the latent score of every behaviour stage (any change, which blocks, every item).
+# People who change one behaviour tend to change others, so the index is over-dispersed given
+# the covariates (weighted variance / mean of bc_index 1.84; see data_dictionary/replica.md).
+# Exact counts are kept: the items are still assigned by rank within the participation group.
+BEHAVIOUR_RESPONSIVENESS_SD = 1.0
 
 # ---------------------------------------------------------------------------------------------
 # Raw-file layout (questionnaire-style names).

@@ -13,7 +13,7 @@ import datetime as dt
 import hashlib
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -183,21 +183,82 @@ def _notify(progress: Progress) -> Callable[[str], None]:
     return lambda message: print(f"surveykit replicate: {message}", file=sys.stderr)
 
 
-def _weighting(design: Any) -> dict[str, pd.DataFrame]:
+MARGIN_COLUMNS: tuple[str, ...] = ("variable", "category", "label", "n_unweighted", "n_missing",
+                                   "unweighted_share", "sample_share", "weighted_share",
+                                   "target_share", "difference")
+
+Targets = Mapping[str, Mapping[Any, float]]
+
+
+def replica_margins() -> dict[str, dict[int, float]]:
+    """The ASSUMED population margins the bundled replica's weights were calibrated to."""
+    from surveykit.replica import calibration_margins
+
+    return calibration_margins()
+
+
+def _value_label(values: Mapping[Any, str], category: Any) -> str:
+    """The codebook label of a category code (the code itself when it has none)."""
+    try:
+        key = int(category) if float(category).is_integer() else category
+    except (TypeError, ValueError):
+        key = category
+    return str(values.get(key, category))
+
+
+def margin_shares(design: Any, targets: Targets) -> pd.DataFrame:
+    """Per margin category: unweighted, weighted and target shares (:data:`MARGIN_COLUMNS`).
+
+    Shares are among the respondents of the design's domain with a value of the variable; those
+    without one are counted in ``n_missing`` (targets of calibrated panels are usually defined
+    among respondents who answered). ``label`` is the codebook's value label.
+    """
+    from surveykit.design import SurveyDesign
+    from surveykit.dictionary import combine, load_codebook
+    from surveykit.errors import WeightingError
+    from surveykit.weighting import margin_table
+
+    cb = combine(load_codebook(name) for name in CODEBOOKS)
+    data = design.data
+    w = np.asarray(design.base_weights, dtype=float)
+    frames = []
+    for var, shares in targets.items():  # loop over margin variables, not respondents
+        if var not in data.columns:
+            raise WeightingError("margin variable not found in the data", file=design.source,
+                                 column=var, hint="targets must name canonical variables")
+        has = data[var].notna().to_numpy() & np.asarray(design.domain, dtype=bool)
+        sub = pd.DataFrame({var: data[var].to_numpy()[has], "_w": w[has],
+                            "_one": np.ones(int(has.sum()))})
+        before = SurveyDesign(sub, weights="_one", source=design.source)
+        after = SurveyDesign(sub, weights="_w", source=design.source)
+        tab = margin_table(before, after, {var: shares})
+        values = cb.variables[var].values if var in cb.variables else {}
+        tab.insert(2, "label", [_value_label(values, c) for c in tab["category"]])
+        tab.insert(4, "n_missing", int(np.asarray(design.domain, dtype=bool).sum() - has.sum()))
+        frames.append(tab)
+    if not frames:
+        return pd.DataFrame(columns=list(MARGIN_COLUMNS))
+    return pd.concat(frames, ignore_index=True)[list(MARGIN_COLUMNS)]
+
+
+def _weighting(design: Any, targets: Targets | None = None) -> dict[str, pd.DataFrame]:
+    """Weight summary and, when calibration targets are known, the margin table."""
     from surveykit.weighting import weight_summary
 
     summary = weight_summary(design)
     frame = (summary.to_frame("value").rename_axis("statistic").reset_index()
              if isinstance(summary, pd.Series) else pd.DataFrame(summary))
-    margins = pd.DataFrame(columns=["variable", "category", "n_unweighted", "unweighted_share",
-                                    "sample_share", "weighted_share", "target_share",
-                                    "difference"])
+    margins = margin_shares(design, targets or {})
     return {"summary": frame, "margins": margins}
 
 
 def compute(design: Any, *, registry: Any = None, models: bool = True,
-            progress: Progress = None) -> ReplicationResult:
-    """Every registry table (and the illustrative models) from one design; no files written."""
+            progress: Progress = None, margins: Targets | None = None) -> ReplicationResult:
+    """Every registry table (and the illustrative models) from one design; no files written.
+
+    ``margins`` (``{variable: {category: target share or total}}``) are the population targets
+    the weights were calibrated to; they fill ``result.weighting["margins"]`` (else it is empty).
+    """
     from surveykit.published import load_registry
     from surveykit.replication.models import fit_model, model_meta
     from surveykit.replication.tables import compute_table, table_ids, table_meta
@@ -223,14 +284,14 @@ def compute(design: Any, *, registry: Any = None, models: bool = True,
                 meta = model_meta(name)
                 meta["error"] = str(exc)
             result.model_meta[name] = meta
-    result.weighting = _weighting(design)
+    result.weighting = _weighting(design, margins)
     return result
 
 
 def run(data: str | Path | pd.DataFrame | None = None, mapping: str | Path | Any | None = None,
         out: str | Path | None = "replication", strict: bool = False,
         progress: Progress = None, *, report: bool = True,
-        models: bool = True) -> ReplicationResult:
+        models: bool = True, margins: Targets | None = None) -> ReplicationResult:
     """Re-create every published table from ``data`` and compare it with the registry.
 
     Without ``data`` the bundled synthetic replica is used (and every output says so). Writes
@@ -238,13 +299,17 @@ def run(data: str | Path | pd.DataFrame | None = None, mapping: str | Path | Any
     and ``out/replication.json`` (and the report, if ``report`` and ``surveykit.report`` provides
     ``write_report``); ``out=None`` writes nothing. With ``strict`` a
     :class:`~surveykit.errors.ReplicationError` is raised after writing when any replicable
-    cell is outside rounding.
+    cell is outside rounding. ``margins`` are the calibration targets of the weights, shown in
+    the weighting diagnostics; for the bundled replica they default to its assumed population
+    margins (:func:`surveykit.replica.calibration_margins`); a user file has none unless given.
     """
     note = _notify(progress)
     note("reading and harmonising the data")
     frame, provenance = load_data(data, mapping)
     design = build_design(frame, source=provenance["input_file"])
-    result = compute(design, models=models, progress=progress)
+    if margins is None and provenance["is_replica"]:
+        margins = replica_margins()
+    result = compute(design, models=models, progress=progress, margins=margins)
     result.provenance = provenance
     result.is_replica = bool(provenance["is_replica"])
     if out is not None:
