@@ -378,7 +378,7 @@ def test_weight_diagnostics_histogram_stats_and_margins():
     np.testing.assert_allclose(widths[0], [45, 55, 50, 30, 20])  # unweighted sample, in %
     np.testing.assert_allclose(widths[2], [49, 51, 42, 33, 25])  # target
     assert next(t.get_text() for t in ax_m.get_yticklabels()) == "gender: female"
-    legend = [t.get_text() for t in ax_m.get_legend().get_texts()]
+    legend = [t.get_text() for lg in ax_m.figure.legends for t in lg.get_texts()]
     assert legend == ["sample (unweighted)", "weighted", "target"]
     assert SYNTHETIC_BANNER in texts(fig)
 

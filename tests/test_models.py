@@ -241,6 +241,14 @@ def test_negbin_matches_glm_nb_and_svyrecvar_sandwich(request, name, design, for
     np.testing.assert_allclose(res.std_errors, np.sqrt(np.diag(full))[:-1], rtol=1e-14)
 
 
+def test_negbin_table_reports_dispersion_alpha_with_se(dstrat):
+    res = negbin(dstrat, "emer ~ meals + stype")
+    alpha, se = res.extra["alpha"], res.extra["alpha_se"]
+    assert se == pytest.approx(alpha * res.extra["log_alpha_se"])  # delta method from log(alpha)
+    assert f"| Dispersion alpha (SE) | {alpha:.3f} ({se:.3f}) |" in res.to_markdown()
+    assert "Dispersion alpha" not in glm(dstrat, "emer ~ meals", family="poisson").to_markdown()
+
+
 def test_negbin_without_overdispersion_fails_clearly(dstrat):
     data = dstrat.data.assign(flat=np.tile([2, 3], 100))
     d = SurveyDesign(data, weights="pw", strata="stype", fpc="fpc")

@@ -389,3 +389,20 @@ def test_data_without_mapping_must_be_canonical(tmp_path: Path, replica_frame: p
 def test_mapping_without_data_is_an_error() -> None:
     with pytest.raises(ReplicationError, match="--data"):
         load_data(None, "mapping.yaml")
+
+
+def test_cli_margins_option_fills_the_margin_table_for_a_user_file(
+        tmp_path: Path, replica_frame: pd.DataFrame) -> None:
+    data = tmp_path / "user.csv"
+    replica_frame.to_csv(data, index=False)
+    targets = tmp_path / "targets.yaml"
+    targets.write_text("margins:\n  urban: {0: 0.3, 1: 0.7}\n", encoding="utf-8")
+    out = tmp_path / "m"
+    code = cli_main(["replicate", "--data", str(data), "--margins", str(targets),
+                     "--out", str(out), "--no-report"])
+    assert code == 0
+    margins = json.loads((out / "replication.json").read_text(encoding="utf-8"))
+    rows = margins["weighting"]["margins"]
+    assert [r["target_share"] for r in rows] == pytest.approx([0.3, 0.7])
+    w, urban = replica_frame["weight"], replica_frame["urban"]
+    assert rows[1]["weighted_share"] == pytest.approx(w[urban == 1].sum() / w.sum())

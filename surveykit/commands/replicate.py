@@ -31,6 +31,10 @@ def register(subparsers: Any) -> None:
                    help="harmonisation mapping for --data (not needed for a canonical file)")
     p.add_argument("--out", metavar="DIR", default="replication",
                    help="output folder (default: ./replication)")
+    p.add_argument("--margins", metavar="YAML",
+                   help="population targets the weights were calibrated to (the `surveykit "
+                        "weight` targets format); shown as sample vs weighted vs target in the "
+                        "report. Default: the replica's assumed margins, none for --data")
     p.add_argument("--strict", action="store_true",
                    help="exit non-zero when any replicable cell is outside rounding")
     p.add_argument("--no-report", action="store_true",
@@ -47,10 +51,16 @@ def run(args: argparse.Namespace) -> int:
     if args.mapping and not args.data:
         raise ReplicationError("--mapping needs --data", values=[args.mapping],
                                hint="pass --data FILE --mapping YAML, or neither for the replica")
+    margins = None
+    if args.margins:
+        from surveykit.weighting import load_targets
+
+        margins = load_targets(args.margins)["margins"]
     if args.data is None:
         print(f"*** {SYNTHETIC_BANNER} ***")
     result = replicate(data=args.data, mapping=args.mapping, out=args.out, strict=False,
-                       progress=True if args.progress else None, report=not args.no_report)
+                       progress=True if args.progress else None, report=not args.no_report,
+                       margins=margins)
     print(f"{result.summary}.")
     for name, meta in result.model_meta.items():
         if name not in result.models:

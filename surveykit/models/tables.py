@@ -57,6 +57,10 @@ def regression_table(results: Sequence[Any], fmt: str = "markdown",
         cells.append(col)
     foot = [("N", [str(r.nobs) for r in results]),
             ("Excluded (missing)", [str(r.n_missing) for r in results])]
+    if any("alpha" in r.extra for r in results):  # NB2 dispersion, with its design-based SE
+        foot.append(("Dispersion alpha (SE)", [
+            f"{r.extra['alpha']:.{digits}f} ({r.extra['alpha_se']:.{digits}f})"
+            if "alpha" in r.extra else "" for r in results]))
     note = ("Survey-weighted estimates; design-based SEs in parentheses. "
             "* p<0.05, ** p<0.01, *** p<0.001.")
     synthetic = any(is_synthetic(r.design) for r in results)

@@ -94,7 +94,10 @@ def source_note(input_file: str | None = None, published: str | None = None) -> 
 
 
 def _wrap(text: str, width: int) -> str:
-    return "\n".join(textwrap.wrap(str(text), width=width, break_on_hyphens=False)) or str(text)
+    """Wrap at spaces, never inside parentheses (keeps "(-6 to 6)" on one line)."""
+    text = re.sub(r"\([^)]*\)", lambda m: m.group(0).replace(" ", "\u00a0"), str(text))
+    lines = textwrap.wrap(text, width=width, break_on_hyphens=False) or [text]
+    return "\n".join(lines).replace("\u00a0", " ")
 
 
 def _new_figure(height: float, *, note: str | None, replica: bool, title: str | None = None,
@@ -556,7 +559,7 @@ def index_by_group(table: pd.DataFrame, *, measures: Sequence[Any] | None = None
             lo_x, hi_x = ax.get_xlim()
             if lo_x < 0.0 < hi_x:
                 ax.axvline(0.0, color="#808080", linewidth=0.6, zorder=0)
-            ax.set_xlabel(_wrap(measure_labels[m], 120 // len(all_measures)))
+            ax.set_xlabel(_wrap(measure_labels[m], 100 // len(all_measures)))
             for boundary in _category_boundaries([unit_labels[u] for u in units]):
                 ax.axhline(boundary, color="#BBBBBB", linewidth=0.5, zorder=0)
             ax.grid(axis="x", color="#E5E5E5", linewidth=0.5)
@@ -715,7 +718,8 @@ def weight_diagnostics(weights: np.ndarray, margins: pd.DataFrame | None = None,
     with _style():
         n_levels = len(margins) if show_margins else 0
         height = max(2.8, 1.4 + 0.2 * n_levels) if show_margins else 2.8
-        fig = _new_figure(height, note=note, replica=replica, title=title)
+        fig = _new_figure(height, note=note, replica=replica, title=title,
+                          legend_rows=1 if show_margins else 0)
         if show_margins:
             ax_h, ax_m = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.0, 1.15]})
         else:
@@ -751,7 +755,8 @@ def weight_diagnostics(weights: np.ndarray, margins: pd.DataFrame | None = None,
             ax_m.set_ylim(len(labels) - 0.5, -0.5)
             ax_m.set_xlabel("Share of respondents (%)")
             ax_m.set_title("Sample vs weighted vs target", loc="left", fontsize=8.5)
-            ax_m.legend(loc="best", fontsize=6.5)
+            handles, kinds = ax_m.get_legend_handles_labels()
+            _figure_legend(fig, handles, kinds, ncol=len(kinds))  # below the panels: no overlap
             ax_m.grid(axis="x", color="#E5E5E5", linewidth=0.5)
             ax_m.set_axisbelow(True)
     return fig
