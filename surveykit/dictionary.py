@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from surveykit._resources import data_path
 from surveykit.errors import InputFileError, SchemaError, ValidationError
 
 VARIABLE_TYPES = ("id", "weight", "ordinal", "nominal", "binary", "count", "continuous")
@@ -89,9 +90,8 @@ class Variable:
 
 
 def _codebook_dir() -> Path:
-    from surveykit import data_dictionary
 
-    return Path(str(data_dictionary.path("codebooks")))
+    return data_path("codebooks")
 
 
 def resolve_codebook(name_or_path: str | Path) -> Path:

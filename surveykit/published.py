@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from surveykit._resources import data_path
 from surveykit.errors import SchemaError
 
 #: Columns of the tidy cell table, in order.
@@ -48,9 +49,8 @@ _NAME_ONLY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 def default_dir() -> Path:
     """The folder of the bundled registry (``data_dictionary/published``)."""
-    from surveykit import data_dictionary
 
-    return Path(str(data_dictionary.path("published")))
+    return data_path("published")
 
 
 def domain_names(expr: str | None) -> list[str]:

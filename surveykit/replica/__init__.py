@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from surveykit._resources import data_path
 from surveykit.errors import InputFileError, ReplicationError
 from surveykit.replica import spec
 
@@ -208,9 +209,8 @@ def calibration_margins(sidecar: str | Path | None = None) -> dict[str, dict[int
 
 def mapping_path() -> Path:
     """Path of ``data_dictionary/mappings/replica.yaml``."""
-    from surveykit import data_dictionary
 
-    return Path(str(data_dictionary.path("mappings", "replica.yaml")))
+    return data_path("mappings", "replica.yaml")
 
 
 def load_replica(sav: str | Path | None = None) -> pd.DataFrame:

@@ -9,13 +9,13 @@ the only Python loops run over groups, codes and items.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import yaml
 
+from surveykit._resources import data_path
 from surveykit.errors import ReplicationError
 from surveykit.replica import spec
 
@@ -70,9 +70,8 @@ def _gumbel(rng: np.random.Generator, size: int | tuple[int, ...]) -> np.ndarray
 
 
 def _provinces() -> pd.DataFrame:
-    from surveykit import data_dictionary
 
-    table = yaml.safe_load(Path(str(data_dictionary.path("provinces.yaml"))).read_text("utf-8"))
+    table = yaml.safe_load(data_path("provinces.yaml").read_text("utf-8"))
     codes = {"east": 1, "central": 2, "west": 3}
     rows = [(k, int(v["gb"]), codes[v["region"]]) for k, v in table.items()]
     return pd.DataFrame(rows, columns=["province", "gb", "region"]).sort_values("gb",

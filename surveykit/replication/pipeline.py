@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from surveykit._resources import data_path
 from surveykit.errors import MappingError, ReplicationError, ValidationError
 from surveykit.replication.result import ReplicationResult
 
@@ -39,11 +40,10 @@ def _sha256(path: Path) -> str:
 
 def _codebook_version() -> str:
     """Short content hashes of the canonical codebooks (they carry no version number)."""
-    from surveykit import data_dictionary
 
     parts = []
     for name in CODEBOOKS:
-        text = data_dictionary.path("codebooks", f"{name}.yaml").read_bytes()
+        text = data_path("codebooks", f"{name}.yaml").read_bytes()
         parts.append(f"{name}:{hashlib.sha256(text).hexdigest()[:12]}")
     return ", ".join(parts)
 
