@@ -11,40 +11,20 @@ estimate every published cell (design-based, with SEs and CIs), compare with the
 
 from __future__ import annotations
 
-import argparse
 import sys
 
-from surveykit.replication import (
-    SYNTHETIC_BANNER,
-    build_design,
-    compute_table,
-    load_data,
-    table_meta,
-    write_table,
-)
-from surveykit.replication.writers import table_summary
+from surveykit.replication import build_design, compute_table, load_data
+from surveykit.replication.scripts import analysis_args, report_table
 
 TABLE = "fig_5_8"
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", help="data file (default: the bundled synthetic replica)")
-    parser.add_argument("--mapping", help="harmonisation mapping YAML for --data")
-    parser.add_argument("--out", default="replication", help="output folder")
-    args = parser.parse_args(argv)
-
+    args = analysis_args(__doc__, argv)  # --data FILE --mapping YAML --out DIR
     frame, provenance = load_data(args.data, args.mapping)  # read + harmonise
     design = build_design(frame, source=provenance["input_file"])  # weights = "weight"
     table = compute_table(TABLE, design)  # every published cell: estimate, SE, CI, pass/fail
-    banner = SYNTHETIC_BANNER if provenance["is_replica"] else None
-    paths = write_table(table, table_meta(TABLE), f"{args.out}/tables", banner)
-
-    if banner:
-        print(f"*** {banner} ***")
-    shown = table[["row_label", "group_label", "published", "computed", "passed"]]
-    print(shown.to_string(index=False, float_format=lambda x: f"{x:.2f}"))
-    print(f"{TABLE}: {table_summary(table)}; wrote {', '.join(str(p) for p in paths)}")
+    report_table(TABLE, table, provenance, args.out)  # print; write CSV, Markdown, LaTeX
     return 0
 
 

@@ -9,40 +9,20 @@ replica (not the original survey data). Specifications: surveykit.replication.MO
 
 from __future__ import annotations
 
-import argparse
 import sys
 
-from surveykit.replication import (
-    SYNTHETIC_BANNER,
-    build_design,
-    fit_model,
-    load_data,
-    model_meta,
-    write_model,
-)
+from surveykit.replication import build_design, load_data
 from surveykit.replication.models import MODEL_FAMILIES
+from surveykit.replication.scripts import analysis_args, report_models
 
 MODELS = MODEL_FAMILIES["behaviour"]
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", help="data file (default: the bundled synthetic replica)")
-    parser.add_argument("--mapping", help="harmonisation mapping YAML for --data")
-    parser.add_argument("--out", default="replication", help="output folder")
-    args = parser.parse_args(argv)
-
+    args = analysis_args(__doc__, argv)  # --data FILE --mapping YAML --out DIR
     frame, provenance = load_data(args.data, args.mapping)  # read + harmonise
     design = build_design(frame, source=provenance["input_file"])  # weights = "weight"
-    banner = SYNTHETIC_BANNER if provenance["is_replica"] else None
-    if banner:
-        print(f"*** {banner} ***")
-    for name in MODELS:
-        model = fit_model(name, design)  # survey model on the spec's domain
-        meta = model_meta(name, model)  # title, note (illustrative)
-        paths = write_model(name, model, meta, f"{args.out}/models", banner)
-        print(paths[1].read_text(encoding="utf-8"))  # the Markdown table as written
-        print(f"{name}: N = {model.nobs}; wrote {', '.join(str(p) for p in paths)}")
+    report_models(MODELS, design, provenance, args.out)  # fit, print, write CSV/MD/LaTeX
     return 0
 
 
