@@ -142,6 +142,19 @@ class Groups:
         return [self.codes == g for g in range(self.n_groups)]
 
 
+def indicators(design: Design, var: str) -> tuple[np.ndarray, list[Any], np.ndarray]:
+    """0/1 indicator matrix (n x k) of the k observed categories of ``var``, the categories,
+    and the missing mask; an EstimationError when ``var`` has no observed value."""
+    codes, levels, miss = categorical_column(design, var)
+    if not levels:
+        raise EstimationError("variable has no non-missing values", file=design.source,
+                              column=var)
+    ind = np.zeros((len(codes), len(levels)))
+    ok = codes >= 0
+    ind[np.flatnonzero(ok), codes[ok]] = 1.0
+    return ind, levels, miss
+
+
 def make_groups(design: Design, by: str | Sequence[str] | None) -> Groups:
     """Groups of the rows in the design's domain defined by the ``by`` columns.
 

@@ -27,9 +27,9 @@ from surveykit.estimation._core import (
     Design,
     DomainEstimate,
     as_list,
-    categorical_column,
     check_design,
     estimate_domains,
+    indicators,
     make_groups,
     numeric_column,
     replicate_cov,
@@ -198,14 +198,7 @@ def proportion(design: Design, var: str, by: str | Sequence[str] | None = None, 
         raise EstimationError("proportion() takes one variable name", values=[var])
     by_names = as_list(by, "by")
     groups = make_groups(design, by_names)
-    codes, levels, miss = categorical_column(design, var)
-    if not levels:
-        raise EstimationError("variable has no non-missing values", file=design.source,
-                              column=var)
-    k = len(levels)
-    ind = np.zeros((len(codes), k))
-    ok = codes >= 0
-    ind[np.flatnonzero(ok), codes[ok]] = 1.0
+    ind, levels, miss = indicators(design, var)
     masks = [(groups.codes == g) & ~miss for g in range(groups.n_groups)]
     ests = estimate_domains(design, ind, masks, "mean", progress=progress,
                             keep_reps=(ci == "logit"),

@@ -29,9 +29,9 @@ from surveykit.errors import EstimationError
 from surveykit.estimation._core import (
     Design,
     as_list,
-    categorical_column,
     check_design,
     estimate_domains,
+    indicators,
     make_groups,
 )
 from surveykit.provenance import mark
@@ -71,14 +71,7 @@ def likert(
     x 100 within each column's domain (the full design is kept, as ``svyby``).
     """
     design = check_design(design)
-    codes, levels, miss = categorical_column(design, var)
-    if not levels:
-        raise EstimationError("variable has no non-missing values", file=design.source,
-                              column=var)
-    k = len(levels)
-    ind = np.zeros((len(codes), k))
-    ok = codes >= 0
-    ind[np.flatnonzero(ok), codes[ok]] = 1.0
+    ind, levels, miss = indicators(design, var)
 
     names: list[str] = ["Total"]
     masks: list[np.ndarray] = [design.domain.copy()]
