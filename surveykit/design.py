@@ -19,6 +19,7 @@ strata and summed as ``sum_h f_h n_h/(n_h-1) sum_i (z_hi - zbar_h)(z_hi - zbar_h
 from __future__ import annotations
 
 import copy
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
@@ -569,13 +570,22 @@ class ReplicateDesign(_Base):
         )
 
     def replicate_vcov(self, theta: np.ndarray, theta_reps: np.ndarray) -> np.ndarray:
-        """Covariance from full-sample estimates ``theta`` (p,) and replicates (R, p)."""
+        """Covariance from full-sample estimates ``theta`` (p,) and replicates (R, p).
+
+        As R's ``svrVar``: replicates with a non-finite estimate (e.g. a replicate leaving a
+        domain empty) are discarded with a warning, and the centre is the mean of the
+        replicates that carry weight (``rscales > 0``) unless ``mse=True``.
+        """
         th = np.atleast_1d(np.asarray(theta, dtype=float))
         reps = np.asarray(theta_reps, dtype=float).reshape(self.n_replicates, -1)
-        # R centres on the mean of the replicates that carry weight (rscales > 0)
-        used = self.rscales > 0
-        centre = th if self.mse else reps[used].mean(axis=0)
-        d = (reps - centre) * np.sqrt(self.rscales)[:, None]
+        rscales = self.rscales
+        finite = np.isfinite(reps).all(axis=1)
+        if not finite.all():
+            warnings.warn(f"{int((~finite).sum())} replicates gave non-finite estimates and "
+                          "were discarded", RuntimeWarning, stacklevel=2)
+            reps, rscales = reps[finite], rscales[finite]
+        centre = th if self.mse else reps[rscales > 0].mean(axis=0)
+        d = (reps - centre) * np.sqrt(rscales)[:, None]
         return self.scale * (d.T @ d)
 
     def describe(self) -> str:

@@ -175,3 +175,16 @@ def test_lonely_psu_domain_missing_strata(nhanes, ref, policy):
     r = pick(ref, f"lonely_{policy}", "domain_mean", "RIAGENDR")
     dom = d.subset(lon["SDMVSTRA"].le(86).to_numpy())
     close(mean_se(dom, "RIAGENDR"), [r["estimate"], r["se"]], 1e-6)
+
+
+def test_replicate_vcov_discards_non_finite_replicates_like_r(apiclus1):
+    """R's svrVar drops replicates whose estimate is NA (na.omit) and their rscales."""
+    rep = SurveyDesign(apiclus1, weights="pw", psu="dnum").replicate("jk1")
+    reps = np.linspace(1.0, 2.0, rep.n_replicates)[:, None]
+    with_nan = reps.copy()
+    with_nan[3] = np.nan
+    keep = np.isfinite(with_nan[:, 0])
+    expected = rep.scale * ((reps[keep] - reps[keep].mean()) ** 2).sum()
+    with pytest.warns(RuntimeWarning, match="1 replicates"):
+        got = rep.replicate_vcov(np.array([1.5]), with_nan)
+    assert got[0, 0] == pytest.approx(expected, rel=1e-12)

@@ -12,7 +12,6 @@ used (R's ``svyglm.svyrep.design``). Residual df = design df + 1 - p, as R's ``d
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +22,7 @@ from scipy import special, stats
 
 from surveykit.errors import ConvergenceError, ModelError
 from surveykit.models._design_matrix import ModelFrame, build_frame, check_rank
+from surveykit.models._replicates import refit_replicates
 from surveykit.models.results import ModelResult
 
 EPS10 = 10 * np.finfo(float).eps
@@ -214,24 +214,12 @@ def glm(design: Any, formula: str, family: str = "gaussian", link: str | None = 
     A = X.T @ (X * (w * me**2 / var)[:, None])
     Ainv = np.linalg.inv(A)
     if design.is_replicate:
-        reps = design.replicate_weights[frame.rows]
-        n_rep = reps.shape[1]
-        betas = np.empty((n_rep, len(beta)))
-        iterator: Any = range(n_rep)
-        if n_rep >= 50 and sys.stderr.isatty():
-            from tqdm import tqdm
-
-            iterator = tqdm(iterator, desc="replicates", leave=False)
-        for r in iterator:  # loop over replicates (not respondents); warm start from beta
-            wr = reps[:, r]
-            if not np.any(wr > 0):
-                betas[r] = np.nan
-                continue
+        def fit(wr: np.ndarray) -> tuple[np.ndarray, bool, float]:
             br, _, ok, gn = irls(X, y, wr, kind, lk, beta0=beta)
-            if not ok:
-                raise ConvergenceError(f"replicate {r + 1} fit did not converge "
-                                       f"(last gradient norm {gn:.3g})", column=frame.lhs)
-            betas[r] = br
+            return br, ok, gn
+
+        betas = refit_replicates(design.replicate_weights[frame.rows], len(beta), fit,
+                                 frame.lhs)
         V = design.replicate_vcov(beta, betas)
     else:
         U = X * (w * (y - mu) * me / var)[:, None]

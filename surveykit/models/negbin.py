@@ -16,7 +16,6 @@ Residual df = design df + 1 - p, as ``svyglm``.
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 import numpy as np
@@ -25,6 +24,7 @@ from scipy import special
 
 from surveykit.errors import ConvergenceError, ModelError
 from surveykit.models._design_matrix import build_frame, check_rank
+from surveykit.models._replicates import refit_replicates
 from surveykit.models.glm import LINKS, irls
 from surveykit.models.results import ModelResult
 
@@ -116,20 +116,11 @@ def negbin(design: Any, formula: str) -> ModelResult:
     info_inv = np.linalg.inv(-H)
     names = [*frame.columns, "log(alpha)"]
     if design.is_replicate:
-        reps = design.replicate_weights[frame.rows]
-        n_rep = reps.shape[1]
-        thetas = np.empty((n_rep, p + 1))
-        iterator: Any = range(n_rep)
-        if n_rep >= 50 and sys.stderr.isatty():
-            from tqdm import tqdm
+        def fit(wr: np.ndarray) -> tuple[np.ndarray, bool, float]:
+            th_r, _, _, ok_r, g_r = _newton(X, y, wr, theta.copy())
+            return th_r, ok_r, g_r
 
-            iterator = tqdm(iterator, desc="replicates", leave=False)
-        for r in iterator:  # loop over replicates, warm-started from the full-sample fit
-            th_r, _, _, ok_r, g_r = _newton(X, y, reps[:, r], theta.copy())
-            if not ok_r:
-                raise ConvergenceError(f"replicate {r + 1} fit did not converge (last gradient "
-                                       f"norm {g_r:.3g})", column=frame.lhs)
-            thetas[r] = th_r
+        thetas = refit_replicates(design.replicate_weights[frame.rows], p + 1, fit, frame.lhs)
         V = design.replicate_vcov(theta, thetas)
     else:
         _, S, _ = _parts(theta, X, y, w)

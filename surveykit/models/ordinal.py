@@ -17,7 +17,6 @@ replicate's weights. Residual df = design df - p (R: ``degf(design) - length(bet
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 import numpy as np
@@ -25,6 +24,7 @@ import pandas as pd
 
 from surveykit.errors import ConvergenceError, ModelError
 from surveykit.models._design_matrix import build_frame, check_rank
+from surveykit.models._replicates import refit_replicates
 from surveykit.models.results import ModelResult, link_parts
 
 LINK_ALIASES = {"logit": "logit", "logistic": "logit", "probit": "probit"}
@@ -215,20 +215,12 @@ def ordinal(design: Any, formula: str, link: str = "logit") -> ModelResult:
     names = list(frame.columns) + [f"{_label(levels[k])}|{_label(levels[k + 1])}"
                                    for k in range(K - 1)]
     if design.is_replicate:
-        reps = design.replicate_weights[frame.rows]
-        n_rep = reps.shape[1]
-        thetas = np.empty((n_rep, len(theta)))
-        iterator: Any = range(n_rep)
-        if n_rep >= 50 and sys.stderr.isatty():
-            from tqdm import tqdm
+        def fit(wr: np.ndarray) -> tuple[np.ndarray, bool, float]:
+            th_r, _, _, ok_r, g_r = newton(model, wr, theta.copy())
+            return th_r, ok_r, g_r
 
-            iterator = tqdm(iterator, desc="replicates", leave=False)
-        for r in iterator:  # loop over replicates, warm-started from the full-sample fit
-            th_r, _, _, ok_r, g_r = newton(model, reps[:, r], theta.copy())
-            if not ok_r:
-                raise ConvergenceError(f"replicate {r + 1} fit did not converge (last gradient "
-                                       f"norm {g_r:.3g})", column=frame.lhs)
-            thetas[r] = th_r
+        thetas = refit_replicates(design.replicate_weights[frame.rows], len(theta), fit,
+                                  frame.lhs)
         V = design.replicate_vcov(theta, thetas)
     else:
         infl = model.scores(theta, w) @ info_inv
