@@ -95,6 +95,15 @@ def build(seed: int = DEFAULT_SEED) -> ReplicaBuild:
     return result
 
 
+def built_with() -> dict[str, str]:
+    """Versions of the libraries the replica's bytes depend on."""
+    import pyreadstat
+    import scipy
+
+    return {"numpy": np.__version__, "pandas": pd.__version__, "scipy": scipy.__version__,
+            "pyreadstat": pyreadstat.__version__}
+
+
 def _metadata(b: ReplicaBuild) -> dict[str, Any]:
     sel = b.cells["replicable"]
     cells = b.cells[sel]
@@ -113,6 +122,9 @@ def _metadata(b: ReplicaBuild) -> dict[str, Any]:
                                 for k, v in spec.MARGINS.items()},
             "g_bounds": list(spec.G_BOUNDS),
             "behaviour_responsiveness_sd": spec.BEHAVIOUR_RESPONSIVENESS_SD,
+            # the weights come from an LP (scipy/HiGHS) and a calibration (numpy): other
+            # versions may give other, equally valid, weights; the codes depend on numpy only
+            "built_with": built_with(),
         },
         "bc_index": _round(_dispersion(b.canonical)),
         "weights": {k: _round(v) for k, v in b.weight_diagnostics.items()},
