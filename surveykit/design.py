@@ -410,9 +410,14 @@ class SurveyDesign(_Base):
             sums[:, j] = np.bincount(h, weights=z[:, j], minlength=n_strata)
         centre = sums / np.maximum(nh, 1)[:, None]
         lonely = nh == 1
-        # strata with rows in the current domain (R drops the other rows before svyrecvar)
-        present = np.zeros(n_strata, dtype=bool)
-        present[self.strata_codes[self.weights != 0]] = True
+        # strata with rows in the current domain: R drops the other rows before svyrecvar,
+        # except for calibrated designs, whose subsets keep every row (with zero weight), so
+        # there every stratum stays (the residualised scores are non-zero outside the domain)
+        if self.calibrations:
+            present = np.ones(n_strata, dtype=bool)
+        else:
+            present = np.zeros(n_strata, dtype=bool)
+            present[self.strata_codes[self.weights != 0]] = True
         if lonely.any() and self.lonely_psu == "adjust":
             centre[lonely] = z.sum(axis=0) / max(nh[present].sum(), 1)
         zc = z - centre[h]

@@ -348,3 +348,145 @@ def test_deff_with_weights_normalised_to_sample_size(apistrat):
     big_n = apistrat["pw"].sum()
     close(b["deff"], a["deff"] * (big_n - n) / big_n, 1e-10)
     assert np.isfinite(b["deff"]).all() and 0.5 < float(b["deff"].iloc[0]) < 2
+
+
+# -- missing values, calibrated designs, replicate designs by group (review cases) -------------
+def _with_k3big(df: pd.DataFrame) -> pd.DataFrame:
+    """R's ``k3big = acs.k3 > 20``: NA where acs.k3 is missing (every high school)."""
+    k3 = df["acs.k3"]
+    return df.assign(k3big=np.where(k3.isna(), np.nan, (k3 > 20).astype(float)))
+
+
+def _check_ci(res: pd.DataFrame, r: pd.DataFrame) -> None:
+    """Estimates, SEs and CI limits against R; atol covers R's ~1e-11 logit fits at p = 0, and
+    where R's interval is NaN (p = 0 or 1) surveykit's collapses to the estimate."""
+    est = res["estimate"].to_numpy(float)
+    np.testing.assert_allclose(est, r["estimate"].to_numpy(float), rtol=EST_RTOL, atol=1e-9)
+    close(res["std_error"], r["se"], SE_RTOL)
+    for col in ("ci_low", "ci_high"):
+        want = r[col].to_numpy(float)
+        degenerate = np.isnan(want) & ((est == 0) | (est == 1))
+        np.testing.assert_allclose(res[col].to_numpy(float), np.where(degenerate, est, want),
+                                   rtol=1e-5, atol=1e-9)
+
+
+def _check_chisq(t: dict, ref: pd.DataFrame, design: str, var: str, stat: str = "chisq_F"
+                 ) -> None:
+    r = ref[(ref["design"] == design) & (ref["stat"] == stat) & (ref["variable"] == var)]
+    df1, df2, p, chisq = (float(x) if x != "NA" else np.nan for x in r["extra"].item().split())
+    close([t["F"], t["df1"], t["df2"]], [r["estimate"].item(), df1, df2], 1e-6)
+    close(t["p_value"], p, 1e-5)
+    if np.isfinite(chisq):
+        close(t["chisq"], chisq, 1e-6)
+
+
+@pytest.mark.parametrize("ci", ["logit", "beta", "wald", "xlogit"])
+def test_proportion_ci_df_counts_rows_with_missing_values(apistrat, ref, ci):
+    """R's svyciprop takes degf() and nrow() of the design before the NAs are dropped: here
+    every high school (a whole stratum) is missing acs.k3, so df is 197, not 148."""
+    d = SurveyDesign(_with_k3big(apistrat), weights="pw", strata="stype", fpc="fpc")
+    res = proportion(d, "k3big", ci=ci).query("level == 1.0")
+    assert res["n_missing"].item() == int(apistrat["acs.k3"].isna().sum())
+    _check_ci(res, pick(ref, "dstrat", f"ciprop_na_{CI_STATS[ci]}"))
+
+
+@pytest.mark.parametrize("ci", ["logit", "beta", "wald"])
+def test_proportion_by_ci_with_missing_values(apiclus1, dnh, ref, ci):
+    """svyby gives svyciprop each group's rows, missing values included."""
+    d = SurveyDesign(_with_k3big(apiclus1), weights="pw", psu="dnum", fpc="fpc")
+    r = pick(ref, "dclus1", f"ciprop_by_na_{CI_STATS[ci]}")
+    res = proportion(d, "k3big", by="awards", ci=ci).query("level == 1.0")
+    assert list(res["awards"]) == list(r["by"])
+    _check_ci(res, r)
+    r = pick(ref, "nhanes", f"ciprop_by_na_{CI_STATS[ci]}")
+    res = proportion(dnh, "HI_CHOL", by="race", ci=ci).query("level == 1")
+    assert [str(x) for x in res["race"]] == list(r["by"])
+    _check_ci(res, r)
+
+
+def test_crosstab_df_counts_rows_with_missing_values(apistrat, apiclus1, ref):
+    """svychisq's nu and Ntotal count the design's rows before the NAs are dropped."""
+    d = SurveyDesign(_with_k3big(apistrat), weights="pw", strata="stype", fpc="fpc")
+    t = crosstab(d, "k3big", "awards").test
+    assert t["df2"] / t["df1"] == 197  # all 200 schools, 3 strata
+    _check_chisq(t, ref, "dstrat", "k3big+awards")
+    c = SurveyDesign(_with_k3big(apiclus1), weights="pw", psu="dnum", fpc="fpc")
+    t = crosstab(c.subset(apiclus1["stype"].ne("M").to_numpy()), "k3big", "sch.wide").test
+    _check_chisq(t, ref, "dclus1_notM", "k3big+sch.wide")
+
+
+@pytest.fixture(scope="module")
+def calibrated(apistrat, apiclus1, apipop) -> dict[str, SurveyDesign]:
+    from surveykit.weighting import calibrate, rake
+
+    n = len(apipop)
+    types = apipop["stype"].value_counts().to_dict()
+    schwide = apipop["sch.wide"].value_counts().to_dict()
+    tot = {"Intercept": n, "stype[T.H]": types["H"], "stype[T.M]": types["M"],
+           "api99": float(apipop["api99"].sum())}
+    strat = SurveyDesign(_with_k3big(apistrat), weights="pw", strata="stype", fpc="fpc")
+    clus1 = SurveyDesign(_with_k3big(apiclus1), weights="pw", psu="dnum", fpc="fpc")
+    return {
+        "cal_strat": calibrate(strat, "~stype + api99", tot),
+        "rake_strat": rake(strat, {"stype": types, "sch.wide": schwide}, tol=1e-13,
+                           max_iter=500).design,
+        "cal_clus1": calibrate(clus1, "~stype + api99", tot),
+    }
+
+
+@pytest.mark.parametrize("name", ["cal_strat", "rake_strat", "cal_clus1"])
+def test_calibrated_design_domains_match_r(calibrated, ref, name):
+    """Calibrated designs: R's subsets keep every row, so strata outside a domain still carry
+    calibration residuals (by=stype on a stratified design), nrow() is the full sample in the
+    beta interval, and svychisq's nu is the full design's."""
+    d = calibrated[name]
+    check(proportion(d, "awards"), pick(ref, name, "prop"), deff=False)
+    r = pick(ref, name, "prop_by_stype")
+    res = proportion(d, "awards", by="stype")
+    got = res.set_index(res["stype"] + ":awards" + res["level"]).loc[r["by"]]
+    check(got, r, deff=False)
+    r = pick(ref, name, "mean_by_both")
+    res = mean(d, "api00", by="both")
+    assert list(res["both"]) == list(r["by"])
+    check(res, r, deff=False)
+    for ci in ("logit", "beta", "wald"):
+        r = pick(ref, name, f"ciprop_by_{CI_STATS[ci]}")
+        res = proportion(d, "awards", by="stype", ci=ci).query("level == 'Yes'")
+        assert list(res["stype"]) == list(r["by"])
+        _check_ci(res, r)
+    _check_ci(proportion(d, "k3big", by="awards", ci="beta").query("level == 1.0"),
+              pick(ref, name, "ciprop_by_na_beta"))
+    dom = d.subset(d.data["stype"].ne("H").to_numpy())
+    _check_ci(proportion(dom, "sch.wide", ci="beta").query("level == 'Yes'"),
+              pick(ref, name, "ciprop_domain_beta"))
+    _check_chisq(crosstab(dom, "awards", "sch.wide").test, ref, name, "awards+sch.wide",
+                 "chisq_F_domain")
+
+
+@pytest.mark.parametrize("name, rtype, data", [("jk1_clus1", "JK1", "apiclus1"),
+                                               ("boot_clus1", "bootstrap", "apiclus1"),
+                                               ("jkn_strat", "JKn", "apistrat")])
+def test_replicate_proportions_by_group_match_r(name, rtype, data, request, ref):
+    """Replicate designs: group proportions, and svyciprop's df = degf of the group's rows
+    (missing values included). The bootstrap logit interval is not compared: in groups where a
+    replicate has p = 1, R's svyglm returns a large finite logit that depends on its stopping
+    rule, while surveykit discards that replicate (as svrVar does for non-finite estimates)."""
+    if rtype == "JKn":
+        w = pd.read_csv(R_FIXTURES / f"estimation_{name}_weights.csv").to_numpy()
+        meta = pick(ref, name, "meta").set_index("variable")
+        rep = ReplicateDesign(_with_k3big(request.getfixturevalue(data)), weights="pw",
+                              repweights=w, type="other",
+                              scale=float(meta.loc["scale", "estimate"]),
+                              rscales=[float(x) for x in meta.loc["scale", "extra"].split()])
+    else:
+        rep = _r_rep_design(ref, _with_k3big(request.getfixturevalue(data)), name, rtype)
+    r = pick(ref, name, "prop_by_stype")
+    res = proportion(rep, "awards", by="stype", ci="wald")
+    got = res.set_index(res["stype"] + ":awards" + res["level"]).loc[r["by"]]
+    check(got, r, deff=False)
+    for ci in ("beta", "wald") + (("logit",) if rtype != "bootstrap" else ()):
+        r = pick(ref, name, f"ciprop_by_na_{CI_STATS[ci]}")
+        res = proportion(rep, "k3big", by="sch.wide", ci=ci).query("level == 1.0")
+        assert list(res["sch.wide"]) == list(r["by"])
+        _check_ci(res, r)
+    _check_chisq(crosstab(rep, "k3big", "awards").test, ref, name, "k3big+awards")

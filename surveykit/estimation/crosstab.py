@@ -15,12 +15,14 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from surveykit.design import ReplicateDesign
 from surveykit.errors import EstimationError
 from surveykit.estimation._core import (
     Design,
     categorical_column,
     check_design,
     estimate_domains,
+    replicate_df,
 )
 from surveykit.estimation.descriptive import proportion
 
@@ -33,7 +35,9 @@ class CrosstabResult:
     ``estimate`` (cell share of the total), ``std_error``, ``row_share`` (share of the column
     category within the row category), ``row_share_se``, ``n_unweighted`` (respondents in the
     cell). ``test``: dict with ``statistic`` ("F"), ``F``, ``df1``, ``df2``, ``p_value``,
-    ``chisq`` (Pearson's X^2 on the weighted table scaled to n), ``n`` (respondents used) and
+    ``chisq`` (Pearson's X^2 on the weighted table scaled to the rows of the design's domain,
+    missing values included, as R's ``svytable(Ntotal = nrow(design))``), ``n`` (respondents
+    used) and
     ``n_missing`` (respondents of the domain missing either variable, excluded as a domain).
     """
 
@@ -59,6 +63,24 @@ def _design_effect_matrix(mean2: np.ndarray, v: np.ndarray, nr: int, nc: int,
     denom = cmat.T @ (inv[:, None] / n * cmat)
     numr = cmat.T @ (inv[:, None] * v * inv[None, :]) @ cmat
     return np.linalg.solve(denom, numr)
+
+
+def _design_rows_df(design: Design) -> tuple[int, float]:
+    """Rows and denominator degrees of freedom of R's ``svychisq`` for the design's domain.
+
+    R counts the rows and PSUs of the design object it is given, before dropping missing values
+    of the two variables: for a domain of a plain design (``subset`` drops the other rows) the
+    domain's rows; for a calibrated design (``subset`` keeps every row) the whole sample; for a
+    replicate design the rank-based ``degf`` of the domain's rows.
+    """
+    rows = design.domain
+    if isinstance(design, ReplicateDesign):
+        return int(rows.sum()), float(replicate_df(design, rows))
+    if design.calibrations:
+        rows = np.ones(design.n_total, dtype=bool)
+    psu = len(np.unique(design.psu_codes[rows]))
+    strata = len(np.unique(design.strata_codes[rows]))
+    return int(rows.sum()), float(psu - strata)
 
 
 def crosstab(design: Design, row: str, col: str, *, level: float = 0.95) -> CrosstabResult:
@@ -94,16 +116,17 @@ def crosstab(design: Design, row: str, col: str, *, level: float = 0.95) -> Cros
     ind[np.flatnonzero(use), cell[use]] = 1.0
     (e,) = estimate_domains(design, ind, [use], "mean", one_hot=True)
     n = e.n
+    n_rows, nu = _design_rows_df(design)
     mean2, v = e.theta, e.vcov
-    # Pearson X^2 on the weighted table scaled to n (R: svytable(..., Ntotal = n))
-    obs = (mean2 * n).reshape(nc, nr).T
-    expct = np.outer(obs.sum(axis=1), obs.sum(axis=0)) / n
+    # Pearson X^2 on the weighted table scaled to the design's rows (R: svytable(...,
+    # Ntotal = nrow(design)), missing values included); the F statistic does not depend on it
+    obs = (mean2 * n_rows).reshape(nc, nr).T
+    expct = np.outer(obs.sum(axis=1), obs.sum(axis=0)) / n_rows
     with np.errstate(divide="ignore", invalid="ignore"):
         chisq = float(np.nansum((obs - expct) ** 2 / expct))
-    delta = _design_effect_matrix(mean2, v, nr, nc, n)
+    delta = _design_effect_matrix(mean2, v, nr, nc, n_rows)
     tr = float(np.trace(delta))
     d0 = tr**2 / float(np.trace(delta @ delta))
-    nu = e.df
     f_stat = chisq / tr
     df2 = d0 * nu
     p_value = float(stats.f.sf(f_stat, d0, df2)) if df2 > 0 else float("nan")

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from surveykit.design import ReplicateDesign
 from surveykit.errors import EstimationError
 from surveykit.estimation._core import (
     PROPORTION_COLUMNS,
@@ -33,6 +34,7 @@ from surveykit.estimation._core import (
     make_groups,
     numeric_column,
     replicate_cov,
+    replicate_df,
 )
 from surveykit.provenance import mark
 
@@ -179,6 +181,22 @@ def _logit_se(design: Design, e: DomainEstimate) -> np.ndarray | None:
     return out
 
 
+def _ci_df_n(design: Design, group: np.ndarray) -> tuple[float, int]:
+    """Degrees of freedom and row count that R's ``svyciprop`` uses for a group's interval.
+
+    R takes ``degf(design)`` and ``nrow(design)`` of the design it is given: missing values of
+    the variable are still in it (they are dropped later, by ``svymean``/``svyglm``), so both
+    count the group's rows with or without a value. ``svyby`` hands each group a subset that
+    drops the other rows, except for calibrated designs, whose subsets keep every row with zero
+    weight: there ``nrow`` is the full sample size.
+    """
+    rows = group & design.domain & (design.base_weights != 0)
+    if isinstance(design, ReplicateDesign):
+        return float(replicate_df(design, rows)), int(rows.sum())
+    n = design.n_total if design.calibrations else int(rows.sum())
+    return float(design.subset(rows).df), n
+
+
 def proportion(design: Design, var: str, by: str | Sequence[str] | None = None, *,
                ci: CIMethod = "logit", level: float = 0.95,
                progress: bool | None = None) -> pd.DataFrame:
@@ -186,9 +204,12 @@ def proportion(design: Design, var: str, by: str | Sequence[str] | None = None, 
 
     One row per category (``level``, in sorted code order; every category of the variable is
     listed in every group, with 0 where absent). Estimates and SEs are R's
-    ``svymean(~factor(var))``; CIs follow ``svyciprop(method=ci)`` with t quantiles on the
-    design degrees of freedom of the group (see :func:`prop_ci`); ``deff`` as R's ``deff=TRUE``.
-    ``n_unweighted`` is the number of respondents in the group with a non-missing ``var``.
+    ``svymean(~factor(var))``; CIs follow ``svyciprop(method=ci, na.rm=TRUE)`` (via ``svyby``
+    for groups) with t quantiles on the design degrees of freedom of the group, which, as in R,
+    still count the group's respondents with a missing ``var`` (see :func:`_ci_df_n`; to leave
+    them out of the df too, pass ``design.subset(<var not missing>)``, R's ``subset`` idiom).
+    ``deff`` as R's ``deff=TRUE``. ``n_unweighted`` is the number of respondents in the group
+    with a non-missing ``var``.
     """
     design = check_design(design)
     level = _check_level(level)
@@ -207,7 +228,8 @@ def proportion(design: Design, var: str, by: str | Sequence[str] | None = None, 
     for g, e in enumerate(ests):
         key = {b: groups.keys.iloc[g][b] for b in by_names}
         se = e.se
-        lo, hi = prop_ci(e.theta, se, ci, level, e.df, e.n, _logit_se(design, e))
+        df, n_ci = _ci_df_n(design, groups.codes == g)
+        lo, hi = prop_ci(e.theta, se, ci, level, df, n_ci, _logit_se(design, e))
         nmiss = int(((groups.codes == g) & miss).sum())
         for j, lv in enumerate(levels):
             rows.append({**key, "variable": var, "level": lv, "estimate": float(e.theta[j]),

@@ -180,7 +180,9 @@ def compute_table(table_id: str, design: Any, registry: Registry | None = None) 
                 out.loc[items.index, "reason"] = f"{var} is missing for every respondent " \
                                                  "of the domain"
                 continue
-            found = (_percent_cells if stat == "percent" else _mean_cells)(dom, var, items)
+            # missing values of var leave the domain (R: subset(design, domain & !is.na(var)))
+            found = (_percent_cells if stat == "percent" else _mean_cells)(
+                dom.subset(~np.isnan(y)), var, items)
             for idx, values in found.items():
                 for key, value in values.items():
                     out.at[idx, key] = value

@@ -156,6 +156,97 @@ for (pol in c("remove", "adjust", "average", "certainty")) {
 }
 options(survey.lonely.psu = "fail")
 
+## ---- missing values: svyciprop's df and n count the rows with a missing value -------------
+# R's svyciprop takes degf(design) and nrow(design) before svymean/svyglm drop the NAs; svyby
+# hands it each group's rows. acs.k3 is missing for every high school (a whole apistrat stratum).
+dstrat <- update(dstrat, k3big = acs.k3 > 20)
+dclus1 <- update(dclus1, k3big = acs.k3 > 20)
+for (m in c("logit", "beta", "mean", "xlogit")) {
+  add_ciprop("dstrat", paste0("ciprop_na_", m),
+             svyciprop(~I(k3big), dstrat, method = m, na.rm = TRUE), "k3big")
+}
+for (m in c("logit", "beta", "mean")) {
+  b <- svyby(~I(k3big), ~awards, dclus1, svyciprop, method = m, na.rm = TRUE,
+             vartype = c("se", "ci"))
+  add("dclus1", paste0("ciprop_by_na_", m), "k3big", coef(b), SE(b), by = rownames(b),
+      ci_low = b[["ci_l"]], ci_high = b[["ci_u"]])
+  b <- svyby(~I(HI_CHOL == 1), ~race, dnh, svyciprop, method = m, na.rm = TRUE,
+             vartype = c("se", "ci"))
+  add("nhanes", paste0("ciprop_by_na_", m), "HI_CHOL", coef(b), SE(b), by = rownames(b),
+      ci_low = b[["ci_l"]], ci_high = b[["ci_u"]])
+}
+# svychisq counts the rows and PSUs of the design before dropping NAs (nu, Ntotal)
+t <- svychisq(~k3big + awards, dstrat, statistic = "F")
+add("dstrat", "chisq_F", "k3big+awards", t$statistic, extra = paste(
+  format(t$parameter[1], digits = 17), format(t$parameter[2], digits = 17),
+  format(t$p.value, digits = 17),
+  format(chisq.test(svytable(~k3big + awards, dstrat, Ntotal = nrow(apistrat)),
+                    correct = FALSE)$statistic, digits = 17)))
+t <- svychisq(~k3big + sch.wide, subset(dclus1, stype != "M"), statistic = "F")
+add("dclus1_notM", "chisq_F", "k3big+sch.wide", t$statistic, extra = paste(
+  format(t$parameter[1], digits = 17), format(t$parameter[2], digits = 17),
+  format(t$p.value, digits = 17), NA))
+
+## ---- calibrated designs: domains keep every row (zero weight) -----------------------------
+# so strata outside a domain still carry calibration residuals, nrow(design) is the full sample
+# for svyciprop's beta interval, and svychisq's nu is the full design's
+N.pop <- nrow(apipop)
+tot.api99 <- c(`(Intercept)` = N.pop, stypeH = sum(apipop$stype == "H"),
+               stypeM = sum(apipop$stype == "M"), api99 = sum(apipop$api99))
+pop.types <- data.frame(stype = c("E", "H", "M"), Freq = as.vector(table(apipop$stype)))
+pop.schwide <- data.frame(sch.wide = c("No", "Yes"), Freq = as.vector(table(apipop$sch.wide)))
+cal <- list(
+  cal_strat = calibrate(dstrat, ~stype + api99, tot.api99),
+  rake_strat = rake(dstrat, list(~stype, ~sch.wide), list(pop.types, pop.schwide),
+                    control = list(maxit = 200, epsilon = 1e-13)),
+  cal_clus1 = calibrate(dclus1, ~stype + api99, tot.api99)
+)
+for (nm in names(cal)) {
+  d <- cal[[nm]]
+  add_stat(nm, "prop", svymean(~awards, d), "awards", c("No", "Yes"))
+  b <- svyby(~awards, ~stype, d, svymean)  # SE(b): one column per level, groups within
+  add(nm, "prop_by_stype", "awards", coef(b), unlist(SE(b)), by = names(coef(b)))
+  add_by(nm, "mean_by_both", svyby(~api00, ~both, d, svymean), "api00")
+  for (m in c("logit", "beta", "mean")) {
+    b <- svyby(~I(awards == "Yes"), ~stype, d, svyciprop, method = m, vartype = c("se", "ci"))
+    add(nm, paste0("ciprop_by_", m), "awards", coef(b), SE(b), by = rownames(b),
+        ci_low = b[["ci_l"]], ci_high = b[["ci_u"]])
+  }
+  b <- svyby(~I(k3big), ~awards, d, svyciprop, method = "beta", na.rm = TRUE,
+             vartype = c("se", "ci"))
+  add(nm, "ciprop_by_na_beta", "k3big", coef(b), SE(b), by = rownames(b),
+      ci_low = b[["ci_l"]], ci_high = b[["ci_u"]])
+  add_ciprop(nm, "ciprop_domain_beta",
+             svyciprop(~I(sch.wide == "Yes"), subset(d, stype != "H"), method = "beta"),
+             "sch.wide")
+  t <- svychisq(~awards + sch.wide, subset(d, stype != "H"), statistic = "F")
+  add(nm, "chisq_F_domain", "awards+sch.wide", t$statistic, extra = paste(
+    format(t$parameter[1], digits = 17), format(t$parameter[2], digits = 17),
+    format(t$p.value, digits = 17), NA))
+}
+
+## ---- replicate designs: proportions by group ----------------------------------------------
+# covmat = TRUE: without it survey 4.1.1's svyby on replicate designs returns the se columns of a
+# multi-level statistic in a scrambled order (SE(E:No) != SE(E:Yes) for a binary variable)
+rclus1 <- update(rclus1, k3big = acs.k3 > 20)
+bclus1 <- update(bclus1, k3big = acs.k3 > 20)
+rstrat <- update(rstrat, k3big = acs.k3 > 20)
+for (nm in c("jk1_clus1", "boot_clus1", "jkn_strat")) {
+  d <- switch(nm, jk1_clus1 = rclus1, boot_clus1 = bclus1, jkn_strat = rstrat)
+  b <- svyby(~awards, ~stype, d, svymean)  # SE(b): one column per level, groups within
+  add(nm, "prop_by_stype", "awards", coef(b), unlist(SE(b)), by = names(coef(b)))
+  for (m in c("beta", "mean", if (nm != "boot_clus1") "logit")) {
+    b <- svyby(~I(k3big), ~sch.wide, d, svyciprop, method = m, na.rm = TRUE,
+               vartype = c("se", "ci"))
+    add(nm, paste0("ciprop_by_na_", m), "k3big", coef(b), SE(b), by = rownames(b),
+        ci_low = b[["ci_l"]], ci_high = b[["ci_u"]])
+  }
+  t <- svychisq(~k3big + awards, d, statistic = "F")
+  add(nm, "chisq_F", "k3big+awards", t$statistic, extra = paste(
+    format(t$parameter[1], digits = 17), format(t$parameter[2], digits = 17),
+    format(t$p.value, digits = 17), NA))
+}
+
 res <- do.call(rbind, rows)
 write.csv(res, file.path(out, "estimation_results.csv"), row.names = FALSE, na = "")
 cat("wrote", nrow(res), "reference values\n")
