@@ -118,7 +118,18 @@ def _load_yaml(path: Path, what: str) -> Any:
     except FileNotFoundError as exc:
         raise InputFileError(f"{what} file not found", file=str(path)) from exc
     except yaml.YAMLError as exc:
-        raise SchemaError(f"{what} is not valid YAML: {exc}", file=str(path)) from exc
+        raise SchemaError(f"{what} is not valid YAML: {_one_line(exc)}", file=str(path)) from exc
+    except UnicodeDecodeError as exc:
+        raise SchemaError(f"{what} is not UTF-8 text ({exc.reason} at byte {exc.start})",
+                          file=str(path)) from exc
+    except OSError as exc:
+        raise InputFileError(f"cannot read {what} file ({exc.strerror or exc})",
+                             file=str(path)) from exc
+
+
+def _one_line(exc: BaseException) -> str:
+    """An exception's text on one line (the CLI prints errors as a single line)."""
+    return " ".join(str(exc).split())
 
 
 @functools.lru_cache(maxsize=32)

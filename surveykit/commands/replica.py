@@ -40,7 +40,13 @@ def run(args: argparse.Namespace) -> int:
     from surveykit.replica import DEFAULT_SEED, path, write
 
     seed = DEFAULT_SEED if args.seed is None else args.seed
-    sav, side = write(Path(args.out), seed=seed)
+    from surveykit.errors import InputFileError
+
+    try:
+        sav, side = write(Path(args.out), seed=seed)
+    except OSError as exc:
+        raise InputFileError(f"cannot write the replica ({exc.strerror or exc})",
+                             file=str(exc.filename or args.out)) from exc
     meta = json.loads(side.read_text(encoding="utf-8"))
     w = meta["weights"]
     cells = meta["cells"]

@@ -66,6 +66,8 @@ def read_data(path: Path) -> pd.DataFrame:
         read = None
     if read is not None:
         out = read(path)
+        if isinstance(getattr(out, "data", None), pd.DataFrame):  # a RawFile
+            return out.data
         if isinstance(out, pd.DataFrame):
             return out
         if isinstance(out, tuple) and out and isinstance(out[0], pd.DataFrame):
@@ -131,12 +133,16 @@ def run(args: argparse.Namespace) -> int:
     margins = margin_table(before, after, targets["margins"])
     result = df.copy()
     result[args.column] = after.weights
-    out.parent.mkdir(parents=True, exist_ok=True)
-    write_data(result, out)
     summary_path = out.with_name(f"{out.stem}_weight_summary.csv")
     margins_path = out.with_name(f"{out.stem}_margins.csv")
-    summary.to_csv(summary_path)
-    margins.to_csv(margins_path, index=False)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        write_data(result, out)
+        summary.to_csv(summary_path)
+        margins.to_csv(margins_path, index=False)
+    except OSError as exc:
+        raise InputFileError(f"cannot write the output ({exc.strerror or exc})",
+                             file=str(exc.filename or out)) from exc
     how = "bounded raking" if args.bounds else "raking"
     print(f"{how}: converged after {res.iterations} iteration(s); {len(df)} rows, "
           f"none dropped; new column {args.column!r}")

@@ -11,7 +11,8 @@ Shape of the result (a DataFrame):
   SE columns in percentage points; row ``"N"``: unweighted respondents of the column with a
   non-missing ``var`` (blank, NaN, in SE columns).
 
-``result.attrs["n_missing"]`` maps each column to its respondents with a missing ``var``.
+``result.attrs["n_missing"]`` maps each column to its respondents with a missing ``var``;
+``result.attrs["n_missing_by"]`` counts the respondents in no ``by`` column (missing ``by``).
 The published groups overlap (a Sesame user is also a commercial-SCS user), so they are given
 as ``domains``: ``{"Users of Sesame Credit": data["sesame"] == 1, ...}``; each is a domain of
 the full design, so SEs are right.
@@ -39,7 +40,12 @@ from surveykit.provenance import mark
 
 def _domain_mask(design: Design, label: str, mask: Any) -> np.ndarray:
     if isinstance(mask, str):
-        mask = design.data.eval(mask)
+        try:
+            mask = design.data.eval(mask)
+        except Exception as exc:  # pandas raises NameError subclasses, SyntaxError, ...
+            text = " ".join(str(exc).split()) or type(exc).__name__
+            raise EstimationError(f"domain {label!r}: cannot evaluate {mask!r} ({text})",
+                                  file=design.source) from exc
     ser = pd.Series(np.asarray(mask) if not isinstance(mask, pd.Series) else mask.to_numpy())
     if len(ser) != design.n_total:
         raise EstimationError(f"domain {label!r} has {len(ser)} values, the data has "
@@ -72,12 +78,20 @@ def likert(
     """
     design = check_design(design)
     ind, levels, miss = indicators(design, var)
+    if not (design.domain & ~miss).any():
+        raise EstimationError(
+            "variable has no non-missing value in the design's domain", file=design.source,
+            column=var, values=[f"{int((design.domain & miss).sum())} missing",
+                                f"{design.n} in the domain"],
+            hint="check the subset: an empty domain has no distribution")
 
     names: list[str] = ["Total"]
     masks: list[np.ndarray] = [design.domain.copy()]
     by_names = as_list(by, "by")
+    n_missing_by = 0
     if by_names:
         groups = make_groups(design, by_names)
+        n_missing_by = groups.n_missing_by
         for g in range(groups.n_groups):
             vals = [groups.keys.iloc[g][b] for b in by_names]
             names.append(" / ".join(str(v) for v in vals))
@@ -102,4 +116,5 @@ def likert(
     out.attrs["n_missing"] = {
         name: int((m & design.domain & miss).sum()) for name, m in zip(names, masks, strict=True)
     }
+    out.attrs["n_missing_by"] = n_missing_by  # rows in no `by` column (missing by value)
     return mark(out, design.is_synthetic)

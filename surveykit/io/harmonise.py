@@ -146,14 +146,23 @@ def _as_raw(data: RawFile | pd.DataFrame | str | Path) -> RawFile:
     if isinstance(data, pd.DataFrame):
         raw = RawFile(path="<DataFrame>", data=data)
         return raw
+    if not isinstance(data, (str, Path)):
+        raise InputFileError(f"harmonise needs a RawFile, a DataFrame or a file path, got "
+                             f"{type(data).__name__}")
     return read(data)
 
 
 def _normalise(series: pd.Series) -> tuple[pd.Series, bool]:
-    """Values to match mapping keys against: floats for numeric columns, else strings."""
+    """Values to match mapping keys against: floats for numeric columns, else strings.
+
+    Mixed object columns are normalised per distinct value exactly as the mapping keys are
+    (:func:`_norm_key`), so a float ``3.0`` among strings still matches the key ``3``.
+    """
     if pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(series):
         return series.astype(float), True
-    return str_values(series), False
+    codes, uniq = pd.factorize(series)
+    keys = np.array([_norm_key(u, False) for u in uniq] + [None], dtype=object)
+    return pd.Series(keys[codes], index=series.index, dtype=object, name=series.name), False
 
 
 def _norm_key(key: Any, numeric: bool) -> Any:
@@ -275,6 +284,9 @@ def harmonise(data: RawFile | pd.DataFrame | str | Path,
     cb = combine(load_codebook(name) for name in m.codebooks)
     source = raw.path
     n = raw.n
+    if n == 0:
+        raise ValidationError("the raw file has no rows", file=source,
+                              hint="check the file is complete (a header alone is not data)")
 
     unknown = [v for v in m.variables if v not in cb.variables]
     if unknown:
@@ -293,6 +305,10 @@ def harmonise(data: RawFile | pd.DataFrame | str | Path,
         if rule.derive and var.derive is None:
             raise MappingError(f"{name!r} has no derivation in the codebook", file=m.path,
                                column=name, hint="map it with `from` instead")
+        if (rule.value is not None and var.is_numeric
+                and (isinstance(rule.value, bool) or _try_float(rule.value) is None)):
+            raise MappingError(f"`value` of {name!r} must be a number", file=m.path,
+                               column=name, values=[rule.value])
         targets = list((rule.recode or {}).values()) + [r.code for r in rule.ranges]
         if rule.value is not None:
             targets.append(rule.value)
@@ -512,17 +528,20 @@ def write_canonical(frame: pd.DataFrame, path: str | Path, codebook: Codebook,
     if suffix not in OUTPUT_FORMATS:
         raise InputFileError("unsupported output format", file=str(path), values=[suffix],
                              hint=f"use one of {', '.join(OUTPUT_FORMATS)}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if suffix == ".csv":
-        frame.to_csv(path, index=False)
-        return path
-    if suffix == ".parquet":
-        try:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if suffix == ".csv":
+            frame.to_csv(path, index=False)
+            return path
+        if suffix == ".parquet":
             frame.to_parquet(path, index=False)
-        except ImportError as exc:
-            raise InputFileError(f"cannot write parquet: {exc}", file=str(path),
-                                 hint="pip install pyarrow") from exc
-        return path
+            return path
+    except ImportError as exc:
+        raise InputFileError(f"cannot write parquet: {exc}", file=str(path),
+                             hint="pip install pyarrow") from exc
+    except OSError as exc:
+        raise InputFileError(f"cannot write the output file ({exc.strerror or exc})",
+                             file=str(exc.filename or path)) from exc
     out = frame.copy()
     labels: dict[str, str] = {"study": "Study (harmonisation mapping)"}
     value_labels: dict[str, dict[Any, str]] = {}

@@ -155,6 +155,9 @@ def load_mapping(path: str | Path | MappingABC | Mapping) -> Mapping:
         return path
     if isinstance(path, MappingABC):
         return Mapping.from_dict(path)
+    if not isinstance(path, (str, Path)):
+        raise SchemaError(f"a mapping must be a YAML path, a dict or a Mapping, got "
+                          f"{type(path).__name__}")
     p = Path(path)
     if not p.is_file():
         raise InputFileError("mapping file not found", file=str(p))
@@ -162,5 +165,9 @@ def load_mapping(path: str | Path | MappingABC | Mapping) -> Mapping:
         with open(p, encoding="utf-8") as fh:
             raw = yaml.safe_load(fh)
     except yaml.YAMLError as exc:
-        raise SchemaError(f"mapping is not valid YAML: {exc}", file=str(p)) from exc
+        text = " ".join(str(exc).split())  # one line: the CLI prints errors as one line
+        raise SchemaError(f"mapping is not valid YAML: {text}", file=str(p)) from exc
+    except UnicodeDecodeError as exc:
+        raise SchemaError(f"mapping is not UTF-8 text ({exc.reason} at byte {exc.start})",
+                          file=str(p)) from exc
     return Mapping.from_dict(raw, path=str(p))

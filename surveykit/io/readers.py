@@ -99,7 +99,9 @@ def read(path: str | Path, *, encoding: str | None = None) -> RawFile:
         raise InputFileError(f"cannot read {fmt} file: {exc}", file=str(path),
                              hint="install the optional dependency: pip install pyarrow") from exc
     except Exception as exc:  # pandas/pyarrow raise many types for corrupt input
-        raise InputFileError(f"cannot read {fmt} file: {exc}", file=str(path)) from exc
+        what = " ".join(str(exc).split()) or type(exc).__name__  # one line for the CLI
+        raise InputFileError(f"cannot read {fmt} file ({type(exc).__name__}: {what})",
+                             file=str(path)) from exc
     return RawFile(path=str(path), data=data, missing_reasons=_system_missing(data), format=fmt)
 
 
@@ -125,7 +127,7 @@ def _read_pyreadstat(path: Path, fmt: str, encoding: str | None) -> RawFile:
     try:
         data, meta = reader(str(path), **kwargs)
     except Exception as exc:  # pyreadstat.ReadstatError, PyreadstatError, OSError, ...
-        what = str(exc) or type(exc).__name__
+        what = " ".join(str(exc).split()) or type(exc).__name__  # one line for the CLI
         raise InputFileError(f"cannot read {fmt} file ({type(exc).__name__}: {what})",
                              file=str(path),
                              hint="the file may be truncated or not really a " + fmt) from exc

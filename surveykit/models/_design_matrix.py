@@ -71,8 +71,24 @@ def split_formula(formula: str) -> tuple[str, str]:
     return lhs, rhs or "1"
 
 
+def _patsy_error(exc: Exception) -> tuple[str, str | None]:
+    """A patsy error's first line (its caret diagram dropped: the CLI prints one line) and the
+    unknown variable it names, if any."""
+    text = str(exc).strip()
+    first = text.splitlines()[0] if text else type(exc).__name__
+    unknown = re.search(r"name '([^']+)' is not defined", first)
+    return first, unknown.group(1) if unknown else None
+
+
 def build_frame(design: Any, formula: str, *, intercept: bool = True) -> ModelFrame:
     """Evaluate ``formula`` on the design's domain; count rows with missing model variables."""
+    from surveykit.design import ReplicateDesign, SurveyDesign
+
+    if not isinstance(design, (SurveyDesign, ReplicateDesign)):
+        raise ModelError(f"expected a SurveyDesign or ReplicateDesign, got {type(design).__name__}",
+                         hint="build one with surveykit.SurveyDesign(data, weights=...)")
+    if not isinstance(formula, str):
+        raise ModelError(f"formula must be a string such as 'y ~ x', got {type(formula).__name__}")
     data: pd.DataFrame = design.data
     lhs, rhs = split_formula(formula)
     qlhs = _quote_names(lhs, list(data.columns))
@@ -94,16 +110,18 @@ def build_frame(design: Any, formula: str, *, intercept: bool = True) -> ModelFr
     try:
         Xdf = patsy.dmatrix(qrhs, sub, NA_action="drop", return_type="dataframe")
     except patsy.PatsyError as exc:
-        raise ModelError(f"cannot build the design matrix for {rhs!r}: {exc}",
-                         file=design.source) from exc
+        text, unknown = _patsy_error(exc)
+        raise ModelError(f"cannot build the design matrix for {rhs!r}: {text}",
+                         file=design.source, column=unknown) from exc
     if lhs in data.columns:
         y = sub[lhs]
     else:
         try:
             ydf = patsy.dmatrix("0 + " + qlhs, sub, NA_action="drop", return_type="dataframe")
         except patsy.PatsyError as exc:
-            raise ModelError(f"cannot evaluate the outcome {lhs!r}: {exc}",
-                             file=design.source) from exc
+            text, unknown = _patsy_error(exc)
+            raise ModelError(f"cannot evaluate the outcome {lhs!r}: {text}",
+                             file=design.source, column=unknown) from exc
         if ydf.shape[1] != 1:
             raise ModelError(f"outcome {lhs!r} must evaluate to a single column",
                              values=list(ydf.columns))
@@ -122,9 +140,38 @@ def build_frame(design: Any, formula: str, *, intercept: bool = True) -> ModelFr
     if len(rows) == 0:
         raise ModelError("no complete rows in the domain to fit the model", file=design.source,
                          hint=f"formula {formula!r}")
+    _check_terms(Xdf.design_info, sub.loc[rows], formula, design.source)
+    bad = ~np.isfinite(X)
+    if bad.any():
+        cols = [columns[j] for j in np.flatnonzero(bad.any(axis=0))]
+        raise ModelError("predictors have infinite values", file=design.source,
+                         column=", ".join(cols), values=X[bad].tolist())
+    yv = pd.to_numeric(y.loc[rows], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    if np.isinf(yv).any():
+        raise ModelError("outcome has infinite values", file=design.source, column=lhs,
+                         values=yv[np.isinf(yv)].tolist())
     return ModelFrame(formula=formula, rhs=qrhs, lhs=lhs, y=y.loc[rows], X=X, columns=columns,
                       rows=rows, used=used, n_missing=int(domain.sum() - ok.sum()),
                       design_info=Xdf.design_info, data=sub.loc[rows], order=order)
+
+
+def _check_terms(info: Any, used: pd.DataFrame, formula: str, source: str | None) -> None:
+    """A term with no column (a factor with one level among the used rows) is an error, as in
+    R ("contrasts can be applied only to factors with 2 or more levels"): never dropped silently."""
+    for term, sl in info.term_slices.items():
+        if term.factors and sl.stop == sl.start:
+            name = clean_name(term.name())
+            levels: list[Any] = []
+            for fac in term.factors:
+                code = clean_name(fac.code)
+                inner = re.fullmatch(r"C\((\w+)[^)]*\)", code)
+                col = inner.group(1) if inner else code
+                if col in used.columns:
+                    levels += pd.unique(used[col].dropna()).tolist()
+            raise ModelError(
+                f"term {name!r} has a single level among the rows used, so it cannot be "
+                "estimated", file=source, column=name, values=levels or None,
+                hint=f"drop it from the formula {formula!r} or widen the domain")
 
 
 def formula_order(info: Any, rhs: str) -> list[int]:

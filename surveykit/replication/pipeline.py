@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from surveykit._resources import data_path
-from surveykit.errors import MappingError, ReplicationError, ValidationError
+from surveykit.errors import InputFileError, MappingError, ReplicationError, ValidationError
 from surveykit.replication.result import ReplicationResult
 
 #: Codebooks a canonical frame is validated against (``behaviour`` includes ``approval``).
@@ -316,15 +316,19 @@ def run(data: str | Path | pd.DataFrame | None = None, mapping: str | Path | Any
         from surveykit.replication.writers import write_outputs
 
         note(f"writing {out}")
-        write_outputs(result, out)
-        if report:
-            try:
-                from surveykit.report import write_report
-            except ImportError:
-                write_report = None
-            if write_report is not None:
-                note("writing the report")
-                write_report(result, Path(out))
+        try:
+            write_outputs(result, out)
+            if report:
+                try:
+                    from surveykit.report import write_report
+                except ImportError:
+                    write_report = None
+                if write_report is not None:
+                    note("writing the report")
+                    write_report(result, Path(out))
+        except OSError as exc:
+            raise InputFileError(f"cannot write the replication outputs ({exc.strerror or exc})",
+                                 file=str(exc.filename or out)) from exc
     if strict and not result.ok:
         failed = result.cells
         failed = failed[failed["passed"].eq(False).fillna(False).astype(bool)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -147,6 +148,28 @@ def _number(v: Any, column: str, key: Any, source: str | None) -> float:
         raise WeightingError("target values must be finite and non-negative", file=source,
                              column=column, values=[f"{key}: {v!r}"])
     return x
+
+
+def as_number(value: Any, what: str, column: str | None = None,
+              source: str | None = None) -> float:
+    """``float(value)``, or a WeightingError naming ``what`` and the value (no bare ValueError)."""
+    if isinstance(value, (bool, np.bool_)):
+        raise WeightingError(f"{what} must be a number", file=source, column=column,
+                             values=[value])
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise WeightingError(f"{what} must be a number", file=source, column=column,
+                             values=[value]) from None
+
+
+def patsy_message(exc: BaseException) -> tuple[str, str | None]:
+    """A patsy error's first line (without its caret diagram: the CLI prints one line) and
+    the unknown variable it names, if any."""
+    text = str(exc).strip()
+    first = text.splitlines()[0] if text else type(exc).__name__
+    unknown = re.search(r"name '([^']+)' is not defined", first)
+    return first, unknown.group(1) if unknown else None
 
 
 def safe_divide(num: np.ndarray, den: np.ndarray) -> np.ndarray:

@@ -25,7 +25,7 @@ from scipy import linalg, special
 
 from surveykit.design import SurveyDesign
 from surveykit.errors import ConvergenceError, WeightingError
-from surveykit.weighting._common import as_design, safe_divide
+from surveykit.weighting._common import as_design, as_number, patsy_message, safe_divide
 
 Method = Literal["linear", "raking", "logit"]
 METHODS: tuple[str, ...] = ("linear", "raking", "logit")
@@ -183,7 +183,9 @@ def _formula_matrix(design: SurveyDesign, formula: str) -> tuple[np.ndarray, lis
     try:
         desc = patsy.ModelDesc.from_formula(text)
     except patsy.PatsyError as exc:
-        raise WeightingError(f"cannot parse calibration formula {formula!r}: {exc}") from None
+        raise WeightingError(
+            f"cannot parse calibration formula {formula!r}: {patsy_message(exc)[0]}",
+            file=design.source) from None
     used = sorted({_unquote(f.code) for t in desc.rhs_termlist for f in t.factors})
     for name in used:
         if name in data.columns and data[name].isna().any():
@@ -195,8 +197,9 @@ def _formula_matrix(design: SurveyDesign, formula: str) -> tuple[np.ndarray, lis
     try:
         mm = patsy.dmatrix(text, data, NA_action="raise", return_type="dataframe")
     except patsy.PatsyError as exc:
-        raise WeightingError(f"cannot build calibration formula {formula!r}: {exc}",
-                             file=design.source) from None
+        text, unknown = patsy_message(exc)
+        raise WeightingError(f"cannot build calibration formula {formula!r}: {text}",
+                             file=design.source, column=unknown) from None
     return mm.to_numpy(dtype=float), [_unquote(str(c)) for c in mm.columns]
 
 
@@ -221,9 +224,14 @@ def _totals_vector(totals: Any, names: list[str], source: str | None) -> np.ndar
                 + [f"unknown {k}" for k in extra],
                 hint=f"expected keys: {', '.join(names)}",
             )
-        pop = np.array([float(tot[c]) for c in names])
+        pop = np.array([as_number(tot[c], "calibration total", c, source) for c in names])
     else:
-        pop = np.asarray(totals, dtype=float).ravel()
+        try:
+            pop = np.asarray(totals, dtype=float).ravel()
+        except (TypeError, ValueError):
+            raise WeightingError("calibration totals must be numbers", file=source,
+                                 values=list(np.ravel(np.asarray(totals, dtype=object)))
+                                 ) from None
         if pop.shape != (len(names),):
             raise WeightingError(f"got {pop.size} totals for {len(names)} calibration variables",
                                  file=source, hint=f"variables: {', '.join(names[:10])}")
@@ -268,7 +276,10 @@ def solve_calibration(
     misfit vector after each Newton step is appended as ``(iteration, misfit)``.
     """
     names = names or [f"x{j}" for j in range(x.shape[1])]
-    lo, hi = (-np.inf, np.inf) if bounds is None else (float(bounds[0]), float(bounds[1]))
+    if bounds is not None and (isinstance(bounds, str) or len(bounds) != 2):
+        raise WeightingError("bounds must be a pair (lower, upper)", values=[bounds])
+    lo, hi = ((-np.inf, np.inf) if bounds is None
+              else (as_number(bounds[0], "lower bound"), as_number(bounds[1], "upper bound")))
     if not lo < hi:
         raise WeightingError(f"bounds must satisfy lower < upper, got ({lo}, {hi})")
     if method not in METHODS:

@@ -11,7 +11,7 @@ import pandas as pd
 
 from surveykit.design import SurveyDesign
 from surveykit.errors import WeightingError
-from surveykit.weighting._common import as_design, norm_key, safe_divide
+from surveykit.weighting._common import as_design, as_number, norm_key, safe_divide
 
 
 @dataclass(eq=False)
@@ -87,7 +87,7 @@ def _totals_lookup(cells: list[str], totals: Any) -> dict[tuple, float]:
                                  hint=f"cells: {', '.join(cells)}")
         if key in out:
             raise WeightingError("duplicate population cell", values=[k])
-        x = float(v)
+        x = as_number(v, f"population total of cell {k!r}")
         if not np.isfinite(x) or x < 0:
             raise WeightingError("population totals must be finite and non-negative",
                                  values=[f"{k}: {v!r}"])

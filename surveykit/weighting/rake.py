@@ -24,7 +24,13 @@ import pandas as pd
 
 from surveykit.design import SurveyDesign
 from surveykit.errors import ConvergenceError, WeightingError
-from surveykit.weighting._common import as_design, margin_codes, match_targets, safe_divide
+from surveykit.weighting._common import (
+    as_design,
+    as_number,
+    margin_codes,
+    match_targets,
+    safe_divide,
+)
 from surveykit.weighting.calibrate import GregCalibration, _column_space, solve_calibration
 
 SHARE_TOL = 1e-6
@@ -101,6 +107,8 @@ def resolve_margins(
     if not isinstance(margins, Mapping) or not margins:
         raise WeightingError("margins must be a non-empty mapping {column: {category: target}}",
                              file=design.source)
+    if population is not None:
+        population = as_number(population, "population", source=design.source)
     names, codes, levels, targets = [], [], [], []
     for col, spec in margins.items():
         c, lev = margin_codes(design, col)

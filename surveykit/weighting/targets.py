@@ -52,7 +52,11 @@ def load_targets(path: str | Path) -> dict[str, Any]:
     try:
         doc = yaml.load(p.read_text(encoding="utf-8"), Loader=_TargetsLoader)  # a SafeLoader
     except yaml.YAMLError as exc:
-        raise SchemaError(f"targets file is not valid YAML: {exc}", file=str(p)) from None
+        text = " ".join(str(exc).split())  # one line: the CLI prints errors as one line
+        raise SchemaError(f"targets file is not valid YAML: {text}", file=str(p)) from None
+    except UnicodeDecodeError as exc:
+        raise SchemaError(f"targets file is not UTF-8 text ({exc.reason} at byte {exc.start})",
+                          file=str(p)) from None
     return parse_targets(doc, source=str(p))
 
 
