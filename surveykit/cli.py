@@ -51,6 +51,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"surveykit {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # e.g. a disk full or a permission denied that no module caught
+        if args.debug:
+            raise
+        print(f"surveykit {args.command}: error: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:  # pragma: no cover - interactive only
         print("interrupted", file=sys.stderr)
         return 130

@@ -58,11 +58,11 @@ def _column(data: pd.DataFrame, spec: Any, role: str, source: str | None) -> pd.
                 hint=f"available columns: {', '.join(map(str, data.columns[:20]))}",
             )
         return data[spec]
-    values = pd.Series(np.asarray(spec), index=data.index)
-    if len(values) != len(data):
-        raise DesignError(f"{role} has length {len(values)}, data has {len(data)} rows",
+    values = np.asarray(spec)
+    if values.ndim != 1 or len(values) != len(data):
+        raise DesignError(f"{role} has shape {values.shape}, data has {len(data)} rows",
                           file=source)
-    return values
+    return pd.Series(values, index=data.index)
 
 
 def _combine(data: pd.DataFrame, spec: Any, role: str, source: str | None) -> pd.Series:
@@ -174,7 +174,11 @@ class _Base:
 
     def _domain_mask(self, mask: Any) -> np.ndarray:
         if isinstance(mask, str):
-            mask = self.data.eval(mask)
+            try:
+                mask = self.data.eval(mask)
+            except Exception as exc:  # pandas raises many types for a bad expression
+                raise DesignError(f"cannot evaluate the subset expression {mask!r}: "
+                                  f"{' '.join(str(exc).split())}", file=self.source) from exc
         m = np.asarray(mask)
         if m.shape != (len(self.data),):
             raise DesignError(f"subset mask has shape {m.shape}, expected ({len(self.data)},)")
@@ -314,6 +318,9 @@ class SurveyDesign(_Base):
                 raise DesignError("fpc must be constant within strata", file=source, column=fname,
                                   values=list(strata_levels[varying]))
             val = per_h["min"].to_numpy()
+            if not np.isfinite(val).all():
+                raise DesignError("fpc must be finite", file=source, column=fname,
+                                  values=val[~np.isfinite(val)])
             if (val <= 0).any():
                 raise DesignError("fpc must be positive", file=source, column=fname,
                                   values=val[val <= 0])

@@ -16,6 +16,8 @@ def _sample(values: Iterable[Any], limit: int = 5) -> tuple[list[Any], int]:
     count = 0
     for v in values:
         count += 1
+        if hasattr(v, "item") and getattr(v, "ndim", None) == 0:  # numpy scalar -> Python
+            v = v.item()
         if len(seen) < limit and v not in seen:
             seen.append(v)
     return seen, count
@@ -66,7 +68,7 @@ class SurveyKitError(Exception):
                 text += ", ..."
         if self.hint:
             text += f". {self.hint}"
-        return text
+        return " ".join(text.split())  # always one line: the CLI prints it as is
 
 
 class InputFileError(SurveyKitError):

@@ -258,3 +258,39 @@ def test_likert_empty_domain_is_an_error(design):
     with pytest.raises(EstimationError, match="no non-missing value") as info:
         sk.likert(design.subset(design.data["k"] == 9), "y")
     assert info.value.column == "y" and "0 in the domain" in str(info.value)
+
+
+def test_design_errors_for_bad_shapes_expressions_and_fpc(apistrat):
+    from surveykit.design import SurveyDesign
+    from surveykit.errors import DesignError
+
+    with pytest.raises(DesignError, match=r"weights has shape \(3,\)"):
+        SurveyDesign(apistrat, weights=np.ones(3))
+    d = SurveyDesign(apistrat, weights="pw", strata="stype")
+    with pytest.raises(DesignError, match="cannot evaluate the subset expression 'nosuch == 1'"):
+        d.subset("nosuch == 1")
+    with pytest.raises(DesignError, match="fpc must be finite"):
+        SurveyDesign(apistrat.assign(f=np.inf), weights="pw", strata="stype", fpc="f")
+
+
+def test_mean_of_an_all_missing_variable_is_an_error_not_a_nan_row(apistrat):
+    from surveykit.design import SurveyDesign
+    from surveykit.errors import EstimationError
+    from surveykit.estimation import mean
+
+    d = SurveyDesign(apistrat.assign(allna=np.nan), weights="pw", strata="stype")
+    with pytest.raises(EstimationError, match="no non-missing value") as err:
+        mean(d, "allna")
+    assert err.value.column == "allna" and "200 missing" in str(err.value)
+    # one empty group among others is fine: it is reported, not an error
+    part = apistrat.assign(v=np.where(apistrat["stype"] == "E", np.nan, apistrat["api00"]))
+    res = mean(SurveyDesign(part, weights="pw", strata="stype"), "v", by="stype")
+    assert res.loc[res["stype"] == "E", "n_missing"].item() == (apistrat["stype"] == "E").sum()
+
+
+def test_error_values_are_plain_python_and_messages_one_line():
+    from surveykit.errors import SurveyKitError
+
+    err = SurveyKitError("bad\nthing", column="c", values=[np.float64(-1.0), np.int64(2)])
+    assert "\n" not in str(err)
+    assert "-1.0, 2" in str(err) and "np." not in str(err)

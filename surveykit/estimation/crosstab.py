@@ -106,6 +106,7 @@ def crosstab(design: Design, row: str, col: str, *, level: float = 0.95) -> Cros
         raise EstimationError(
             f"crosstab needs at least 2 categories in each variable among the respondents "
             f"used; {row!r} has {nr}, {col!r} has {nc}", file=design.source,
+            column=row if nr < 2 else col,
         )
     rmap = np.full(len(rlevels), -1)
     rmap[r_present] = np.arange(nr)

@@ -81,6 +81,12 @@ def _describe(design: Design, var: str | Sequence[str], by: str | Sequence[str] 
                     values=[f"row {i}" for i in np.flatnonzero(miss & (groups.codes >= 0))],
                     hint="use na_rm=True to exclude them as a domain (counted in n_missing)",
                 )
+        in_domain = (groups.codes >= 0) & design.domain
+        if not (in_domain & ~miss).any():
+            raise EstimationError(
+                "variable has no non-missing value in the domain", file=design.source,
+                column=name, values=[f"{int((in_domain & miss).sum())} missing",
+                                     f"{int(in_domain.sum())} respondents in the domain"])
         masks = [(groups.codes == g) & ~miss for g in range(groups.n_groups)]
         results[name] = (estimate_domains(design, y, masks, kind, progress=progress),
                          [int(((groups.codes == g) & miss).sum())
