@@ -24,10 +24,13 @@ _API: dict[str, str] = {
     # designs
     "SurveyDesign": "surveykit.design",
     "ReplicateDesign": "surveykit.design",
+    "make_replicate_design": "surveykit.replicates",
     # io and dictionary
     "read": "surveykit.io",
     "harmonise": "surveykit.io",
     "load_mapping": "surveykit.io",
+    "stack": "surveykit.io",
+    "write_sav": "surveykit.io",
     "Codebook": "surveykit.dictionary",
     "load_codebook": "surveykit.dictionary",
     # weighting
@@ -43,6 +46,7 @@ _API: dict[str, str] = {
     "proportion": "surveykit.estimation",
     "crosstab": "surveykit.estimation",
     "likert": "surveykit.estimation",
+    "CrosstabResult": "surveykit.estimation",
     # models
     "glm": "surveykit.models",
     "ordinal": "surveykit.models",
@@ -51,6 +55,8 @@ _API: dict[str, str] = {
     "published": "surveykit.published",
     "replica": "surveykit.replica",
     "load_replica": "surveykit.replica",
+    "load_registry": "surveykit.published",
+    "SYNTHETIC_BANNER": "surveykit.provenance",
 }
 
 __all__ = ["__version__", *_API]
