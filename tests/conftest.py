@@ -40,3 +40,28 @@ def apipop() -> pd.DataFrame:
 @pytest.fixture(scope="session")
 def nhanes() -> pd.DataFrame:
     return read_r_data("nhanes")
+
+
+# R's standard example designs (as in the survey package's own examples)
+@pytest.fixture(scope="session")
+def dstrat(apistrat: pd.DataFrame):
+    """svydesign(id=~1, strata=~stype, weights=~pw, fpc=~fpc, data=apistrat)"""
+    from surveykit.design import SurveyDesign
+
+    return SurveyDesign(apistrat, weights="pw", strata="stype", fpc="fpc")
+
+
+@pytest.fixture(scope="session")
+def dclus1(apiclus1: pd.DataFrame):
+    """svydesign(id=~dnum, weights=~pw, fpc=~fpc, data=apiclus1)"""
+    from surveykit.design import SurveyDesign
+
+    return SurveyDesign(apiclus1, weights="pw", psu="dnum", fpc="fpc")
+
+
+@pytest.fixture(scope="session")
+def dnh(nhanes: pd.DataFrame):
+    """svydesign(id=~SDMVPSU, strata=~SDMVSTRA, weights=~WTMEC2YR, nest=TRUE, data=nhanes)"""
+    from surveykit.design import SurveyDesign
+
+    return SurveyDesign(nhanes, weights="WTMEC2YR", strata="SDMVSTRA", psu="SDMVPSU", nest=True)

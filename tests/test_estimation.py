@@ -30,19 +30,7 @@ def pick(ref: pd.DataFrame, design: str, stat: str) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
-@pytest.fixture(scope="module")
-def dstrat(apistrat: pd.DataFrame) -> SurveyDesign:
-    return SurveyDesign(apistrat, weights="pw", strata="stype", fpc="fpc")
 
-
-@pytest.fixture(scope="module")
-def dclus1(apiclus1: pd.DataFrame) -> SurveyDesign:
-    return SurveyDesign(apiclus1, weights="pw", psu="dnum", fpc="fpc")
-
-
-@pytest.fixture(scope="module")
-def dnh(nhanes: pd.DataFrame) -> SurveyDesign:
-    return SurveyDesign(nhanes, weights="WTMEC2YR", strata="SDMVSTRA", psu="SDMVPSU", nest=True)
 
 
 def close(got, want, rtol) -> None:

@@ -54,10 +54,6 @@ def _with_mealcat(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-@pytest.fixture(scope="module")
-def dnh(nhanes):
-    return SurveyDesign(nhanes, weights="WTMEC2YR", strata="SDMVSTRA", psu="SDMVPSU", nest=True)
-
 
 @pytest.fixture(scope="module")
 def dclus1(apiclus1):

@@ -36,14 +36,6 @@ def close(got, want, rtol) -> None:
     np.testing.assert_allclose(np.asarray(got, float), np.asarray(want, float), rtol=rtol)
 
 
-@pytest.fixture(scope="module")
-def dclus1(apiclus1: pd.DataFrame) -> SurveyDesign:
-    return SurveyDesign(apiclus1, weights="pw", psu="dnum", fpc="fpc")
-
-
-@pytest.fixture(scope="module")
-def dstrat(apistrat: pd.DataFrame) -> SurveyDesign:
-    return SurveyDesign(apistrat, weights="pw", strata="stype", fpc="fpc")
 
 
 @pytest.fixture(scope="module")

@@ -50,14 +50,6 @@ def r_weights() -> dict[str, pd.DataFrame]:
             for d in ("apiclus1", "apistrat")}
 
 
-@pytest.fixture(scope="module")
-def dclus1(apiclus1: pd.DataFrame) -> SurveyDesign:
-    return SurveyDesign(apiclus1, weights="pw", psu="dnum", fpc="fpc")
-
-
-@pytest.fixture(scope="module")
-def dstrat(apistrat: pd.DataFrame) -> SurveyDesign:
-    return SurveyDesign(apistrat, weights="pw", strata="stype", fpc="fpc")
 
 
 @pytest.fixture(scope="module")
