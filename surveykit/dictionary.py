@@ -27,9 +27,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from surveykit._resources import data_path
+from surveykit._yaml import read_yaml
 from surveykit.errors import InputFileError, SchemaError, ValidationError
 
 VARIABLE_TYPES = ("id", "weight", "ordinal", "nominal", "binary", "count", "continuous")
@@ -111,27 +111,6 @@ def resolve_codebook(name_or_path: str | Path) -> Path:
     return candidate.resolve()
 
 
-def _load_yaml(path: Path, what: str) -> Any:
-    try:
-        with open(path, encoding="utf-8") as fh:
-            return yaml.safe_load(fh)
-    except FileNotFoundError as exc:
-        raise InputFileError(f"{what} file not found", file=str(path)) from exc
-    except yaml.YAMLError as exc:
-        raise SchemaError(f"{what} is not valid YAML: {_one_line(exc)}", file=str(path)) from exc
-    except UnicodeDecodeError as exc:
-        raise SchemaError(f"{what} is not UTF-8 text ({exc.reason} at byte {exc.start})",
-                          file=str(path)) from exc
-    except OSError as exc:
-        raise InputFileError(f"cannot read {what} file ({exc.strerror or exc})",
-                             file=str(path)) from exc
-
-
-def _one_line(exc: BaseException) -> str:
-    """An exception's text on one line (the CLI prints errors as a single line)."""
-    return " ".join(str(exc).split())
-
-
 @functools.lru_cache(maxsize=32)
 def load_table(name: str, base: str | None = None) -> dict[str, dict[str, Any]]:
     """A lookup table of the data dictionary (e.g. ``provinces``): {code: {field: value}}."""
@@ -141,7 +120,7 @@ def load_table(name: str, base: str | None = None) -> dict[str, dict[str, Any]]:
     candidates.append(_codebook_dir().parent / f"{name}.yaml")
     for p in candidates:
         if p.is_file():
-            raw = _load_yaml(p, "table")
+            raw = read_yaml(p, "table")
             if not isinstance(raw, dict) or not all(isinstance(v, dict) for v in raw.values()):
                 raise SchemaError("table must map codes to {field: value}", file=str(p))
             return {str(k): dict(v) for k, v in raw.items()}
@@ -177,7 +156,7 @@ def _parse_missing(path: Path, key: str, raw: Any) -> dict[int, str]:
 
 
 def _parse_codebook(path: Path) -> Codebook:
-    raw = _load_yaml(path, "codebook")
+    raw = read_yaml(path, "codebook")
     if not isinstance(raw, dict):
         raise SchemaError("codebook must be a YAML mapping", file=str(path))
     unknown = [k for k in raw if k not in CODEBOOK_KEYS]

@@ -17,9 +17,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from surveykit._resources import data_path
+from surveykit._yaml import read_yaml
 from surveykit.errors import SchemaError
 
 #: Columns of the tidy cell table, in order.
@@ -184,10 +184,7 @@ def load_registry(directory: str | Path | None = None) -> Registry:
 
 def _load_table(path: Path) -> tuple[dict[str, Any], pd.DataFrame]:
     file = str(path)
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise SchemaError(f"registry file is not valid YAML: {exc}", file=file) from exc
+    doc = read_yaml(path, "registry file")
     if not isinstance(doc, dict):
         raise SchemaError("registry file must be a mapping", file=file)
     _keys(doc, _TABLE_KEYS, _REQUIRED_TABLE_KEYS, file, "table")

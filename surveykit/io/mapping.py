@@ -12,8 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from surveykit._yaml import read_yaml
 from surveykit.errors import InputFileError, SchemaError
 
 MAPPING_KEYS = ("study", "codebooks", "id", "variables", "description", "source", "synthetic")
@@ -161,13 +160,5 @@ def load_mapping(path: str | Path | MappingABC | Mapping) -> Mapping:
     p = Path(path)
     if not p.is_file():
         raise InputFileError("mapping file not found", file=str(p))
-    try:
-        with open(p, encoding="utf-8") as fh:
-            raw = yaml.safe_load(fh)
-    except yaml.YAMLError as exc:
-        text = " ".join(str(exc).split())  # one line: the CLI prints errors as one line
-        raise SchemaError(f"mapping is not valid YAML: {text}", file=str(p)) from exc
-    except UnicodeDecodeError as exc:
-        raise SchemaError(f"mapping is not UTF-8 text ({exc.reason} at byte {exc.start})",
-                          file=str(p)) from exc
+    raw = read_yaml(p, "mapping")
     return Mapping.from_dict(raw, path=str(p))

@@ -27,6 +27,7 @@ from typing import Any
 
 import yaml
 
+from surveykit._yaml import read_yaml
 from surveykit.errors import InputFileError, SchemaError
 
 ALLOWED_KEYS = ("population", "margins")
@@ -49,14 +50,7 @@ def load_targets(path: str | Path) -> dict[str, Any]:
     p = Path(path)
     if not p.is_file():
         raise InputFileError("targets file not found", file=str(p))
-    try:
-        doc = yaml.load(p.read_text(encoding="utf-8"), Loader=_TargetsLoader)  # a SafeLoader
-    except yaml.YAMLError as exc:
-        text = " ".join(str(exc).split())  # one line: the CLI prints errors as one line
-        raise SchemaError(f"targets file is not valid YAML: {text}", file=str(p)) from None
-    except UnicodeDecodeError as exc:
-        raise SchemaError(f"targets file is not UTF-8 text ({exc.reason} at byte {exc.start})",
-                          file=str(p)) from None
+    doc = read_yaml(p, "targets file", loader=_TargetsLoader)  # a SafeLoader
     return parse_targets(doc, source=str(p))
 
 
