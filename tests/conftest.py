@@ -65,3 +65,10 @@ def dnh(nhanes: pd.DataFrame):
     from surveykit.design import SurveyDesign
 
     return SurveyDesign(nhanes, weights="WTMEC2YR", strata="SDMVSTRA", psu="SDMVPSU", nest=True)
+
+
+@pytest.fixture(scope="session")
+def ref() -> pd.DataFrame:
+    """R survey's estimation reference values (tests/r/fixtures_estimation.R)."""
+    return pd.read_csv(R_FIXTURES / "estimation_results.csv", keep_default_na=False,
+                       na_values=[""])

@@ -2,22 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
+from r_reference import close
 
 from surveykit.design import ReplicateDesign, SurveyDesign
 from surveykit.errors import DesignError
-
-R_FIXTURES = Path(__file__).parent / "fixtures" / "r"
-
-
-@pytest.fixture(scope="module")
-def ref() -> pd.DataFrame:
-    return pd.read_csv(R_FIXTURES / "estimation_results.csv", keep_default_na=False,
-                       na_values=[""])
 
 
 def pick(ref: pd.DataFrame, design: str, stat: str, variable: str) -> pd.Series:
@@ -42,10 +33,6 @@ def total_se(design: SurveyDesign, var: str) -> tuple[float, float]:
     yz = np.where(np.isnan(y), 0.0, y)
     w = design.weights
     return float(w @ yz), float(np.sqrt(design.vcov(w * yz)[0, 0]))
-
-
-def close(got, want, rtol) -> None:
-    np.testing.assert_allclose(np.asarray(got, float), np.asarray(want, float), rtol=rtol)
 
 
 # -- vcov against R -----------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from r_reference import close, pick
 
 from surveykit.design import ReplicateDesign, SurveyDesign
 from surveykit.errors import EstimationError, SurveyKitError
@@ -16,25 +17,6 @@ R_FIXTURES = Path(__file__).parent / "fixtures" / "r"
 
 EST_RTOL = 1e-6
 SE_RTOL = 1e-4
-
-
-@pytest.fixture(scope="module")
-def ref() -> pd.DataFrame:
-    return pd.read_csv(R_FIXTURES / "estimation_results.csv", keep_default_na=False,
-                       na_values=[""])
-
-
-def pick(ref: pd.DataFrame, design: str, stat: str) -> pd.DataFrame:
-    out = ref[(ref["design"] == design) & (ref["stat"] == stat)]
-    assert len(out), f"no R reference for {design}/{stat}"
-    return out.reset_index(drop=True)
-
-
-
-
-
-def close(got, want, rtol) -> None:
-    np.testing.assert_allclose(np.asarray(got, float), np.asarray(want, float), rtol=rtol)
 
 
 def check(res: pd.DataFrame, r: pd.DataFrame, deff: bool = True) -> None:

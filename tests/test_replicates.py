@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from r_reference import close, pick
 
 from surveykit.design import ReplicateDesign, SurveyDesign
 from surveykit.errors import DesignError
@@ -16,26 +17,8 @@ from surveykit.replicates import make_replicate_design
 R_FIXTURES = Path(__file__).parent / "fixtures" / "r"
 
 
-@pytest.fixture(scope="module")
-def ref() -> pd.DataFrame:
-    return pd.read_csv(R_FIXTURES / "estimation_results.csv", keep_default_na=False,
-                       na_values=[""])
-
-
-def pick(ref: pd.DataFrame, design: str, stat: str) -> pd.DataFrame:
-    out = ref[(ref["design"] == design) & (ref["stat"] == stat)]
-    assert len(out), f"no R reference for {design}/{stat}"
-    return out.reset_index(drop=True)
-
-
 def r_weights(name: str) -> np.ndarray:
     return pd.read_csv(R_FIXTURES / f"estimation_{name}_weights.csv").to_numpy()
-
-
-def close(got, want, rtol) -> None:
-    np.testing.assert_allclose(np.asarray(got, float), np.asarray(want, float), rtol=rtol)
-
-
 
 
 @pytest.fixture(scope="module")
