@@ -47,6 +47,10 @@ _API: dict[str, str] = {
     "crosstab": "surveykit.estimation",
     "likert": "surveykit.estimation",
     "CrosstabResult": "surveykit.estimation",
+    # inference on any result with a covariance (R's coef/vcov/svycontrast)
+    "Estimates": "surveykit.inference",
+    "as_estimates": "surveykit.inference",
+    "contrast": "surveykit.inference",
     # models
     "glm": "surveykit.models",
     "ordinal": "surveykit.models",
