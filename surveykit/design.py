@@ -573,13 +573,28 @@ class ReplicateDesign(_Base):
         return replicate_df(self, self.domain)
 
     def with_weights(
-        self, weights: Any, calibration: Residualizer | None = None
+        self, weights: Any, calibration: Residualizer | None = None,
+        replicate_weights: np.ndarray | None = None,
     ) -> ReplicateDesign:
-        """Not supported: re-weighting would have to re-weight every replicate too."""
-        raise DesignError(
-            "re-weighting a replicate design would need every replicate re-weighted too",
-            hint="weight the linearisation design first, then call .replicate()",
-        )
+        """Same design with new full-sample AND replicate weights (n x R), e.g. after
+        ``surveykit.weighting`` re-weighted every replicate column to the same targets (as R's
+        ``calibrate``/``postStratify``/``rake`` on an ``svyrep.design``). Domain is kept;
+        ``calibration`` is ignored (the replicates carry the weighting's variance)."""
+        if replicate_weights is None:
+            raise DesignError(
+                "re-weighting a replicate design needs every replicate column re-weighted too",
+                hint="use surveykit.weighting (rake, poststratify, calibrate, trim), which "
+                     "re-weights the replicates")
+        w = validate_weights(weights, source=self.source)
+        rep = np.asarray(replicate_weights, dtype=float)
+        if w.shape != self.base_weights.shape or rep.shape != self.repweights.shape:
+            raise DesignError(f"new weights have shapes {w.shape} and {rep.shape}, the design "
+                              f"has {self.base_weights.shape} and {self.repweights.shape}")
+        bad = ~np.isfinite(rep)
+        if bad.any():  # negative ones can come from linear (GREG) calibration, as in R
+            raise DesignError("replicate weights must be finite", file=self.source,
+                              values=rep[bad])
+        return self._evolve(base_weights=w, repweights=rep)
 
     def replicate_vcov(self, theta: np.ndarray, theta_reps: np.ndarray) -> np.ndarray:
         """Covariance from full-sample estimates ``theta`` (p,) and replicates (R, p).

@@ -247,7 +247,8 @@ def make_replicate_design(
     ``replicates`` is the number of bootstrap replicates (default 50, as R). ``seed`` seeds
     numpy's ``default_rng`` for the bootstrap. ``progress`` shows a tqdm bar (None: when stderr
     is a terminal). The domain of ``design`` is kept. Calibrated designs are refused, as in R
-    (calibrate the replicate design instead).
+    >= 4.2 (weight the replicate design instead: :mod:`surveykit.weighting` re-weights every
+    replicate column).
     """
     if not isinstance(design, SurveyDesign):
         raise DesignError(f"expected a SurveyDesign, got {type(design).__name__}")
@@ -256,8 +257,12 @@ def make_replicate_design(
         raise DesignError(f"unknown replication method {method!r}",
                           hint=f"use one of {', '.join(METHODS)}")
     if design.calibrations:
-        raise DesignError("cannot add replicate weights to a calibrated design",
-                          hint="create replicate weights first, then calibrate (as in R)")
+        raise DesignError(
+            "cannot add replicate weights to a raked, post-stratified or calibrated design: "
+            "the replicates would not repeat the weighting, so their variance would ignore it",
+            hint="call .replicate() on the design before weighting, then rake/poststratify/"
+                 "calibrate the ReplicateDesign, which re-weights every replicate (R survey "
+                 ">= 4.2's as.svrepdesign refuses calibrated designs the same way)")
     if method not in ("bootstrap", "subbootstrap") and replicates is not None:
         raise DesignError(f"replicates= only applies to the bootstrap, not {method!r}")
     if method == "jk1":

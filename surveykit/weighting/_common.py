@@ -13,14 +13,12 @@ from surveykit.design import ReplicateDesign, SurveyDesign
 from surveykit.errors import WeightingError
 
 
-def as_design(design_or_frame: Any, weights: Any = None, what: str = "weighting") -> SurveyDesign:
-    """A linearisation design from a design or a DataFrame (with an optional weights column)."""
-    if isinstance(design_or_frame, ReplicateDesign):
-        raise WeightingError(
-            f"{what} needs a linearisation design, got a replicate-weight design",
-            hint="weight the SurveyDesign first, then call .replicate()",
-        )
-    if isinstance(design_or_frame, SurveyDesign):
+def as_design(design_or_frame: Any, weights: Any = None,
+              what: str = "weighting") -> SurveyDesign | ReplicateDesign:
+    """The design itself (linearisation or replicate) or one built from a DataFrame (with an
+    optional weights column). Replicate designs are re-weighted column by column (R's
+    ``svyrep.design`` methods), see :mod:`surveykit.weighting.replicate`."""
+    if isinstance(design_or_frame, (SurveyDesign, ReplicateDesign)):
         if weights is not None:
             raise WeightingError("weights= is only used when a DataFrame is given; the design "
                                  "already has weights", column=str(weights))

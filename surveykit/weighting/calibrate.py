@@ -23,9 +23,10 @@ import numpy as np
 import pandas as pd
 from scipy import linalg, special
 
-from surveykit.design import SurveyDesign
+from surveykit.design import ReplicateDesign, SurveyDesign
 from surveykit.errors import ConvergenceError, WeightingError
 from surveykit.weighting._common import as_design, as_number, patsy_message, safe_divide
+from surveykit.weighting.replicate import calibrate_columns, reweighted
 
 Method = Literal["linear", "raking", "logit"]
 METHODS: tuple[str, ...] = ("linear", "raking", "logit")
@@ -367,7 +368,7 @@ def calibrate(
     bounds: tuple[float, float] | None = None,
     max_iter: int = 50,
     tol: float = 1e-10,
-) -> SurveyDesign:
+) -> SurveyDesign | ReplicateDesign:
     """Calibrate a design's weights to population totals (R's ``calibrate``).
 
     ``formula_or_columns`` is a patsy formula (``"~stype + api99"``; totals keyed by patsy's
@@ -375,7 +376,10 @@ def calibrate(
     DataFrame / 2-D array of calibration variables (totals in the same column order, or keyed by
     column name). ``bounds=(lo, hi)`` bound the g-weights. Returns a new design whose last
     ``calibrations`` entry (a :class:`GregCalibration`) holds ``g``, iterations and the misfit;
-    ``design.vcov`` then gives R's calibrated standard errors.
+    ``design.vcov`` then gives R's calibrated standard errors. On a :class:`ReplicateDesign`
+    every replicate column is calibrated to the same totals as well (R's
+    ``calibrate.svyrep.design``; a replicate that does not converge is an error, where R
+    keeps its unconverged weights).
     """
     des = as_design(design, what="calibrate")
     x, names, pop = calibration_matrix(des, formula_or_columns, totals)
@@ -389,9 +393,18 @@ def calibrate(
             f"{method} calibration produced {int(neg.sum())} negative weight(s)",
             file=des.source, values=[f"row {i}: g = {g[i]:.4g}" for i in np.flatnonzero(neg)],
             hint="bound the g-weights, e.g. bounds=(0, inf), or use method='raking' or 'logit'")
+    lo, hi = (-np.inf, np.inf) if bounds is None else (float(bounds[0]), float(bounds[1]))
+    if isinstance(des, ReplicateDesign):  # R's calibrate.svyrep.design: every replicate too
+        reps = des.replicate_weights
+        fm1, dfun = _calfun(method, lo, hi)
+        greps = calibrate_columns(x, reps, pop, fm1, dfun, max_iter, tol, names, method,
+                                  des.source)
+        # negative replicate weights from linear (GREG) calibration are kept, as R does: they
+        # are part of the replicate variance estimator, not analysis weights
+        new_reps = reps * greps
+        return reweighted(des, new_w, new_reps)
     whalf = np.sqrt(d)
     q, qrank = _column_space(x * whalf[:, None])
-    lo, hi = (-np.inf, np.inf) if bounds is None else (float(bounds[0]), float(bounds[1]))
     cal = GregCalibration(columns=names, population=pop, g=g, method=method, bounds=(lo, hi),
                           iterations=iters, misfit=misfit, rank=min(rank, qrank), _q=q,
                           _w=g * whalf)

@@ -9,9 +9,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from surveykit.design import SurveyDesign
+from surveykit.design import ReplicateDesign, SurveyDesign
 from surveykit.errors import WeightingError
 from surveykit.weighting._common import as_design, as_number, norm_key, safe_divide
+from surveykit.weighting.replicate import poststratify_columns, reweighted
 
 
 @dataclass(eq=False)
@@ -96,7 +97,7 @@ def _totals_lookup(cells: list[str], totals: Any) -> dict[tuple, float]:
 
 
 def poststratify(design: Any, cells: str | Sequence[str], totals: Any,
-                 partial: bool = False) -> SurveyDesign:
+                 partial: bool = False) -> SurveyDesign | ReplicateDesign:
     """Post-stratify: scale the weights in each cell to its population total (R ``postStratify``).
 
     ``cells`` is a column or list of columns whose combinations form the post-strata;
@@ -104,6 +105,8 @@ def poststratify(design: Any, cells: str | Sequence[str], totals: Any,
     or is a DataFrame with the cell columns plus one count column (like R's ``population``).
     Sample cells absent from the population are an error; population cells absent from the sample
     are an error unless ``partial=True`` (then they are ignored, as in R).
+    On a :class:`ReplicateDesign` every replicate column is post-stratified to the same totals
+    (R's ``postStratify.svyrep.design``), so replicate variances reflect the weighting.
     """
     des = as_design(design, what="poststratify")
     cols = [cells] if isinstance(cells, str) else list(cells)
@@ -142,6 +145,10 @@ def poststratify(design: Any, cells: str | Sequence[str], totals: Any,
                              column=label, values=[labels[i] for i in np.flatnonzero(bad)])
     factor = safe_divide(target, sample)
     new_w = des.base_weights * np.where(des.domain, factor[codes], 1.0)
+    if isinstance(des, ReplicateDesign):  # R's postStratify.svyrep.design: every replicate too
+        reps = poststratify_columns(codes, labels, np.where(sample > 0, target, 0.0),
+                                    des.replicate_weights, label, des.source)
+        return reweighted(des, new_w, reps)
     rec = PostStratification(cells=cols, labels=labels, totals=target, codes=codes,
                              old_weights=w, new_weights=np.where(des.domain, new_w, 0.0))
     return des.with_weights(new_w, calibration=rec)

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from surveykit.design import SurveyDesign
+from surveykit.design import ReplicateDesign, SurveyDesign
 from surveykit.errors import ConvergenceError, WeightingError
 from surveykit.weighting._common import (
     as_design,
@@ -31,7 +31,13 @@ from surveykit.weighting._common import (
     match_targets,
     safe_divide,
 )
-from surveykit.weighting.calibrate import GregCalibration, _column_space, solve_calibration
+from surveykit.weighting.calibrate import (
+    GregCalibration,
+    _calfun,
+    _column_space,
+    solve_calibration,
+)
+from surveykit.weighting.replicate import calibrate_columns, ipf_columns, reweighted
 
 SHARE_TOL = 1e-6
 """Margins whose targets sum to 1 within this are read as shares."""
@@ -79,7 +85,8 @@ class RakeResult:
     """Result of :func:`rake`.
 
     weights: the raked weights (n,), zero outside the design's domain.
-    design: the design with these weights and the calibration attached (for variances).
+    design: the design with these weights and the calibration attached (for variances); for a
+        :class:`ReplicateDesign`, every replicate column raked to the same margins as well.
     converged, iterations: whether and after how many sweeps (or Newton steps) it converged.
     history: one row per iteration and margin: ``iteration``, ``margin``, ``max_abs_deviation``
         (largest |weighted count - target| over the margin's categories, in weight units,
@@ -88,7 +95,7 @@ class RakeResult:
     """
 
     weights: np.ndarray
-    design: SurveyDesign
+    design: SurveyDesign | ReplicateDesign
     converged: bool
     iterations: int
     history: pd.DataFrame
@@ -217,6 +224,11 @@ def rake(
                                                      last_dev["max_abs_deviation"], strict=True)],
             hint="raise max_iter, loosen tol, or collapse sparse categories / check that the "
                  "margins are compatible with the sample")
+    if isinstance(des, ReplicateDesign):  # R's rake on an svyrep.design: every replicate too
+        reps = ipf_columns(codes, ks, targets, des.replicate_weights, limit, max_iter, names,
+                           des.source)
+        return RakeResult(weights=w, design=reweighted(des, w, reps), converged=True,
+                          iterations=it, history=history, targets=tdict)
     rec = Raking(margins=names, codes=codes, final_weights=w, last_factors=last)
     new_w = np.where(des.domain, w, des.base_weights)
     return RakeResult(weights=w, design=des.with_weights(new_w, calibration=rec),
@@ -293,6 +305,13 @@ def _rake_bounded(des: SurveyDesign, names: list[str], codes: list[np.ndarray],
     rows = [(it, name, float(np.max(np.abs(m[own == name])))) for it, m in hist for name in names]
     history = pd.DataFrame(rows, columns=["iteration", "margin", "max_abs_deviation"])
     w = d * g
+    if isinstance(des, ReplicateDesign):
+        fm1, dfun = _calfun("raking", float(bounds[0]), float(bounds[1]))
+        reps = des.replicate_weights
+        greps = calibrate_columns(x, reps, pop, fm1, dfun, max_iter, tol, labels,
+                                  "bounded raking", des.source)
+        return RakeResult(weights=w, design=reweighted(des, w, reps * greps), converged=True,
+                          iterations=iters, history=history, targets=tdict)
     whalf = np.sqrt(d)
     q, _ = _column_space(x * whalf[:, None])
     cal = GregCalibration(columns=labels, population=pop, g=g, method="raking",

@@ -7,9 +7,10 @@ from typing import Any
 
 import numpy as np
 
-from surveykit.design import SurveyDesign
+from surveykit.design import ReplicateDesign, SurveyDesign
 from surveykit.errors import WeightingError
 from surveykit.weighting._common import as_design, as_number
+from surveykit.weighting.replicate import reweighted, trim_columns
 
 
 def trim_weights(
@@ -67,13 +68,18 @@ def trim(
     upper: float | None = None,
     redistribute: bool = True,
     max_iter: int = 10,
-) -> SurveyDesign:
+) -> SurveyDesign | ReplicateDesign:
     """Trim a design's weights to ``[lower, upper]`` (absolute weights), like R's ``trimWeights``.
 
     The trimmed excess is redistributed equally over the weights inside the bounds (keeping the
     total), iterating up to ``max_iter`` passes (``max_iter=1`` matches R's ``strict=FALSE``,
     larger values ``strict=TRUE``; a warning says if weights remain outside). Earlier calibrations
     stay attached, as in R. Weights outside the domain are left untouched.
+
+    On a :class:`ReplicateDesign` each replicate column is trimmed to the same bounds in the same
+    way, among the rows it keeps (zero replicate weights stay zero). This is deliberately not
+    R's ``trimWeights.svyrep.design`` (survey 4.1.1-4.5), which leaves the full-sample weights
+    untrimmed and lifts zero replicate weights up to ``lower``.
     """
     des = as_design(design, what="trim")
     dom = des.domain
@@ -81,4 +87,9 @@ def trim(
     new_dom, _ = trim_weights(w[dom], lower, upper, redistribute, max_iter)
     new = w.copy()
     new[dom] = new_dom
+    if isinstance(des, ReplicateDesign):
+        lo = -np.inf if lower is None else float(lower)
+        hi = np.inf if upper is None else float(upper)
+        reps = trim_columns(des.replicate_weights, lo, hi, redistribute, max_iter, des.source)
+        return reweighted(des, new, reps)
     return des.with_weights(new)
