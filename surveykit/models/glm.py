@@ -12,6 +12,7 @@ used (R's ``svyglm.svyrep.design``). Residual df = design df + 1 - p, as R's ``d
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -26,70 +27,120 @@ from surveykit.models._replicates import refit_replicates
 from surveykit.models.results import ModelResult
 
 EPS10 = 10 * np.finfo(float).eps
+_TINY = np.finfo(float).eps
 
 
 @dataclass(frozen=True)
 class Link:
-    """A link function: eta = g(mu), mu = g^{-1}(eta) and d mu / d eta."""
+    """A link function: eta = g(mu), mu = g^{-1}(eta), d mu / d eta and which eta are valid."""
 
     name: str
     inverse: Callable[[np.ndarray], np.ndarray]
     mu_eta: Callable[[np.ndarray], np.ndarray]
-    dmu_eta: Callable[[np.ndarray], np.ndarray]  # second derivative of the inverse link
     link: Callable[[np.ndarray], np.ndarray]
+    valid_eta: Callable[[np.ndarray], bool] = lambda e: True
 
 
 def _logit_mu_eta(eta: np.ndarray) -> np.ndarray:
     p = special.expit(eta)
-    return np.maximum(p * (1 - p), np.finfo(float).eps)
+    return np.maximum(p * (1 - p), _TINY)
 
 
-def _logit_d2(eta: np.ndarray) -> np.ndarray:
-    p = special.expit(eta)
-    return p * (1 - p) * (1 - 2 * p)
+def _exp(e: np.ndarray) -> np.ndarray:
+    return np.exp(np.minimum(e, 700))
+
+
+def _cloglog_inv(e: np.ndarray) -> np.ndarray:
+    # R clamps 1 - exp(-exp(eta)) to [eps, 1 - eps]
+    return np.clip(-np.expm1(-np.exp(np.minimum(e, 700))), _TINY, 1 - _TINY)
 
 
 LINKS: dict[str, Link] = {
-    "identity": Link("identity", lambda e: e, np.ones_like, np.zeros_like, lambda m: m),
-    "log": Link("log", lambda e: np.exp(np.minimum(e, 700)), lambda e: np.exp(np.minimum(e, 700)),
-                lambda e: np.exp(np.minimum(e, 700)), np.log),
-    "logit": Link("logit", special.expit, _logit_mu_eta, _logit_d2, special.logit),
-    "probit": Link("probit", special.ndtr,
-                   lambda e: np.maximum(stats.norm.pdf(e), np.finfo(float).eps),
-                   lambda e: -e * stats.norm.pdf(e), special.ndtri),
-    "cloglog": Link("cloglog", lambda e: -np.expm1(-np.exp(e)),
-                    lambda e: np.maximum(np.exp(e - np.exp(e)), np.finfo(float).eps),
-                    lambda e: np.exp(e - np.exp(e)) * (1 - np.exp(e)),
+    "identity": Link("identity", lambda e: e, np.ones_like, lambda m: m),
+    "log": Link("log", lambda e: np.maximum(_exp(e), _TINY), lambda e: np.maximum(_exp(e), _TINY),
+                np.log),
+    "logit": Link("logit", special.expit, _logit_mu_eta, special.logit),
+    "probit": Link("probit", lambda e: np.clip(special.ndtr(e), _TINY, 1 - _TINY),
+                   lambda e: np.maximum(stats.norm.pdf(e), _TINY), special.ndtri),
+    "cloglog": Link("cloglog", _cloglog_inv,
+                    lambda e: np.maximum(np.exp(np.minimum(e, 700) - _exp(e)), _TINY),
                     lambda m: np.log(-np.log1p(-m))),
+    "cauchit": Link("cauchit", lambda e: np.clip(stats.cauchy.cdf(e), _TINY, 1 - _TINY),
+                    lambda e: np.maximum(stats.cauchy.pdf(e), _TINY), stats.cauchy.ppf),
+    "inverse": Link("inverse", lambda e: 1 / e, lambda e: -1 / e**2, lambda m: 1 / m,
+                    lambda e: bool(np.all(np.isfinite(e)) and np.all(e != 0))),
+    "sqrt": Link("sqrt", lambda e: e**2, lambda e: 2 * e, np.sqrt,
+                 lambda e: bool(np.all(np.isfinite(e)) and np.all(e > 0))),
+    "1/mu^2": Link("1/mu^2", lambda e: 1 / np.sqrt(e), lambda e: -1 / (2 * e**1.5),
+                   lambda m: 1 / m**2, lambda e: bool(np.all(np.isfinite(e)) and np.all(e > 0))),
 }
 
-FAMILIES: dict[str, tuple[str, str]] = {  # family -> (variance kind, default link)
-    "gaussian": ("gaussian", "identity"),
-    "binomial": ("binomial", "logit"),
-    "quasibinomial": ("binomial", "logit"),
-    "poisson": ("poisson", "log"),
-    "quasipoisson": ("poisson", "log"),
+
+@dataclass(frozen=True)
+class Family:
+    """An exponential family as R's ``family`` objects: variance, deviance, valid means."""
+
+    name: str
+    kind: str  # "gaussian", "binomial", "poisson", "gamma", "inverse_gaussian"
+    default_link: str
+    links: tuple[str, ...]
+
+
+FAMILIES: dict[str, Family] = {
+    "gaussian": Family("gaussian", "gaussian", "identity", ("identity", "log", "inverse")),
+    "binomial": Family("binomial", "binomial", "logit",
+                       ("logit", "probit", "cloglog", "cauchit", "log")),
+    "quasibinomial": Family("quasibinomial", "binomial", "logit",
+                            ("logit", "probit", "cloglog", "cauchit", "log")),
+    "poisson": Family("poisson", "poisson", "log", ("log", "identity", "sqrt")),
+    "quasipoisson": Family("quasipoisson", "poisson", "log", ("log", "identity", "sqrt")),
+    "Gamma": Family("Gamma", "gamma", "inverse", ("inverse", "identity", "log")),
+    "inverse.gaussian": Family("inverse.gaussian", "inverse_gaussian", "1/mu^2",
+                               ("1/mu^2", "inverse", "identity", "log")),
 }
+_FAMILY_ALIASES = {"gamma": "Gamma", "inverse_gaussian": "inverse.gaussian"}
 
 
-def _variance(kind: str, mu: np.ndarray) -> np.ndarray:
+def variance(kind: str, mu: np.ndarray) -> np.ndarray:
+    """The variance function V(mu) of the family (R's ``family$variance``)."""
     if kind == "binomial":
-        return np.maximum(mu * (1 - mu), np.finfo(float).eps)
+        return np.maximum(mu * (1 - mu), _TINY)
     if kind == "poisson":
-        return np.maximum(mu, np.finfo(float).eps)
+        return np.maximum(mu, _TINY)
+    if kind == "gamma":
+        return mu**2
+    if kind == "inverse_gaussian":
+        return mu**3
     return np.ones_like(mu)
 
 
-def _deviance(kind: str, y: np.ndarray, mu: np.ndarray, w: np.ndarray) -> float:
+def valid_mu(kind: str, mu: np.ndarray) -> bool:
+    """R's ``family$validmu``."""
+    if not np.all(np.isfinite(mu)):
+        return False
     if kind == "binomial":
-        with np.errstate(divide="ignore", invalid="ignore"):
-            d = 2 * (special.xlogy(y, y / mu) + special.xlogy(1 - y, (1 - y) / (1 - mu)))
-    elif kind == "poisson":
-        with np.errstate(divide="ignore", invalid="ignore"):
-            d = 2 * (special.xlogy(y, y / mu) - (y - mu))
-    else:
-        d = (y - mu) ** 2
-    return float(np.sum(w * d))
+        return bool(np.all((mu > 0) & (mu < 1)))
+    if kind in ("poisson", "gamma", "inverse_gaussian"):
+        return bool(np.all(mu > 0))
+    return True
+
+
+def unit_deviance(kind: str, y: np.ndarray, mu: np.ndarray) -> np.ndarray:
+    """Per-row deviance contributions (R's ``family$dev.resids`` with unit weights)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if kind == "binomial":
+            return 2 * (special.xlogy(y, y / mu) + special.xlogy(1 - y, (1 - y) / (1 - mu)))
+        if kind == "poisson":
+            return 2 * (special.xlogy(y, y / mu) - (y - mu))
+        if kind == "gamma":
+            return -2 * (np.log(np.where(y == 0, 1.0, y / mu)) - (y - mu) / mu)
+        if kind == "inverse_gaussian":
+            return (y - mu) ** 2 / (y * mu**2)
+    return (y - mu) ** 2
+
+
+def deviance(kind: str, y: np.ndarray, mu: np.ndarray, w: np.ndarray) -> float:
+    return float(np.sum(w * unit_deviance(kind, y, mu)))
 
 
 def _outcome(frame: ModelFrame, kind: str) -> np.ndarray:
@@ -105,62 +156,91 @@ def _outcome(frame: ModelFrame, kind: str) -> np.ndarray:
                              column=frame.lhs, values=levels)
         return (y.to_numpy() == levels[1]).astype(float)
     out = pd.to_numeric(y, errors="coerce").to_numpy(dtype=float)
-    if kind == "binomial":
-        bad = (out < 0) | (out > 1)
+    checks = {"binomial": ((out < 0) | (out > 1), "binomial outcome must lie in [0, 1]"),
+              "poisson": (out < 0, "Poisson outcome must be non-negative"),
+              "gamma": (out <= 0, "Gamma outcome must be positive"),
+              "inverse_gaussian": (out <= 0, "inverse Gaussian outcome must be positive")}
+    if kind in checks:
+        bad, msg = checks[kind]
         if bad.any():
-            raise ModelError("binomial outcome must lie in [0, 1]", column=frame.lhs,
-                             values=out[bad])
-    if kind == "poisson":
-        bad = out < 0
-        if bad.any():
-            raise ModelError("Poisson outcome must be non-negative", column=frame.lhs,
-                             values=out[bad])
+            raise ModelError(msg, column=frame.lhs, values=out[bad])
     return out
 
 
-def irls(X: np.ndarray, y: np.ndarray, w: np.ndarray, kind: str, link: Link,
-         beta0: np.ndarray | None = None, *, tol: float = 1e-12, maxit: int = 100
-         ) -> tuple[np.ndarray, int, bool, float]:
-    """Weighted IRLS; returns (beta, iterations, converged, last gradient norm)."""
-    if beta0 is None:
-        if kind == "binomial":
-            mu = (y + 0.5) / 2
-        elif kind == "poisson":
-            mu = y + 0.1
-        else:
-            mu = y.copy()
+def _start_eta(y: np.ndarray, w: np.ndarray, kind: str, link: Link) -> np.ndarray:
+    """Starting linear predictor from R's ``family$initialize`` (falling back to the weighted
+    mean when the link cannot take the data, e.g. a log link with zero outcomes)."""
+    if kind == "binomial":
+        mu = (y + 0.5) / 2
+    elif kind == "poisson":
+        mu = y + 0.1
+    else:
+        mu = y.copy()
+    with np.errstate(divide="ignore", invalid="ignore"):
         eta = link.link(mu)
+    if not (np.all(np.isfinite(eta)) and link.valid_eta(eta)):
+        ybar = float(np.sum(w * y) / np.sum(w))
+        if kind == "binomial":
+            ybar = min(max(ybar, 0.05), 0.95)
+        eta = np.full_like(y, float(link.link(np.array([ybar]))[0]))
+    return eta
+
+
+def irls(X: np.ndarray, y: np.ndarray, w: np.ndarray, kind: str, link: Link,
+         beta0: np.ndarray | None = None, *, offset: np.ndarray | None = None,
+         tol: float = 1e-10, maxit: int = 100) -> tuple[np.ndarray, int, bool, float]:
+    """Weighted IRLS (Fisher scoring) converged on the score, not the deviance.
+
+    Convergence: the scoring step implied by the weighted score ``U = X' w (y - mu) mu'/V``,
+    ``A^{-1} U`` with ``A`` the weighted Fisher information (the score in the metric of its
+    covariance), is for every coefficient at most ``tol`` times the coefficient's size (floored
+    at its naive standard error, for coefficients near zero). R's ``glm`` stops when the deviance
+    changes by less than ``epsilon``, which can leave 1e-6 relative error where the deviance is
+    flat; this rule cannot. Step halving keeps the deviance finite and non-increasing and the
+    mean valid. Returns (beta, iterations, converged, norm of the score at beta).
+    """
+    off = np.zeros(len(y)) if offset is None else offset
+    if beta0 is None:
+        eta = _start_eta(y, w, kind, link)
         beta = None
+        dev_old = np.inf
     else:
         beta = beta0
-        eta = X @ beta
-    dev_old = np.inf
+        eta = X @ beta + off
+        dev_old = deviance(kind, y, link.inverse(eta), w)
     grad_norm = np.inf
+    last_step = np.inf
     for it in range(1, maxit + 1):
         mu = link.inverse(eta)
         me = link.mu_eta(eta)
-        var = _variance(kind, mu)
-        z = eta + (y - mu) / me
+        var = variance(kind, mu)
+        z = eta - off + (y - mu) / me
         ww = w * me**2 / var
         sw = np.sqrt(ww)
-        new, *_ = np.linalg.lstsq(X * sw[:, None], z * sw, rcond=None)
-        # step halving if the deviance is not finite or increases
-        for _ in range(30):
-            eta_new = X @ new
+        Xs = X * sw[:, None]
+        new, *_ = np.linalg.lstsq(Xs, z * sw, rcond=None)
+        grad_norm = float(np.linalg.norm(X.T @ (w * (y - mu) * me / var)))
+        if beta is not None:
+            # each coefficient's scoring step against its size, floored at its naive SE
+            se = np.sqrt(np.maximum(np.diag(np.linalg.pinv(Xs.T @ Xs)), 0))
+            ratio = float(np.max(np.abs(new - beta) / (np.abs(beta) + se + 1e-300)))
+            # converged: the scoring step is negligible; or stalled at rounding level
+            if ratio <= tol or (ratio <= 100 * tol and ratio >= last_step):
+                return beta, it, True, grad_norm
+            last_step = ratio
+        # step halving if the deviance is not finite, increases, or the mean is invalid
+        for _ in range(60):
+            eta_new = X @ new + off
             mu_new = link.inverse(eta_new)
-            dev = _deviance(kind, y, mu_new, w)
-            if np.isfinite(dev) and (beta is None or dev <= dev_old * (1 + 1e-10) + 1e-12):
+            dev = deviance(kind, y, mu_new, w)
+            ok = np.isfinite(dev) and link.valid_eta(eta_new) and valid_mu(kind, mu_new)
+            if ok and (beta is None or dev <= dev_old + 1e-10 * (abs(dev_old) + 0.1)):
                 break
+            if beta is None:
+                raise ConvergenceError("no valid starting values for IRLS",
+                                       hint="give start values or check the outcome's range")
             new = (new + beta) / 2
-        step = np.inf if beta is None else np.max(np.abs(new - beta))
-        beta, eta = new, eta_new
-        mu = link.inverse(eta)
-        grad = X.T @ (w * (y - mu) * link.mu_eta(eta) / _variance(kind, mu))
-        grad_norm = float(np.linalg.norm(grad))
-        crit = abs(dev - dev_old) / (abs(dev) + 0.1)
-        dev_old = dev
-        if step <= tol * (1 + np.max(np.abs(beta))) or (crit < tol * 1e-2 and it > 1):
-            return beta, it, True, grad_norm
+        beta, eta, dev_old = new, eta_new, dev
     return beta, maxit, False, grad_norm
 
 
@@ -176,46 +256,136 @@ def _check_separation(mu: np.ndarray, w: np.ndarray, beta: np.ndarray, columns: 
             hint="merge sparse categories or drop the perfectly predicting variable")
 
 
-def glm(design: Any, formula: str, family: str = "gaussian", link: str | None = None
-        ) -> ModelResult:
+def r_weight_scale(design: Any) -> float:
+    """The mean weight R's ``svyglm`` divides the weights by (``rescale=TRUE``): over the rows R's
+    design holds -- the domain's rows (R's ``subset`` drops the others), or every row of a
+    calibrated design (whose subsets keep all rows with zero weight). Deviances, log-likelihoods
+    and the naive covariance are reported on this scale, as in R."""
+    w = np.asarray(design.weights, dtype=float)
+    rows = design.n_total if getattr(design, "calibrations", ()) else max(design.n, 1)
+    return float(w.sum() / rows)
+
+
+_OFFSET = re.compile(r"\boffset\(")
+
+
+def _split_offsets(formula: str) -> tuple[str, list[str]]:
+    """Remove ``offset(expr)`` terms from a formula; return the formula and the expressions."""
+    exprs: list[str] = []
+    while (m := _OFFSET.search(formula)) is not None:
+        depth, j = 1, m.end()
+        while j < len(formula) and depth:
+            depth += {"(": 1, ")": -1}.get(formula[j], 0)
+            j += 1
+        if depth:
+            raise ModelError(f"unbalanced parentheses in offset(): {formula!r}")
+        exprs.append(formula[m.end(): j - 1].strip())
+        before, after = formula[: m.start()].rstrip(), formula[j:].lstrip()
+        if before.endswith("+"):
+            before = before[:-1].rstrip()
+        elif after.startswith("+"):
+            after = after[1:].lstrip()
+        formula = f"{before} {after}".strip()
+    if formula.endswith("~"):
+        formula += " 1"
+    return formula, exprs
+
+
+_OFFSET_FUNCS: dict[str, Any] = {"log": np.log, "exp": np.exp, "sqrt": np.sqrt,
+                                 "log1p": np.log1p, "log2": np.log2, "log10": np.log10,
+                                 "abs": np.abs, "np": np}
+
+
+def eval_offset(data: pd.DataFrame, exprs: list[str], source: str | None = None) -> np.ndarray:
+    """Sum of offset expressions (column names and log/exp/sqrt...) evaluated on ``data``."""
+    total = np.zeros(len(data))
+    for expr in exprs:
+        names = {}
+        code = expr
+        cols = sorted((c for c in data.columns if isinstance(c, str)), key=len, reverse=True)
+        for k, c in enumerate(cols):
+            pat = r"(?<![\w.`])`?" + re.escape(c) + r"`?(?![\w.`(])"
+            if re.search(pat, code):
+                alias = f"_col{k}"
+                code = re.sub(pat, alias, code)
+                names[alias] = pd.to_numeric(data[c], errors="coerce").to_numpy(dtype=float)
+        try:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                val = eval(code, {"__builtins__": {}}, {**_OFFSET_FUNCS, **names})
+        except Exception as exc:  # a bad expression: name it in one line
+            raise ModelError(f"cannot evaluate offset({expr}): {' '.join(str(exc).split())}",
+                             file=source, column=expr) from exc
+        total = total + np.broadcast_to(np.asarray(val, dtype=float), (len(data),))
+    return total
+
+
+def glm(design: Any, formula: str, family: str = "gaussian", link: str | None = None, *,
+        offset: str | None = None, tol: float = 1e-10, maxiter: int = 100) -> ModelResult:
     """Fit a survey-weighted GLM (R ``svyglm``): pseudo-ML estimates, design-based covariance.
 
-    ``family``: "gaussian", "binomial", "quasibinomial", "poisson" or "quasipoisson";
-    ``link`` defaults to the canonical one ("identity", "logit", "log"); binomial also takes
-    "probit" and "cloglog". Rows with missing model variables are excluded as a domain and
-    counted in ``result.n_missing``.
+    ``family``: "gaussian", "binomial", "quasibinomial", "poisson", "quasipoisson", "Gamma" or
+    "inverse.gaussian"; ``link`` defaults to R's (identity, logit, log, inverse, 1/mu^2) and
+    takes R's other links (gaussian: log, inverse; binomial: probit, cloglog, cauchit, log;
+    poisson: identity, sqrt; Gamma: identity, log). Offsets as R: ``offset(log(x))`` terms in
+    the formula and/or ``offset="column"`` (added). The fit converges on the score
+    (``tol``: relative size of the scoring step; ``maxiter``), so it is the exact solution of
+    the weighted score equations to ~1e-10 whatever the family and link. Rows with missing
+    model variables are excluded as a domain and counted in ``result.n_missing``; a missing
+    offset is an error.
     """
+    family = _FAMILY_ALIASES.get(family, family)
     if family not in FAMILIES:
         raise ModelError(f"unknown family {family!r}", hint=f"use one of {', '.join(FAMILIES)}")
-    kind, default_link = FAMILIES[family]
-    link_name = link or default_link
-    if link_name not in LINKS:
-        raise ModelError(f"unknown link {link_name!r}", hint=f"use one of {', '.join(LINKS)}")
+    fam = FAMILIES[family]
+    kind = fam.kind
+    link_name = link or fam.default_link
+    if link_name not in fam.links:
+        raise ModelError(f"link {link_name!r} is not available for family {family!r}",
+                         hint=f"use one of {', '.join(fam.links)}")
+    if not (tol > 0 and maxiter >= 1):
+        raise ModelError(f"tol must be positive and maxiter at least 1 (got {tol}, {maxiter})")
     lk = LINKS[link_name]
-    frame = build_frame(design, formula)
+    clean, exprs = _split_offsets(formula) if isinstance(formula, str) else (formula, [])
+    if offset is not None:
+        if not isinstance(offset, str) or offset not in design.data.columns:
+            raise ModelError("offset= must name a column of the design's data",
+                             file=design.source, column=str(offset))
+        exprs.append(f"`{offset}`" if not re.fullmatch(r"[A-Za-z_]\w*", offset) else offset)
+    frame = build_frame(design, clean)
+    off: np.ndarray | None = None
+    if exprs:
+        full_off = eval_offset(design.data, exprs, design.source)
+        bad = ~np.isfinite(full_off[frame.rows])
+        if bad.any():
+            raise ModelError(f"offset has missing or infinite values in {int(bad.sum())} rows "
+                             "of the fitted rows", file=design.source, column=", ".join(exprs),
+                             values=full_off[frame.rows][bad].tolist(),
+                             hint="subset them out of the design first")
+        off = full_off[frame.rows]
     y = _outcome(frame, kind)
     w = np.asarray(design.weights, dtype=float)[frame.rows]
     X = frame.X
     check_rank(X, w, frame.columns, source=design.source)
-    beta, it, converged, gnorm = irls(X, y, w, kind, lk)
-    if kind == "binomial":
-        mu = lk.inverse(X @ beta)
-        if not converged and np.max(np.abs(X @ beta)) > 15:
+    beta, it, converged, gnorm = irls(X, y, w, kind, lk, offset=off, tol=tol, maxit=maxiter)
+    eta = X @ beta + (0 if off is None else off)
+    if kind == "binomial" and link_name != "log":
+        mu = lk.inverse(eta)
+        if not converged and np.max(np.abs(eta)) > 15:
             _check_separation(mu, w, beta, frame.columns, frame.lhs, force=True)
         _check_separation(mu, w, beta, frame.columns, frame.lhs)
     if not converged:
         raise ConvergenceError(
-            f"IRLS did not converge in {it} iterations (last gradient norm {gnorm:.3g})",
-            column=frame.lhs, hint="check for separation or extreme weights")
-    eta = X @ beta
+            f"IRLS did not converge in {it} iterations (last score norm {gnorm:.3g})",
+            column=frame.lhs, hint="check for separation or extreme weights, or raise maxiter")
     mu = lk.inverse(eta)
     me = lk.mu_eta(eta)
-    var = _variance(kind, mu)
+    var = variance(kind, mu)
     A = X.T @ (X * (w * me**2 / var)[:, None])
     Ainv = np.linalg.inv(A)
     if design.is_replicate:
         def fit(wr: np.ndarray) -> tuple[np.ndarray, bool, float]:
-            br, _, ok, gn = irls(X, y, wr, kind, lk, beta0=beta)
+            br, _, ok, gn = irls(X, y, wr, kind, lk, beta0=beta, offset=off, tol=tol,
+                                 maxit=maxiter)
             return br, ok, gn
 
         betas = refit_replicates(design.replicate_weights[frame.rows], len(beta), fit,
@@ -226,9 +396,13 @@ def glm(design: Any, formula: str, family: str = "gaussian", link: str | None = 
         V = design.vcov(frame.embed(U @ Ainv, design.n_total))
     p = len(beta)
     df_resid = design.subset(frame.used).df + 1 - p
+    scale = r_weight_scale(design)
     return ModelResult(
         model="glm", family=family, link=link_name, frame=frame, design=design,
         params=pd.Series(beta, index=frame.columns, name="estimate"),
         vcov=pd.DataFrame(V, index=frame.columns, columns=frame.columns),
         df_resid=df_resid, iterations=it, naive_vcov=Ainv,
+        extra={"kind": kind, "y": y, "offset": off, "offset_exprs": exprs, "tol": tol,
+               "maxiter": maxiter, "weight_scale": scale,
+               "deviance": deviance(kind, y, mu, w) / scale},
     )

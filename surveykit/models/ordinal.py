@@ -13,6 +13,10 @@ Covariance: linearisation sandwich ``design.vcov(S H^{-1})`` with ``S`` the n x 
 score contributions and ``H`` the observed information, as R's ``svyolr`` (which uses the BFGS
 numerical Hessian; we use the analytic one); replicate designs refit the model with every
 replicate's weights. Residual df = design df - p (R: ``degf(design) - length(beta)``).
+
+Inference: ``tidy()`` intervals and p-values use normal quantiles, as R does for ``svyolr``
+(there is no ``confint.svyolr``, so ``confint`` is ``confint.default``); term tests
+(``wald_test``) use the residual df as R's ``regTermTest``.
 """
 
 from __future__ import annotations
@@ -189,7 +193,8 @@ def ordinal(design: Any, formula: str, link: str = "logit") -> ModelResult:
 
     The outcome must be ordered: numeric codes (levels = sorted distinct values of the column)
     or an ordered pandas Categorical. Empty outcome categories raise ModelError naming them.
-    ``result.params`` holds the coefficients followed by the thresholds ``"a|b"``.
+    ``result.params`` holds the coefficients followed by the thresholds ``"a|b"``;
+    ``result.tidy()`` gives normal-quantile intervals as R's ``confint`` on ``svyolr``.
     """
     if link not in LINK_ALIASES:
         raise ModelError(f"unknown ordinal link {link!r}", hint="use 'logit' or 'probit'")

@@ -1,7 +1,12 @@
 """The result object shared by ``glm``, ``ordinal`` and ``negbin``.
 
-Inference uses the t distribution with the model's residual degrees of freedom (R's
-``summary.svyglm`` / ``confint.svyglm``); standard errors of exponentiated estimates (odds
+Inference follows R model by model: ``glm`` and ``negbin`` use the t distribution with the
+model's residual degrees of freedom (R's ``summary.svyglm`` p-values and ``confint.svyglm``
+intervals, both ``qt``/``pt`` on ``df.residual``); ``ordinal`` uses the normal distribution,
+because R has no ``confint`` method for ``svyolr``, so ``confint`` falls back to
+``confint.default`` (normal quantiles), and ``summary.svyolr`` prints no p-values (ours are the
+matching normal ones). Term tests (``wald_test``) use the residual df for every model, as R's
+``regTermTest``. Standard errors of exponentiated estimates (odds
 ratios, incidence-rate ratios) are by the delta method, ``exp(b) * se(b)``, with confidence
 limits ``exp(b -/+ t * se(b))``. Average marginal effects are design-weighted means over the
 fitted rows of the change in the predicted response (a derivative for numeric variables, a
@@ -60,9 +65,13 @@ def stars(p: float) -> str:
 
 def _t_inference(est: np.ndarray, se: np.ndarray, df: float, conf_level: float
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """statistic, two-sided p-value and interval: t on ``df``, normal when ``df`` is inf."""
     with np.errstate(divide="ignore", invalid="ignore"):
         stat = est / se
-    if df > 0:
+    if np.isinf(df):
+        pval = 2 * stats.norm.sf(np.abs(stat))
+        q = stats.norm.ppf(0.5 + conf_level / 2)
+    elif df > 0:
         pval = 2 * stats.t.sf(np.abs(stat), df)
         q = stats.t.ppf(0.5 + conf_level / 2, df)
     else:  # R: NaN p-values and intervals when the residual df are not positive
@@ -118,13 +127,30 @@ class ModelResult:
         """Number of regression coefficients (excluding ordinal thresholds)."""
         return len(self.params) - self.n_thresholds
 
+    def deviance(self) -> float:
+        """Weighted deviance on R's weight scale (weights divided by their mean, ``svyglm``'s
+        ``rescale=TRUE``), so it equals R's ``deviance(fit)``."""
+        if "deviance" not in self.extra:
+            raise ModelError(f"no deviance for a {self.model} model")
+        return float(self.extra["deviance"])
+
+    @property
+    def inference_df(self) -> float:
+        """Degrees of freedom of ``tidy()``'s intervals and p-values: inf (normal) for ordinal
+        models, as R's ``confint.default`` on ``svyolr``; ``df_resid`` (t) otherwise."""
+        return float("inf") if self.model == "ordinal" else float(self.df_resid)
+
     def default_exponentiate(self) -> bool:
         """Odds ratios for logit models, IRRs for log-link models; raw coefficients otherwise."""
         return self.link in ("logit", "log")
 
     # -- tidy table ----------------------------------------------------------------------------
     def tidy(self, exponentiate: bool = False, conf_level: float = 0.95) -> pd.DataFrame:
-        """term, estimate, std_error, statistic, p_value, ci_low, ci_high (t with df_resid).
+        """term, estimate, std_error, statistic, p_value, ci_low, ci_high.
+
+        glm/negbin: t with ``df_resid`` (R ``summary.svyglm``/``confint.svyglm``); ordinal:
+        normal quantiles and p-values, as R (``svyolr`` has no ``confint`` method, so R uses
+        ``confint.default``).
 
         With ``exponentiate=True`` the coefficients (not ordinal thresholds) are reported as
         exp(b), their SE as exp(b) * se(b) and the interval as exp of the limits.
@@ -133,7 +159,7 @@ class ModelResult:
             raise ModelError(f"conf_level must be in (0, 1), got {conf_level}")
         est = self.params.to_numpy(dtype=float)
         se = self.std_errors.to_numpy()
-        stat, pval, lo, hi = _t_inference(est, se, self.df_resid, conf_level)
+        stat, pval, lo, hi = _t_inference(est, se, self.inference_df, conf_level)
         out = pd.DataFrame({"term": self.params.index, "estimate": est, "std_error": se,
                             "statistic": stat, "p_value": pval, "ci_low": lo, "ci_high": hi})
         if exponentiate:
@@ -259,7 +285,8 @@ class ModelResult:
 
     def marginal_effects(self, conf_level: float = 0.95) -> pd.DataFrame:
         """Average marginal effects on the response probability/mean (ordinal: on each category
-        probability), with delta-method SEs from the design covariance (t with df_resid).
+        probability), with delta-method SEs from the design covariance (t with df_resid;
+        normal for ordinal models, as ``tidy``).
 
         Numeric variables: weighted mean of d prediction / d x (central difference on the data,
         so transformed terms such as ``I(x**2)`` are handled). Factors: weighted mean change when
@@ -298,7 +325,7 @@ class ModelResult:
                     effects.append((f"{var}[{c}]", m1 - m0, g1 - g0))
             for term, est, grad in effects:
                 se = np.sqrt(np.einsum("ij,jk,ik->i", grad, V, grad))
-                stat, pval, lo, hi = _t_inference(est, se, self.df_resid, conf_level)
+                stat, pval, lo, hi = _t_inference(est, se, self.inference_df, conf_level)
                 for k, name in enumerate(outcomes):
                     rows.append({"term": term, "outcome": name, "estimate": est[k],
                                  "std_error": se[k], "statistic": stat[k], "p_value": pval[k],
@@ -326,8 +353,9 @@ class ModelResult:
                          f"(SE {self.extra['alpha_se']:.4g}); log(alpha) estimated jointly")
         body = t.assign(stars=[stars(p) for p in t["p_value"]]).to_string(
             index=False, float_format=lambda v: f"{v:.6g}")
-        lines += ["", body, "", "Signif.: * p<0.05, ** p<0.01, *** p<0.001 "
-                  f"(t with {self.df_resid} df)"]
+        dist = ("normal, as R's confint.default for svyolr" if np.isinf(self.inference_df)
+                else f"t with {self.df_resid} df")
+        lines += ["", body, "", f"Signif.: * p<0.05, ** p<0.01, *** p<0.001 ({dist})"]
         return "\n".join(lines)
 
     def __repr__(self) -> str:
