@@ -330,7 +330,9 @@ def test_recoded_sav_gives_identical_tables(tmp_path: Path, replica_frame: pd.Da
     raw = sk.read(sav)
     assert raw.data.columns[1] != "weight" and "approval" not in raw.data.columns
     frame, provenance = load_data(sav, mapping)
-    assert provenance["is_replica"] is False and provenance["mapping"] == "user_mapping.yaml"
+    assert provenance["mapping"] == "user_mapping.yaml"
+    # renamed, recoded and unlabelled, the data are still the replica: its weights say so
+    assert provenance["is_replica"] is True and "weights" in provenance["synthetic_evidence"]
     design = build_design(frame)
     for table_id, expected in result.tables.items():
         got = compute_table(table_id, design)
@@ -339,7 +341,10 @@ def test_recoded_sav_gives_identical_tables(tmp_path: Path, replica_frame: pd.Da
 
 
 def test_user_file_outputs_have_no_banner(tmp_path: Path, replica_frame: pd.DataFrame) -> None:
-    sav, mapping = _recoded_sav(replica_frame, tmp_path)
+    user = replica_frame.copy()  # a user's own weights: not the replica's
+    user.attrs.clear()
+    user["weight"] = user["weight"] * (1.0 + 0.01 * (user["resp_id"] % 7))
+    sav, mapping = _recoded_sav(user, tmp_path)
     out = tmp_path / "out"
     result = run(sav, mapping, out=out, report=False, models=False)
     assert not result.is_replica and result.banner is None

@@ -1,6 +1,7 @@
 """`surveykit replicate`: re-create every published table and compare it cell by cell.
 
-Without ``--data`` it uses the bundled synthetic replica and prints the banner first. Prints
+Without ``--data`` it uses the bundled synthetic replica and prints the banner first; with
+``--data`` the banner is printed whenever the data say they are synthetic. Prints
 "N of M cells within rounding" and where the files went. ``--strict`` exits with status 2 (a
 :class:`~surveykit.errors.ReplicationError`, reported by ``cli.py``) when any replicable cell is
 outside rounding; the files are written first so the failures can be inspected.
@@ -61,6 +62,9 @@ def run(args: argparse.Namespace) -> int:
     result = replicate(data=args.data, mapping=args.mapping, out=args.out, strict=False,
                        progress=True if args.progress else None, report=not args.no_report,
                        margins=margins)
+    if result.is_replica and args.data is not None:  # a copy of the replica: read from the data
+        why = result.provenance.get("synthetic_evidence")
+        print(f"*** {SYNTHETIC_BANNER} ({why}) ***")
     print(f"{result.summary}.")
     for name, meta in result.model_meta.items():
         if name not in result.models:

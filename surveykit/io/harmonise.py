@@ -28,7 +28,7 @@ from surveykit.dictionary import (
 from surveykit.errors import InputFileError, MappingError, ValidationError
 from surveykit.io.mapping import Mapping, Rule, load_mapping
 from surveykit.io.readers import SYSTEM_MISSING, RawFile, read, write_sav
-from surveykit.provenance import SYNTHETIC_BANNER
+from surveykit.provenance import SYNTHETIC_BANNER, flag, synthetic_evidence, with_source_column
 
 NOT_COLLECTED = "not collected"
 NOT_ASKED = "not asked"
@@ -395,11 +395,15 @@ def harmonise(data: RawFile | pd.DataFrame | str | Path,
     if report.rows_out != report.rows_in:  # pragma: no cover - guarded by construction
         raise ValidationError("harmonisation changed the number of rows", file=source,
                               values=[report.rows_in, report.rows_out])
-    # synthetic data stay labelled: declared by the mapping or by the raw file's own label
-    synthetic = m.synthetic or "synthetic" in (raw.file_label or "").lower()
-    if synthetic:
-        frame.attrs["synthetic"] = True
-        notes.append(f"{SYNTHETIC_BANNER}: every output made from this frame must say so")
+    # synthetic data stay labelled, whatever says so: the mapping, the raw file's label, its
+    # attrs or data_source column, or the bundled replica's weights (provenance.py)
+    evidence = (synthetic_evidence(frame, file_label=raw.file_label,
+                                   mapping_synthetic=m.synthetic)
+                or synthetic_evidence(raw.data, weight_columns=()))
+    if evidence:
+        flag(frame, evidence)
+        notes.append(f"{SYNTHETIC_BANNER} ({evidence}): every output made from this frame "
+                     "must say so")
     return Harmonised(frame=frame, report=report, missing=reasons, codebook=cb)
 
 
@@ -521,13 +525,15 @@ def write_canonical(frame: pd.DataFrame, path: str | Path, codebook: Codebook,
     In .sav files NA values of numeric variables are written as the codebook's missing code
     for their reason (declared user-missing, labelled with the reason), so reading the file
     back with :func:`surveykit.io.read` restores the reasons; "system missing" stays empty.
-    CSV and Parquet store NA as empty (reasons are in the report).
+    CSV and Parquet store NA as empty (reasons are in the report). Synthetic frames get a
+    ``data_source`` column saying SYNTHETIC in every format, so copies stay recognisable.
     """
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in OUTPUT_FORMATS:
         raise InputFileError("unsupported output format", file=str(path), values=[suffix],
                              hint=f"use one of {', '.join(OUTPUT_FORMATS)}")
+    frame = with_source_column(frame)  # synthetic data say so in every format, labels or not
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         if suffix == ".csv":

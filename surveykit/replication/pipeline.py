@@ -3,7 +3,9 @@
 read → harmonise → ``SurveyDesign(frame, weights="weight")`` → every registry table → the
 illustrative models → tables, models, ``replication.md`` and ``replication.json`` (and the
 report, when :mod:`surveykit.report` provides ``write_report``). Without ``data`` it uses the
-bundled synthetic replica and says so in every output. Outputs are byte-identical across runs:
+bundled synthetic replica. Whether the data are synthetic is read from the data themselves
+(:func:`surveykit.provenance.synthetic_evidence`), so a copy of the replica passed with
+``--data`` says so in every output just the same. Outputs are byte-identical across runs:
 the date comes from ``SOURCE_DATE_EPOCH`` or the input file, never from the clock.
 """
 
@@ -22,6 +24,7 @@ import pandas as pd
 
 from surveykit._resources import data_path
 from surveykit.errors import InputFileError, MappingError, ReplicationError, ValidationError
+from surveykit.provenance import flag, synthetic_evidence
 from surveykit.replication.result import ReplicationResult
 
 #: Codebooks a canonical frame is validated against (``behaviour`` includes ``approval``).
@@ -110,7 +113,8 @@ def canonical_from_file(path: str | Path) -> pd.DataFrame:
                               hint="the file is not canonical; pass --mapping YAML to "
                                    "harmonise it") from exc
     present = [c for c in cb.derived if c in known]
-    return cb.derive(frame, missing=raw.missing_reasons, skip=present)
+    out = cb.derive(frame, missing=raw.missing_reasons, skip=present)
+    return flag(out, synthetic_evidence(frame, file_label=raw.file_label))
 
 
 def load_data(data: str | Path | pd.DataFrame | None = None,
@@ -124,9 +128,9 @@ def load_data(data: str | Path | pd.DataFrame | None = None,
     """
     from surveykit.io import harmonise
 
-    is_replica = data is None
+    bundled = data is None
     info: dict[str, Any] = {}
-    if is_replica:
+    if bundled:
         if mapping is not None:
             raise ReplicationError("a mapping was given without --data",
                                    hint="pass --data FILE together with --mapping YAML")
@@ -141,7 +145,13 @@ def load_data(data: str | Path | pd.DataFrame | None = None,
         frame = harmonise(path, mapping).frame
     else:
         frame = canonical_from_file(path)  # type: ignore[arg-type]
+    attrs = dict(frame.attrs)
     frame = frame.reset_index(drop=True)
+    frame.attrs = attrs
+    # synthetic or not is a property of the data (mapping, file label, data_source column,
+    # the replica's weights), never of how the run was called
+    evidence = synthetic_evidence(frame)
+    flag(frame, evidence)
     from surveykit import __version__
 
     mapping_name = None
@@ -156,7 +166,8 @@ def load_data(data: str | Path | pd.DataFrame | None = None,
         "codebook_version": _codebook_version(),
         "seed": info.get("seed"),
         "date": _date(path),
-        "is_replica": is_replica,
+        "is_replica": evidence is not None,
+        "synthetic_evidence": evidence,
         "n_respondents": len(frame),
     }
     return frame, provenance
@@ -307,7 +318,7 @@ def run(data: str | Path | pd.DataFrame | None = None, mapping: str | Path | Any
     note("reading and harmonising the data")
     frame, provenance = load_data(data, mapping)
     design = build_design(frame, source=provenance["input_file"])
-    if margins is None and provenance["is_replica"]:
+    if margins is None and data is None:  # the bundled replica's assumed population margins
         margins = replica_margins()
     result = compute(design, models=models, progress=progress, margins=margins)
     result.provenance = provenance
