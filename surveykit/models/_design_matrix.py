@@ -1,25 +1,46 @@
-"""Model frames: a patsy formula evaluated on a design's domain, with missing rows counted.
+"""Model frames: a formula evaluated on a design's domain (by ``formulaic``), missing rows counted.
 
 The design matrix is built on the rows of the current domain only (like R, whose ``subset`` of a
 design drops unused factor levels via ``model.frame``), then embedded back into an n-row array
 with zeros elsewhere so influence scores line up with the design. Rows with a missing value in
 any model variable are excluded as a domain and counted (``n_missing``); nothing is dropped
 silently.
+
+Why formulaic rather than patsy: patsy checks missing values of ``C(x)`` one Python object at a
+time (0.55 s for four factors on 50,000 rows, ~90 % of an ordinal fit); formulaic encodes the
+same columns in ~0.015 s. Term names are patsy's (``C(x)[T.2]``, ``x[T.b]``, ``Intercept``,
+``I(x ** 2)``) and terms stay in formula order, as before; boolean columns are treated as
+two-level factors (``x[T.True]``) as patsy did.
 """
 
 from __future__ import annotations
 
 import re
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
+import formulaic
 import numpy as np
 import pandas as pd
-import patsy
+from formulaic.errors import DataMismatchWarning, FormulaicError
 
 from surveykit.errors import ModelError
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_CONTEXT = {"np": np}
+
+
+@dataclass(frozen=True)
+class Variable:
+    """A data column on the right-hand side: ``kind`` is "categorical" or "numeric";
+    ``code`` is the factor expression that uses it (e.g. ``C(edu)``), ``categories`` its levels
+    (reference first unless the contrast names another one)."""
+
+    name: str
+    kind: str
+    categories: tuple[Any, ...]
+    code: str
 
 
 @dataclass
@@ -35,9 +56,10 @@ class ModelFrame:
     rows: np.ndarray  # positions (into design.data) of the used rows
     used: np.ndarray  # n_total boolean: in domain and complete
     n_missing: int
-    design_info: Any  # patsy DesignInfo of the right-hand side
+    spec: Any  # formulaic ModelSpec of the right-hand side (with intercept)
     data: pd.DataFrame  # domain data (positions index), kept for predictions/AMEs
-    order: list[int]  # permutation of patsy's columns into formula order
+    intercept: bool = True  # False: the Intercept column is dropped (ordinal models)
+    source: str | None = None
 
     def embed(self, values: np.ndarray, n_total: int) -> np.ndarray:
         """Place an n_used x k array into an n_total x k array of zeros (rows outside = 0)."""
@@ -45,21 +67,71 @@ class ModelFrame:
         out[self.rows] = values
         return out
 
+    @property
+    def raw_columns(self) -> list[str]:
+        """Column names of the encoded right-hand side including ``Intercept``."""
+        return [clean_name(c) for c in self.spec.column_names]
+
+    def model_matrix(self, newdata: pd.DataFrame) -> np.ndarray:
+        """The model matrix of ``newdata`` with the fitted columns (same levels and order).
+
+        A missing value or a factor level not seen in the fit raises ModelError (predictions
+        are never silently NaN)."""
+        if not isinstance(newdata, pd.DataFrame):
+            raise ModelError(f"newdata must be a DataFrame, got {type(newdata).__name__}")
+        data = _prepare(newdata, self.formula, self.lhs, relevel=False)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", DataMismatchWarning)
+                mm = self.spec.get_model_matrix(data, na_action="raise", context=_CONTEXT)
+        except DataMismatchWarning as exc:
+            raise ModelError("new data has factor levels not seen in the fit",
+                             file=self.source, values=re.findall(r"\{(.*)\}", str(exc))[:1],
+                             hint="predict only at levels present among the fitted rows") from exc
+        except (FormulaicError, ValueError, NameError, TypeError) as exc:
+            text, unknown = _formulaic_error(exc)
+            raise ModelError(f"cannot build the model matrix for new data: {text}",
+                             file=self.source, column=unknown) from exc
+        X = np.asarray(mm, dtype=float)
+        if not self.intercept and "Intercept" in self.spec.column_names:
+            X = np.delete(X, list(self.spec.column_names).index("Intercept"), axis=1)
+        return X
+
+    def variables(self) -> list[Variable]:
+        """The data columns of the right-hand side, in formula order (for margins/AMEs)."""
+        cols = [c for c in self.data.columns if isinstance(c, str)]
+        out: dict[str, Variable] = {}
+        for code, (kind, state) in self.spec.encoder_state.items():
+            names = [c for c in cols if re.search(r"(?<![\w.`])" + re.escape(c)
+                                                  + r"(?![\w.`])", code)]
+            if len(names) != 1:
+                continue
+            var = names[0]
+            if getattr(kind, "value", str(kind)) == "categorical":
+                out[var] = Variable(var, "categorical", tuple(state.get("categories", ())),
+                                    clean_name(code))
+            elif var not in out:
+                out[var] = Variable(var, "numeric", (), clean_name(code))
+        return list(out.values())
+
 
 def _quote_names(formula: str, columns: list[str]) -> str:
-    """Make R-style formulas work in patsy: ``factor(x)`` -> ``C(x)``, dotted names -> ``Q()``."""
+    """R-style formulas for formulaic: ``factor(x)`` -> ``C(x)``, dotted names -> backticks."""
     formula = re.sub(r"\bfactor\(", "C(", formula)
+    formula = re.sub(r'\bQ\(\s*"([^"]*)"\s*\)', r"`\1`", formula)  # patsy's quoting
+    formula = re.sub(r"\bQ\(\s*'([^']*)'\s*\)", r"`\1`", formula)
     odd = sorted((c for c in columns if isinstance(c, str) and not _IDENT.match(c)),
                  key=len, reverse=True)
     for name in odd:
-        pattern = r'(?<![\w."\'])' + re.escape(name) + r'(?![\w."\'])'
-        formula = re.sub(pattern, f'Q("{name}")', formula)
+        pattern = r'(?<![\w."\'`])' + re.escape(name) + r'(?![\w."\'`])'
+        formula = re.sub(pattern, f"`{name}`", formula)
     return formula
 
 
 def clean_name(name: str) -> str:
-    """Readable term names: ``Q("avg.ed")`` -> ``avg.ed``."""
-    return re.sub(r'Q\("([^"]*)"\)', r"\1", name)
+    """Readable term names: ``Q("avg.ed")`` or `` `avg.ed` `` -> ``avg.ed``."""
+    name = re.sub(r"""Q\(["']([^"']*)["']\)""", r"\1", name)
+    return name.replace("`", "")
 
 
 def split_formula(formula: str) -> tuple[str, str]:
@@ -71,13 +143,56 @@ def split_formula(formula: str) -> tuple[str, str]:
     return lhs, rhs or "1"
 
 
-def _patsy_error(exc: Exception) -> tuple[str, str | None]:
-    """A patsy error's first line (its caret diagram dropped: the CLI prints one line) and the
+def _formulaic_error(exc: BaseException) -> tuple[str, str | None]:
+    """A formulaic error's first line, phrased as before (``name 'x' is not defined``), and the
     unknown variable it names, if any."""
     text = str(exc).strip()
     first = text.splitlines()[0] if text else type(exc).__name__
-    unknown = re.search(r"name '([^']+)' is not defined", first)
-    return first, unknown.group(1) if unknown else None
+    unknown = re.search(r"`([^`]+)` is not present in the dataset", first) \
+        or re.search(r"name '([^']+)' is not defined", first)
+    if unknown:
+        return f"name '{unknown.group(1)}' is not defined", unknown.group(1)
+    return first, None
+
+
+def _mentions(formula: str, column: str) -> bool:
+    return re.search(r"(?<![\w.])" + re.escape(column) + r"(?![\w.])", formula) is not None
+
+
+def _prepare(data: pd.DataFrame, formula: str, lhs: str | None, *, relevel: bool = True
+             ) -> pd.DataFrame:
+    """Columns as the encoder should see them: strings as sorted Categoricals, booleans as
+    two-level factors (patsy's names), unused Categorical levels dropped (R's model.frame)."""
+    out = data
+    copied = False
+    for c in data.columns:
+        if not isinstance(c, str) or c == lhs or not _mentions(formula, c):
+            continue
+        col = data[c]
+        if isinstance(col.dtype, pd.CategoricalDtype):
+            if not relevel:
+                continue
+            new = col.cat.remove_unused_categories()
+        elif col.dtype == bool:
+            new = pd.Categorical(col, categories=[False, True])
+        elif col.dtype == object or pd.api.types.is_string_dtype(col.dtype):
+            new = pd.Categorical(col, categories=sorted(col.dropna().unique()))
+        else:
+            continue
+        if not copied:
+            out, copied = data.copy(), True
+        out[c] = new
+    return out
+
+
+def _encode(rhs: str, sub: pd.DataFrame, source: str | None) -> pd.DataFrame:
+    try:
+        return formulaic.model_matrix(formulaic.Formula(rhs, _ordering="none"), sub,
+                                      na_action="drop", context=_CONTEXT)
+    except (FormulaicError, ValueError, NameError, TypeError, SyntaxError) as exc:
+        text, unknown = _formulaic_error(exc)
+        raise ModelError(f"cannot build the design matrix for {clean_name(rhs)!r}: {text}",
+                         file=source, column=unknown) from exc
 
 
 def build_frame(design: Any, formula: str, *, intercept: bool = True) -> ModelFrame:
@@ -95,44 +210,39 @@ def build_frame(design: Any, formula: str, *, intercept: bool = True) -> ModelFr
     qrhs = _quote_names(rhs, list(data.columns))
     domain = np.asarray(design.domain, dtype=bool) & (np.asarray(design.weights) > 0)
     pos = np.flatnonzero(domain)
-    sub = data.iloc[pos].copy()
+    sub = data.iloc[pos]
     sub.index = pd.Index(pos)
-    mentioned = [c for c in sub.columns if isinstance(c, str) and c in formula]
-    for c in mentioned:
-        if c == lhs:
-            continue
-        col = sub[c]
-        if isinstance(col.dtype, pd.CategoricalDtype):  # R drops unused levels in the model frame
-            sub[c] = col.cat.remove_unused_categories()
-        elif col.dtype == object or pd.api.types.is_string_dtype(col.dtype):
-            # patsy handles Categorical by codes (fast); levels sorted as patsy would sort them
-            sub[c] = pd.Categorical(col, categories=sorted(col.dropna().unique()))
-    try:
-        Xdf = patsy.dmatrix(qrhs, sub, NA_action="drop", return_type="dataframe")
-    except patsy.PatsyError as exc:
-        text, unknown = _patsy_error(exc)
-        raise ModelError(f"cannot build the design matrix for {rhs!r}: {text}",
-                         file=design.source, column=unknown) from exc
+    sub = _prepare(sub, formula, lhs)
     if lhs in data.columns:
         y = sub[lhs]
+        ymask = y.notna().to_numpy()
     else:
         try:
-            ydf = patsy.dmatrix("0 + " + qlhs, sub, NA_action="drop", return_type="dataframe")
-        except patsy.PatsyError as exc:
-            text, unknown = _patsy_error(exc)
+            ydf = formulaic.model_matrix(formulaic.Formula("0 + " + qlhs), sub,
+                                         na_action="drop", context=_CONTEXT)
+        except (FormulaicError, ValueError, NameError, TypeError, SyntaxError) as exc:
+            text, unknown = _formulaic_error(exc)
             raise ModelError(f"cannot evaluate the outcome {lhs!r}: {text}",
                              file=design.source, column=unknown) from exc
         if ydf.shape[1] != 1:
             raise ModelError(f"outcome {lhs!r} must evaluate to a single column",
-                             values=list(ydf.columns))
+                             values=[clean_name(c) for c in ydf.columns])
         y = ydf.iloc[:, 0].reindex(sub.index)
-    ok = sub.index.isin(Xdf.index) & y.notna().to_numpy()
-    rows = pos[ok]
+        ymask = y.notna().to_numpy()
+    if not ymask.all():  # rows without an outcome leave before factor levels are taken
+        sub = _prepare(sub[ymask], formula, lhs)
+    Xdf = _encode(qrhs, sub, design.source)
+    kept = sub.loc[Xdf.index]
+    relevelled = _prepare(kept, formula, lhs)  # levels present only in dropped rows: R drops them
+    if any(not kept[c].dtype == relevelled[c].dtype for c in kept.columns):
+        Xdf = _encode(qrhs, relevelled, design.source)
+        kept = relevelled
+    rows = Xdf.index.to_numpy(dtype=np.intp)
     used = np.zeros(len(data), dtype=bool)
     used[rows] = True
-    order = formula_order(Xdf.design_info, qrhs)
-    X = Xdf.loc[rows].to_numpy(dtype=float)[:, order]
-    columns = [clean_name(Xdf.columns[j]) for j in order]
+    spec = Xdf.model_spec
+    columns = [clean_name(c) for c in Xdf.columns]
+    X = Xdf.to_numpy(dtype=float)
     if not intercept and "Intercept" in columns:
         j = columns.index("Intercept")
         X = np.delete(X, j, axis=1)
@@ -140,7 +250,7 @@ def build_frame(design: Any, formula: str, *, intercept: bool = True) -> ModelFr
     if len(rows) == 0:
         raise ModelError("no complete rows in the domain to fit the model", file=design.source,
                          hint=f"formula {formula!r}")
-    _check_terms(Xdf.design_info, sub.loc[rows], formula, design.source)
+    _check_terms(spec, kept, formula, design.source)
     bad = ~np.isfinite(X)
     if bad.any():
         cols = [columns[j] for j in np.flatnonzero(bad.any(axis=0))]
@@ -151,40 +261,24 @@ def build_frame(design: Any, formula: str, *, intercept: bool = True) -> ModelFr
         raise ModelError("outcome has infinite values", file=design.source, column=lhs,
                          values=yv[np.isinf(yv)].tolist())
     return ModelFrame(formula=formula, rhs=qrhs, lhs=lhs, y=y.loc[rows], X=X, columns=columns,
-                      rows=rows, used=used, n_missing=int(domain.sum() - ok.sum()),
-                      design_info=Xdf.design_info, data=sub.loc[rows], order=order)
+                      rows=rows, used=used, n_missing=int(domain.sum() - len(rows)),
+                      spec=spec, data=kept, intercept=intercept, source=design.source)
 
 
-def _check_terms(info: Any, used: pd.DataFrame, formula: str, source: str | None) -> None:
+def _check_terms(spec: Any, used: pd.DataFrame, formula: str, source: str | None) -> None:
     """A term with no column (a factor with one level among the used rows) is an error, as in
     R ("contrasts can be applied only to factors with 2 or more levels"): never dropped silently."""
-    for term, sl in info.term_slices.items():
-        if term.factors and sl.stop == sl.start:
-            name = clean_name(term.name())
+    for st in spec.structure:
+        if not st.columns and str(st.term) != "1":
+            name = clean_name(str(st.term))
             levels: list[Any] = []
-            for fac in term.factors:
-                code = clean_name(fac.code)
-                inner = re.fullmatch(r"C\((\w+)[^)]*\)", code)
-                col = inner.group(1) if inner else code
-                if col in used.columns:
+            for col in used.columns:
+                if isinstance(col, str) and _mentions(name, col):
                     levels += pd.unique(used[col].dropna()).tolist()
             raise ModelError(
                 f"term {name!r} has a single level among the rows used, so it cannot be "
                 "estimated", file=source, column=name, values=levels or None,
                 hint=f"drop it from the formula {formula!r} or widen the domain")
-
-
-def formula_order(info: Any, rhs: str) -> list[int]:
-    """Column permutation putting patsy's terms back in formula order (as R orders them)."""
-    terms = patsy.ModelDesc.from_formula(rhs).rhs_termlist
-    slices = info.term_slices
-    order: list[int] = []
-    for term in terms:
-        if term in slices:
-            sl = slices[term]
-            order.extend(range(sl.start, sl.stop))
-    rest = [j for j in range(len(info.column_names)) if j not in set(order)]
-    return order + rest
 
 
 def check_rank(X: np.ndarray, w: np.ndarray, columns: list[str], *, extra: np.ndarray | None = None,

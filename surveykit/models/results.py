@@ -16,13 +16,11 @@ the design-based covariance of the coefficients.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import patsy
 from scipy import special, stats
 
 from surveykit.errors import ModelError
@@ -173,18 +171,7 @@ class ModelResult:
 
     # -- predictions ---------------------------------------------------------------------------
     def _model_matrix(self, newdata: pd.DataFrame) -> np.ndarray:
-        try:
-            X = patsy.build_design_matrices([self.frame.design_info], newdata,
-                                            NA_action="raise")[0]
-        except patsy.PatsyError as exc:
-            raise ModelError(f"cannot build the model matrix for new data: {exc}") from exc
-        order = self.frame.order
-        X = np.asarray(X, dtype=float)[:, order]
-        if self.model == "ordinal":
-            names = [self.frame.design_info.column_names[j] for j in order]
-            if "Intercept" in names:
-                X = np.delete(X, names.index("Intercept"), axis=1)
-        return X
+        return self.frame.model_matrix(newdata)
 
     def _ordinal_probs(self, eta: np.ndarray, params: np.ndarray | None = None) -> np.ndarray:
         cdf = CUMLINKS[self.link][0]
@@ -265,23 +252,7 @@ class ModelResult:
 
     def _variables(self) -> list[tuple[str, str, list[Any], str]]:
         """(variable, kind, categories, factor code) for each data column used on the RHS."""
-        info = self.frame.design_info
-        cols = [c for c in self.frame.data.columns if isinstance(c, str)]
-        out: dict[str, tuple[str, str, list[Any], str]] = {}
-        for factor, finfo in info.factor_infos.items():
-            code = factor.code
-            names = [c for c in cols
-                     if f'Q("{c}")' in code or re.search(r"(?<![\w.])" + re.escape(c)
-                                                         + r"(?![\w.])", code)]
-            if len(names) != 1:
-                continue
-            var = names[0]
-            if finfo.type == "categorical":
-                out[var] = (var, "categorical", list(finfo.categories), code)
-            elif var not in out:
-                out[var] = (var, "numeric", [], code)
-        rhs = self.frame.rhs  # report in formula order
-        return sorted(out.values(), key=lambda t: (rhs.find(t[3]) % (len(rhs) + 1), t[0]))
+        return [(v.name, v.kind, list(v.categories), v.code) for v in self.frame.variables()]
 
     def marginal_effects(self, conf_level: float = 0.95) -> pd.DataFrame:
         """Average marginal effects on the response probability/mean (ordinal: on each category
@@ -295,7 +266,7 @@ class ModelResult:
         """
         data = self.frame.data
         w = np.asarray(self.design.weights, dtype=float)[self.frame.rows]
-        raw_names = list(self.frame.design_info.column_names)
+        raw_names = self.frame.raw_columns
         V = self.vcov.to_numpy()
         outcomes = [str(v) for v in self.levels] if self.model == "ordinal" else ["response"]
         rows: list[dict[str, Any]] = []
