@@ -18,6 +18,8 @@ CANONICAL = ROOT / "tests" / "fixtures" / "r" / "replication_canonical.csv"
 
 TABLE_SCRIPTS = {
     "fig_5_4_approval_by_group.py": "fig_5_4",
+    "fig_5_5_scs_manager.py": "fig_5_5",
+    "fig_5_6_data_trust.py": "fig_5_6",
     "fig_5_8_behaviour_by_type.py": "fig_5_8",
     "fig_5_9_behaviour_items.py": "fig_5_9",
     "fig_5_10_behaviour_by_demographics.py": "fig_5_10",

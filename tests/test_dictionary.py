@@ -22,7 +22,8 @@ APPROVAL_NAMES = [
     "resp_id", "weight", "approval", "sesame", "tencent", "commercial", "gov_pilot",
     "pilot_locality", "scs_manager", "age", "age_group", "income_group", "education", "province",
     "region", "urban", "gender", "internet_hours", "online_shopping", "trust_central",
-    "party_member", "fairness", "score_vs_peers",
+    "party_member", "fairness", "score_vs_peers", "peer_score_influence", "mutual_mistrust",
+    "data_trust_central", "data_trust_provincial",
 ]
 BEHAVIOUR_NAMES = ["behaviour_module", *ITEMS, "any_positive", "any_negative", "any_change",
                    "bc_index", "bc_direction"]

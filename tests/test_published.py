@@ -34,10 +34,13 @@ def _grid(reg, table: str) -> pd.DataFrame:
 
 
 def test_tables_and_cell_counts(reg):
-    assert reg.tables() == ["fig_5_10", "fig_5_4", "fig_5_8", "fig_5_9", "prose"]
+    assert reg.tables() == ["fig_5_10", "fig_5_4", "fig_5_5", "fig_5_6", "fig_5_8", "fig_5_9",
+                            "prose"]
     sizes = reg.cells().groupby("table_id").size().to_dict()
-    # 5 codes x 7 groups; 4 rows x 7 groups; 14 rows x 4 groups; 4 rows x 18 groups; 26 prose
-    assert sizes == {"fig_5_4": 35, "fig_5_8": 28, "fig_5_9": 56, "fig_5_10": 72, "prose": 26}
+    # 5 codes x 7 groups; 4 rows x 7 groups; 14 rows x 4 groups; 4 rows x 18 groups; 20 prose;
+    # Figure 5.5: 4 manager shares and Figure 5.6: 2 data-trust shares stated in the prose
+    assert sizes == {"fig_5_4": 35, "fig_5_5": 4, "fig_5_6": 2, "fig_5_8": 28, "fig_5_9": 56,
+                     "fig_5_10": 72, "prose": 20}
     assert tuple(reg.cells().columns) == CELL_COLUMNS
 
 
@@ -59,8 +62,9 @@ def test_tidy_cell_fields(reg):
     prose = reg.table("prose").set_index("row_id")
     assert prose.loc["pilot_aware", "domain"] == "pilot_locality == 1"
     assert prose.loc["approve", "code"] == (4, 5)
-    assert prose.loc["manager_companies_alone", "bound"] == "upper"
-    assert prose.loc["manager_companies_alone", "tolerance"] == 0.0
+    f55 = reg.table("fig_5_5").set_index("row_id")
+    assert f55.loc["manager_companies_alone", "bound"] == "upper"
+    assert f55.loc["manager_companies_alone", "tolerance"] == 0.0
     assert prose.loc["changed_once", "tolerance"] == pytest.approx(0.05)
     assert prose.loc["strongly_approve", "tolerance"] == pytest.approx(0.5)
 
@@ -148,7 +152,7 @@ def test_prose_agrees_with_tables(reg):
 
 
 def test_manager_shares_leave_room_for_other(reg):
-    p = reg.table("prose").set_index("row_id")["value"]
+    p = reg.table("fig_5_5").set_index("row_id")["value"]
     named = p[["manager_central", "manager_local", "manager_companies_gov"]].sum()
     assert named == 85  # 59 + 9 + 17; companies alone < 2, so 'other' is 13-16.5 %
     assert 100 - named - 2 >= 0
@@ -177,12 +181,28 @@ def test_inconsistent_cell_is_really_inconsistent(reg):
     assert cell["reason"].startswith("inconsistent:")
 
 
-def test_not_replicable_rows_have_reasons(reg):
+def test_every_published_cell_is_computable(reg):
+    """Issue 15: the four prose numbers that had no variable now have one; only the one
+    provably inconsistent cell is left out of the comparison, with its arithmetic."""
     cells = reg.cells()
-    bad = cells[~cells["replicable"]]
-    assert set(bad["row_id"]) == {"score_vs_peers_influence", "mutual_mistrust",
-                                  "data_trust_local", "data_trust_provincial"}
-    assert bad["reason"].str.len().gt(10).all()
+    assert cells["replicable"].all()
+    left_out = cells[~cells["consistent"]]
+    assert [f"{r.table_id}/{r.row_id}/{r.group_id}" for r in left_out.itertuples()] == [
+        "fig_5_8/bc_direction/commercial"]
+    assert left_out["reason"].str.startswith("inconsistent:").all()
+    new = cells.set_index("row_id").loc[["score_vs_peers_influence", "mutual_mistrust",
+                                         "data_trust_central", "data_trust_provincial"]]
+    assert new["value"].tolist() == [60, 76, 77, 48]
+    assert all(code == (4, 5) for code in new["code"])
+
+
+def test_figure_5_6_records_the_garbled_sentence_and_the_reading(reg):
+    notes = reg.meta("fig_5_6")["notes"]
+    assert "AMBIGUOUS" in notes and "CHOSEN - central 77, provincial 48" in notes
+    t = reg.table("fig_5_6").set_index("row_id")
+    assert "printed as 'the local government'" in t.loc["data_trust_central", "note"]
+    # the chosen reading agrees with 'trust decreases as the authorities become more local'
+    assert t.loc["data_trust_central", "value"] > t.loc["data_trust_provincial", "value"]
 
 
 def test_domains_use_canonical_variables(reg):

@@ -25,7 +25,7 @@ from surveykit.replica import (
     spec,
     write,
 )
-from surveykit.replica.generate import exact_counts, rank_assign
+from surveykit.replica.generate import exact_counts, rank_assign, weighted_rank_codes
 from surveykit.replica.weights import diagnostics, independent_columns
 
 
@@ -90,7 +90,7 @@ def test_every_replicable_cell_is_reproduced(replica, cells):
     target = cells["replicable"] & cells["consistent"]
     failed = cells.loc[target & ~ok, ["table_id", "row_id", "group_id", "value"]]
     assert failed.empty, failed.assign(replica=est[(target & ~ok).to_numpy()]).to_string()
-    assert int(target.sum()) == 212
+    assert int(target.sum()) == 216
     # the one published cell that contradicts its neighbours is NOT forced (reported instead)
     bad = cells.index[~cells["consistent"]]
     assert len(bad) == 1 and not ok[bad[0]]
@@ -306,3 +306,40 @@ def test_calibration_margins_missing_sidecar_is_an_error(tmp_path):
     bad.write_text(json.dumps({"calibration": {}}))
     with pytest.raises(InputFileError, match="margin targets"):
         calibration_margins(bad)
+
+
+def test_weighted_rank_codes_by_hand():
+    # scores order the rows 2, 0, 3, 1 (weights 3, 2, 1, 4 of 10); shares 0.3 / 0.7: slice
+    # middles 0.15, 0.40, 0.55, 0.80 -> code 1 for row 2 only
+    codes = weighted_rank_codes(np.array([0.5, 3.0, 0.1, 1.0]), np.array([2.0, 4.0, 3.0, 1.0]),
+                                np.array([0.3, 0.7]))
+    assert codes.tolist() == [2.0, 2.0, 1.0, 2.0]
+    codes = weighted_rank_codes(np.array([0.5, 3.0, 0.1, 1.0]), np.ones(4),
+                                np.array([0.5, 0.25, 0.25]))
+    assert codes.tolist() == [1.0, 3.0, 1.0, 2.0]
+
+
+def test_attitude_items_hit_the_published_shares_and_keep_their_universe(replica):
+    """Issue 15: the four prose numbers without a variable (Kostka 2019 pp. 20, 22)."""
+    w = replica["weight"].to_numpy()
+    published = {"peer_score_influence": 60, "mutual_mistrust": 76, "data_trust_central": 77,
+                 "data_trust_provincial": 48}
+    for var, value in published.items():
+        x = replica[var].to_numpy()
+        has = ~np.isnan(x)
+        share = 100 * (w * has * np.isin(x, [4, 5])).sum() / (w * has).sum()
+        assert abs(share - value) < 0.2, var  # within one respondent's weight of the centre
+        assert set(np.unique(x[has])) == {1.0, 2.0, 3.0, 4.0, 5.0}
+    users = replica["score_vs_peers"].notna()
+    assert replica.loc[users, "peer_score_influence"].notna().all()
+    assert replica.loc[~users, "peer_score_influence"].isna().all()
+    assert replica[["mutual_mistrust", "data_trust_central"]].notna().all().all()
+    # assumed relationships: data trust follows trust in the central government; the influence
+    # of the relative score is larger when the score differs from the peers'
+    assert np.all(np.diff(_wmean(replica, "trust_central", "data_trust_central")) > 0)
+    far = (replica["score_vs_peers"] - 3).abs()
+    assert (replica.loc[far == 2, "peer_score_influence"].mean()
+            > replica.loc[far == 0, "peer_score_influence"].mean())
+    raw, meta = pyreadstat.read_sav(str(path()), user_missing=True)
+    assert (raw.loc[raw["Q12"] == -9, "Q13"] == -9).all()
+    assert meta.column_names_to_labels["Q15_1"].endswith("the central government")

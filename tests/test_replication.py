@@ -33,6 +33,8 @@ POS = ["pos_shopping", "pos_content", "pos_volunteer", "pos_donate", "pos_mobile
        "pos_other"]
 NEG = ["neg_shopping", "neg_content", "neg_traffic", "neg_gaming", "neg_unfriend", "neg_other"]
 ESTIMATES = ["computed", "std_error", "ci_low", "ci_high"]
+#: the registry tables in the R cross-check (tests/fixtures/r/replication_cells.csv)
+R_TABLES = ("fig_5_4", "fig_5_5", "fig_5_6", "fig_5_8", "prose")
 
 
 def canonical_frame(n: int = 400, seed: int = 20180401) -> pd.DataFrame:
@@ -70,6 +72,11 @@ def canonical_frame(n: int = 400, seed: int = 20180401) -> pd.DataFrame:
     df["any_change"] = ((pos + neg) > 0).astype(float).where(pos.notna())
     df["bc_index"] = pos + neg
     df["bc_direction"] = pos - neg
+    # issue 15 attitude items (drawn last, so the columns above keep their values)
+    for v in ["peer_score_influence", "mutual_mistrust", "data_trust_central",
+              "data_trust_provincial"]:
+        df[v] = rng.integers(1, 6, n).astype(float)
+    df.loc[df["score_vs_peers"] <= 1, "peer_score_influence"] = np.nan  # a few not asked
     return df
 
 
@@ -97,13 +104,13 @@ def test_committed_canonical_fixture_is_the_generator_output(canonical: pd.DataF
 
 
 def test_compute_table_matches_r(canonical: pd.DataFrame) -> None:
-    """Every percent (single and multi-code, bound) and mean cell of Figures 5.4, 5.8 and the
-    prose numbers agrees with R's svymean / svyciprop(method="logit") on domain subsets."""
+    """Every percent (single and multi-code, bound) and mean cell of Figures 5.4-5.6, 5.8 and
+    the prose numbers agrees with R's svymean / svyciprop(method="logit") on domain subsets."""
     expected = pd.read_csv(R_FIXTURES / "replication_expected.csv")
     design = sk.SurveyDesign(canonical, weights="weight")
-    got = pd.concat([compute_table(t, design) for t in ("fig_5_4", "fig_5_8", "prose")])
+    got = pd.concat([compute_table(t, design) for t in R_TABLES])
     merged = expected.merge(got, on=["table_id", "row_id", "group_id"], suffixes=("_r", ""))
-    assert len(merged) == len(expected) == 85
+    assert len(merged) == len(expected) == len(got) == 89
     for col in ESTIMATES:
         np.testing.assert_allclose(merged[col], merged[f"{col}_r"],
                                    rtol=1e-4 if col == "std_error" else 1e-6, atol=1e-12)
@@ -118,9 +125,9 @@ def test_compute_table_on_a_replicate_design_matches_r(canonical: pd.DataFrame) 
     """The same cells from the JK1 replicate design: same estimates, R's JK1 standard errors."""
     expected = pd.read_csv(R_FIXTURES / "replication_expected.csv")
     design = sk.SurveyDesign(canonical, weights="weight").replicate("jk1")
-    got = pd.concat([compute_table(t, design) for t in ("fig_5_4", "fig_5_8", "prose")])
+    got = pd.concat([compute_table(t, design) for t in R_TABLES])
     merged = expected.merge(got, on=["table_id", "row_id", "group_id"], suffixes=("_r", ""))
-    assert len(merged) == 85
+    assert len(merged) == 89
     np.testing.assert_allclose(merged["computed"], merged["computed_r"], rtol=1e-6)
     np.testing.assert_allclose(merged["std_error"], merged["std_error_jk1"], rtol=1e-4,
                                atol=1e-12)
@@ -154,13 +161,13 @@ def test_each_domain_and_variable_estimated_once(canonical: pd.DataFrame,
 
 def test_missing_variable_makes_cells_not_replicable(canonical: pd.DataFrame) -> None:
     design = sk.SurveyDesign(canonical.drop(columns=["scs_manager"]), weights="weight")
-    table = compute_table("prose", design)
+    table = compute_table("fig_5_5", design)
     manager = table[table["var"] == "scs_manager"]
     assert len(manager) == 4
     assert manager["passed"].isna().all() and manager["computed"].isna().all()
     assert manager["reason"].str.contains("scs_manager").all()
-    others = table[(table["var"] == "approval")]
-    assert others["computed"].notna().all()
+    others = compute_table("prose", design)
+    assert others.loc[others["var"] == "approval", "computed"].notna().all()
 
 
 # -- the comparison rule --------------------------------------------------------------------------
@@ -215,7 +222,7 @@ def test_replica_outputs_written(replica_run: tuple) -> None:
 def test_banner_in_every_replica_output(replica_run: tuple) -> None:
     _, out = replica_run
     files = sorted([*out.glob("tables/*"), *out.glob("models/*"), *out.glob("replication.*")])
-    assert len(files) == 5 * 3 + 3 * 3 + 2
+    assert len(files) == len(load_registry().tables()) * 3 + 3 * 3 + 2
     for path in files:
         text = path.read_text(encoding="utf-8")
         if path.suffix == ".csv":

@@ -59,21 +59,24 @@ def build(seed: int = DEFAULT_SEED) -> ReplicaBuild:
     """Generate, weight and check the replica for ``seed`` (deterministic; ~10 s)."""
     from surveykit.published import compute_cells, load_registry, within_tolerance
     from surveykit.replica import weights as wmod
-    from surveykit.replica.generate import generate
+    from surveykit.replica.generate import attitude_items, generate
     from surveykit.replica.sav import to_raw
 
     seed = int(seed)
     registry = load_registry()
     cells = registry.cells()
     frame = generate(seed, cells)
-    constraints = wmod.cell_constraints(frame, cells) + wmod.margin_constraints(frame,
-                                                                                spec.MARGINS)
+    # the attitude items are assigned after the weights (spec.ATTITUDE_ITEMS): not constraints
+    weighted = cells[~cells["var"].isin(list(spec.ATTITUDE_ITEMS))]
+    constraints = wmod.cell_constraints(frame, weighted) + wmod.margin_constraints(frame,
+                                                                                   spec.MARGINS)
     d = np.ones(len(frame))
     w_lp, lp_report = wmod.feasible_weights(constraints, d)
     targets = wmod.target_values(constraints, w_lp)
     w, report = wmod.calibrate_to(frame, constraints, targets, d)
     # rounding keeps the .sav byte-identical across BLAS builds (differences ~1e-15)
     w = np.round(w, spec.WEIGHT_DECIMALS)
+    frame = attitude_items(frame, w, cells, seed)
     report["lp_interval_margin"] = lp_report
     report["lp_bounds"] = list(spec.LP_BOUNDS)
     report["margin_targets"] = _margin_targets(constraints, targets)

@@ -494,3 +494,66 @@ def _repair(items: np.ndarray, cols: list[int], eligible: np.ndarray, g: np.ndar
                 items[z[:k], j] = True
     if (eligible & (items[:, cols].sum(axis=1) == 0)).any():
         raise ReplicationError("could not give every 'at least one' respondent an item")
+
+
+# attitude items assigned after weighting ------------------------------------------------------
+def weighted_rank_codes(score: np.ndarray, w: np.ndarray, shares: np.ndarray) -> np.ndarray:
+    """Codes 1..K by weighted rank: ordered by ``score``, respondents fill the codes so that the
+    weighted share of code k is ``shares[k-1]`` to within half of one respondent's weight.
+
+    Each respondent takes the code whose cumulative-share interval contains the middle of its
+    own slice of the cumulative weight (stable order, so ties keep the row order).
+    """
+    order = np.argsort(score, kind="stable")
+    ws = np.asarray(w, dtype=float)[order]
+    total = ws.sum()
+    mid = (np.cumsum(ws) - ws / 2) / total
+    cuts = np.cumsum(np.asarray(shares, dtype=float))[:-1]
+    out = np.empty(len(score), dtype=float)
+    out[order] = 1 + np.searchsorted(cuts, mid, side="right")
+    return out
+
+
+def attitude_items(frame: pd.DataFrame, w: np.ndarray, registry: pd.DataFrame,
+                   seed: int) -> pd.DataFrame:
+    """``frame`` with the four attitude items of ``spec.ATTITUDE_ITEMS`` added.
+
+    Drawn from their own random stream (``default_rng([seed, ATTITUDE_SEED_OFFSET])``), so the
+    other variables and the weights are those of a build without them. The weighted share of
+    codes 4-5 is the registry's published value (see the spec for the assumed scales).
+    """
+    rng = np.random.default_rng([int(seed), spec.ATTITUDE_SEED_OFFSET])
+    n = len(frame)
+    out = frame.copy()
+    noise = {var: rng.logistic(size=n) for var in spec.ATTITUDE_ITEMS}  # fixed order
+    shared = rng.logistic(size=n)
+    cov = {
+        "abs_score_vs_peers": np.abs(np.nan_to_num(frame["score_vs_peers"].to_numpy() - 3.0)),
+        "online_shopping": frame["online_shopping"].to_numpy(dtype=float) - 3.0,
+        "approval": frame["approval"].to_numpy(dtype=float) - 3.0,
+        "trust_central": frame["trust_central"].to_numpy(dtype=float) - 3.0,
+        "party_member": frame["party_member"].to_numpy(dtype=float),
+        "gov_pilot": frame["gov_pilot"].to_numpy(dtype=float),
+        "data_trust_shared": shared,  # the two data-trust items share a component
+    }
+    for var, item in spec.ATTITUDE_ITEMS.items():  # four items
+        table, row = item["cell"]  # type: ignore[misc]
+        cell = registry[(registry["table_id"] == table) & (registry["row_id"] == row)]
+        if len(cell) != 1:
+            raise ReplicationError("registry cell of a replica attitude item not found",
+                                   column=var, values=[f"{table}/{row}"])
+        top = float(cell["value"].iloc[0]) / 100.0
+        bottom = np.asarray(item["bottom"], dtype=float)
+        top5 = float(item["top5"])  # type: ignore[arg-type]
+        shares = np.concatenate([(1 - top) * bottom / bottom.sum(),
+                                 [top * (1 - top5), top * top5]])
+        beta = spec.ATTITUDE_BETA[var]
+        latent = noise[var].copy()
+        for name, b in beta.items():
+            latent += b * cov[name]
+        universe = (np.ones(n, dtype=bool) if item["universe"] is None
+                    else frame[str(item["universe"])].notna().to_numpy())
+        codes = np.full(n, np.nan)
+        codes[universe] = weighted_rank_codes(latent[universe], w[universe], shares)
+        out[var] = codes
+    return out

@@ -77,6 +77,21 @@ _LAYOUT: list[tuple[str, str, str, dict[int, str] | None, dict[int, int] | None]
     ("Q12", "score_vs_peers", "Q12 Compared with family and friends, your score is ...",
      {1: "much lower", 2: "somewhat lower", 3: "about the same", 4: "somewhat higher",
       5: "much higher", NOT_ASKED: "not asked"}, None),
+    ("Q13", "peer_score_influence",
+     "Q13 How much has your score compared with family and friends influenced your view of SCSs?",
+     {1: "not at all", 2: "a little", 3: "somewhat", 4: "strongly", 5: "very strongly",
+      NOT_ASKED: "not asked"}, None),
+    ("Q14", "mutual_mistrust", "Q14 There is mutual mistrust between citizens in China",
+     {1: "strongly disagree", 2: "somewhat disagree", 3: "neither agree nor disagree",
+      4: "somewhat agree", 5: "strongly agree"}, None),
+    ("Q15_1", "data_trust_central",
+     "Q15_1 Trust to use your personal data responsibly: the central government",
+     {1: "no trust at all", 2: "little trust", 3: "some trust", 4: "much trust",
+      5: "complete trust"}, None),
+    ("Q15_2", "data_trust_provincial",
+     "Q15_2 Trust to use your personal data responsibly: provincial governments",
+     {1: "no trust at all", 2: "little trust", 3: "some trust", 4: "much trust",
+      5: "complete trust"}, None),
     ("MODULE", "behaviour_module", "Answered the behaviour module (SCS participants)",
      {0: "no", 1: "yes"}, None),
 ]
@@ -135,7 +150,7 @@ def to_raw(canonical: pd.DataFrame) -> pd.DataFrame:
             y = x.copy()
         if canon in spec.ITEMS:
             y[~module] = NOT_ASKED
-        elif canon == "score_vs_peers":
+        elif canon in ("score_vs_peers", "peer_score_influence"):
             y[np.isnan(x)] = NOT_ASKED
         elif canon in ("gender", "education", "income_group"):
             y[np.isnan(x)] = REFUSED

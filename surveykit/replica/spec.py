@@ -101,6 +101,38 @@ BEHAVIOUR_BETA = {
 BEHAVIOUR_RESPONSIVENESS_SD = 1.0
 
 # ---------------------------------------------------------------------------------------------
+# Four attitude items whose only published number is one percentage each (Kostka 2019 pp. 20,
+# 22; read as the share of the two top codes of an ASSUMED 5-point scale). They are assigned
+# AFTER the weights, by weighted rank of an ASSUMED latent score, so that the weighted share of
+# codes 4-5 equals the published number (to within one respondent's weight) without touching
+# the weights or any other variable. Per item: the registry cell that gives the top-two share,
+# the ASSUMED split of the remaining share over codes 1-3, the ASSUMED share of code 5 within
+# codes 4-5, and the universe (None = everybody).
+# ---------------------------------------------------------------------------------------------
+ATTITUDE_SEED_OFFSET = 15  # own random stream: default_rng([seed, 15]); other draws unchanged
+ATTITUDE_ITEMS: dict[str, dict[str, object]] = {
+    "peer_score_influence": {"cell": ("prose", "score_vs_peers_influence"),
+                             "bottom": (0.15, 0.35, 0.50), "top5": 0.35,
+                             "universe": "score_vs_peers"},
+    "mutual_mistrust": {"cell": ("prose", "mutual_mistrust"),
+                        "bottom": (0.15, 0.30, 0.55), "top5": 0.40, "universe": None},
+    "data_trust_central": {"cell": ("fig_5_6", "data_trust_central"),
+                           "bottom": (0.15, 0.30, 0.55), "top5": 0.45, "universe": None},
+    "data_trust_provincial": {"cell": ("fig_5_6", "data_trust_provincial"),
+                              "bottom": (0.10, 0.30, 0.60), "top5": 0.30, "universe": None},
+}
+# ASSUMED latent scores (logistic noise added): the relative score matters most to those whose
+# score differs from their peers'; respondents who see mutual mistrust approve more of SCSs
+# (the seed's argument, p. 20); trust with data follows general trust in the central government
+# (provincial less so; pilot participants, who deal with local schemes, a little more).
+ATTITUDE_BETA = {
+    "peer_score_influence": {"abs_score_vs_peers": 0.6, "online_shopping": 0.15},
+    "mutual_mistrust": {"approval": 0.25},
+    "data_trust_central": {"trust_central": 0.7, "party_member": 0.3, "data_trust_shared": 0.5},
+    "data_trust_provincial": {"trust_central": 0.4, "gov_pilot": 0.4, "data_trust_shared": 0.5},
+}
+
+# ---------------------------------------------------------------------------------------------
 # Raw-file layout (questionnaire-style names).
 # ---------------------------------------------------------------------------------------------
 POS_ITEMS = ("pos_shopping", "pos_content", "pos_volunteer", "pos_donate", "pos_mobile_pay",
