@@ -257,7 +257,7 @@ def test_likert_layout_and_values(dclus1, apiclus1):
     dom = {"Large schools": apiclus1["enroll"].gt(500).to_numpy()}
     tab = likert(dclus1, "stype", by="awards", labels=labels, domains=dom)
     assert list(tab.columns) == ["Total", "No", "Yes", "Large schools"]
-    assert list(tab.index) == ["Elementary", "High", "Middle", "N"]
+    assert list(tab.index) == ["Elementary", "High", "Middle", "N", "N missing"]
     close(tab.loc[["Elementary", "High", "Middle"]].sum(), [100.0] * 4, 1e-10)
     p = proportion(dclus1, "stype", by="awards")
     close(tab.loc[["Elementary", "High", "Middle"], "Yes"],
@@ -279,6 +279,7 @@ def test_likert_counts_missing_and_rejects_bad_domains(dclus1, apiclus1):
     tab = likert(design, "stype")
     assert tab.loc["N", "Total"] == 178
     assert tab.attrs["n_missing"]["Total"] == 5
+    assert tab.loc["N missing", "Total"] == 5  # issue 11.6: shown in the table, not only attrs
     with pytest.raises(EstimationError, match="missing"):
         likert(dclus1, "stype", domains={"x": pd.Series([True, None] * 91 + [True])})
     with pytest.raises(EstimationError, match="183"):

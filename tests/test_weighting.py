@@ -226,6 +226,15 @@ def test_many_indicator_columns_logit(dclus1):
     assert "x" in str(info.value)  # names the worst columns
 
 
+def test_failed_bounded_raking_says_what_went_wrong(dclus1, pop):
+    """Issue 11.12: "rank of the calibration system 0 of 3" -> which targets the bounds block."""
+    with pytest.raises(ConvergenceError, match="cannot be reached with every g-weight inside "
+                                               r"the bounds \(0.9, 1.1\)") as info:
+        rake(dclus1, {"stype": pop["types"]}, bounds=(0.9, 1.1))
+    msg = str(info.value)
+    assert "stype=H (needs g = 1.593" in msg and "rank" not in msg
+
+
 # -- rake specifics ------------------------------------------------------------------------------
 def test_rake_shares_and_population(dclus1, pop, r_weights):
     """Shares summing to 1, scaled by population=, give R's raked weights (counts)."""
@@ -238,10 +247,25 @@ def test_rake_shares_and_population(dclus1, pop, r_weights):
     # without population=, shares are scaled to the design's weighted total
     res2 = rake(dclus1, shares, tol=TIGHT, max_iter=500)
     assert res2.weights.sum() == pytest.approx(dclus1.weights.sum(), rel=1e-12)
-    # a share margin next to a count margin takes the count margin's total
+    # shares next to counts are ambiguous: an error naming each margin and its sum
     mixed = {"stype": pop["types"], "sch.wide": shares["sch.wide"]}
-    np.testing.assert_allclose(rake(dclus1, mixed, tol=TIGHT, max_iter=500).weights,
-                               r_weights["apiclus1"]["rake_stype_schwide"], rtol=1e-8)
+    with pytest.raises(WeightingError, match="mix shares") as info:
+        rake(dclus1, mixed)
+    assert info.value.values == ["stype: 6194", "sch.wide: 1"]
+
+
+def test_rake_shares_not_summing_to_one_are_refused(dclus1):
+    """Issue 11.2: {1: 0.40, 2: 0.21, 3: 0.29} used to be taken as counts (weights sum 0.9)."""
+    bad = {"E": 0.40, "H": 0.21, "M": 0.29}
+    with pytest.raises(WeightingError, match="do not sum to 1") as info:
+        rake(dclus1, {"stype": bad})
+    assert info.value.values == ["stype: 0.9"]
+    # the same when every margin shares the wrong sum
+    with pytest.raises(WeightingError, match="do not sum to 1"):
+        rake(dclus1, {"stype": bad, "sch.wide": {"No": 0.3, "Yes": 0.6}})
+    # counts that agree are counts
+    res = rake(dclus1, {"stype": {"E": 400, "H": 210, "M": 290}})
+    assert res.weights.sum() == pytest.approx(900)
 
 
 def test_rake_result_fields(dclus1, pop, apiclus1):
@@ -278,7 +302,7 @@ def test_rake_row_loop_equals_cell_table(dclus1, pop, r_weights, monkeypatch):
 def test_rake_integer_codes_and_string_keys():
     """Codes stored as integers match YAML-style string keys; hand-checkable 2x2 raking."""
     df = pd.DataFrame({"a": [1, 1, 2, 2], "b": [1, 2, 1, 2]})
-    res = rake(df, {"a": {"1": 0.5, "2": 0.5}, "b": {1: 30, 2: 70}}, tol=1e-12)
+    res = rake(df, {"a": {"1": 50, "2": 50}, "b": {1: 30, 2: 70}}, tol=1e-12)
     # independent 2x2 with equal starting weights: w_ij = 100 * p_a(i) * p_b(j)
     np.testing.assert_allclose(res.weights, [15, 35, 15, 35], rtol=1e-10)
 
@@ -351,6 +375,12 @@ def test_poststratify_errors(dclus1, pop):
 def test_trim_errors_and_no_redistribution(dstrat):
     with pytest.raises(SurveyKitError):
         trim(dstrat, lower=50, upper=60)  # every weight is below 50: nobody takes the excess
+    # issue 11.3: bounds around the wrong level (apistrat's mean weight is 30.97) were met
+    # with a warning and weights outside them; now a typed error naming the mean weight
+    with pytest.raises(WeightingError, match=r"cannot hold: the mean weight is 30\.97"):
+        trim(dstrat, lower=2, upper=3)
+    with pytest.raises(WeightingError, match="cannot hold"):
+        trim(dstrat, lower=35, upper=60)
     clipped = trim(dstrat, lower=18, upper=40, redistribute=False)
     assert clipped.weights.max() == 40 and clipped.weights.min() == 18
     assert clipped.weights.sum() < dstrat.weights.sum()

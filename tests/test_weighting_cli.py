@@ -84,3 +84,16 @@ def test_weight_cli_errors(tmp_path, apiclus1):
         run_cli(["weight", str(data), "--targets", str(missing), "--out",
                  str(tmp_path / "o.csv")])
     assert info.value.values == ["M"] and info.value.file == str(data)
+
+
+def test_weight_cli_refuses_shares_that_do_not_sum_to_one(tmp_path, apiclus1):
+    """Issue 11.2 through the CLI: shares summing to 0.9 were taken as counts."""
+    data = tmp_path / "apiclus1.csv"
+    apiclus1.to_csv(data, index=False)
+    targets = tmp_path / "t.yaml"
+    targets.write_text("margins:\n  stype: {E: 0.40, H: 0.21, M: 0.29}\n")
+    with pytest.raises(WeightingError, match="do not sum to 1") as info:
+        run_cli(["weight", str(data), "--targets", str(targets), "--out",
+                 str(tmp_path / "x.csv"), "--weights", "pw"])
+    assert info.value.values == ["stype: 0.9"]
+    assert not (tmp_path / "x.csv").exists()

@@ -198,6 +198,48 @@ def make_groups(design: Design, by: str | Sequence[str] | None) -> Groups:
     return Groups(codes=codes, keys=keys, n_missing_by=n_missing_by)
 
 
+def require_nonempty(design: Design, name: str, in_domain: np.ndarray, miss: np.ndarray) -> None:
+    """The empty-domain rule (docs/ARCHITECTURE.md, Tidy results): an EstimationError when no
+    respondent of the domain (``in_domain``: non-zero weight, in some group) has a value of
+    ``name``."""
+    in_domain = in_domain & design.domain & (design.base_weights != 0)
+    if not (in_domain & ~miss).any():
+        raise EstimationError(
+            "the domain is empty: no respondent in it has a value of the variable",
+            file=design.source, column=name,
+            values=[f"{int(in_domain.sum())} respondent(s) with a non-zero weight in the domain",
+                    f"{int((in_domain & miss).sum())} of them missing"],
+            hint="check the subset / by definition, or the variable's missing codes")
+
+
+def require_finite(design: Design, name: str, values: np.ndarray, what: str) -> None:
+    """An EstimationError when a non-empty domain's estimate or SE overflowed (inf/NaN):
+    float64 ends near 1.8e308, so e.g. totals with weights near 1e300 cannot be represented."""
+    vals = np.asarray(values, dtype=float)
+    if not np.isfinite(vals).all():
+        w = design.weights
+        raise EstimationError(
+            f"the {what} of the variable overflows floating point (inf or undefined)",
+            file=design.source, column=name,
+            values=[f"largest weight {float(np.max(w, initial=0.0)):.6g}",
+                    f"sum of weights {float(np.sum(w)):.6g}"],
+            hint="rescale the weights (e.g. to mean 1) or the variable; estimates of means and "
+                 "shares do not depend on the scale of the weights")
+
+
+def warn_empty_groups(groups: Groups, name: str, miss: np.ndarray, stacklevel: int = 3) -> None:
+    """Warn (once) about ``by`` groups whose respondents all miss ``name``: their rows are NaN."""
+    has = np.bincount(groups.codes[(groups.codes >= 0) & ~miss], minlength=groups.n_groups)
+    empty = np.flatnonzero(has == 0)
+    if empty.size:
+        labels = [", ".join(f"{c}={groups.keys.iloc[g][c]}" for c in groups.keys.columns)
+                  for g in empty[:10]]
+        warnings.warn(
+            f"{empty.size} group(s) have no respondent with a value of {name}; their rows are "
+            f"NaN (n_unweighted 0): {'; '.join(labels)}{' ...' if empty.size > 10 else ''}",
+            UserWarning, stacklevel=stacklevel)
+
+
 @dataclass
 class DomainEstimate:
     """Estimates of p quantities in one domain, with everything needed for CIs and deff."""
@@ -243,7 +285,7 @@ def _deff(v: np.ndarray, s2: np.ndarray, psum: float, n: int, kind: str,
             return np.full(len(s2), np.nan)
         vsrs = vsrs * (psum - n) / psum
     if kind == "total":
-        vsrs = vsrs * psum**2
+        vsrs = vsrs * np.square(psum)  # numpy: inf, not OverflowError, for huge weights
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.diag(v) / vsrs
 

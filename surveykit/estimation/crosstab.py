@@ -23,6 +23,7 @@ from surveykit.estimation._core import (
     check_design,
     estimate_domains,
     replicate_df,
+    require_nonempty,
 )
 from surveykit.estimation.descriptive import proportion
 
@@ -98,6 +99,8 @@ def crosstab(design: Design, row: str, col: str, *, level: float = 0.95) -> Cros
     ccodes, clevels, cmiss = categorical_column(design, col)
     use = design.domain & (design.base_weights != 0) & ~rmiss & ~cmiss
     n_missing = int((design.domain & (rmiss | cmiss)).sum())
+    require_nonempty(design, f"{row} x {col}", np.ones(design.n_total, dtype=bool),
+                     rmiss | cmiss)
     # levels present among the rows used
     r_present = np.unique(rcodes[use])
     c_present = np.unique(ccodes[use])

@@ -35,6 +35,9 @@ from surveykit.estimation._core import (
     numeric_column,
     replicate_cov,
     replicate_df,
+    require_finite,
+    require_nonempty,
+    warn_empty_groups,
 )
 from surveykit.provenance import mark
 
@@ -81,16 +84,16 @@ def _describe(design: Design, var: str | Sequence[str], by: str | Sequence[str] 
                     values=[f"row {i}" for i in np.flatnonzero(miss & (groups.codes >= 0))],
                     hint="use na_rm=True to exclude them as a domain (counted in n_missing)",
                 )
-        in_domain = (groups.codes >= 0) & design.domain
-        if not (in_domain & ~miss).any():
-            raise EstimationError(
-                "variable has no non-missing value in the domain", file=design.source,
-                column=name, values=[f"{int((in_domain & miss).sum())} missing",
-                                     f"{int(in_domain.sum())} respondents in the domain"])
+        require_nonempty(design, name, groups.codes >= 0, miss)
+        warn_empty_groups(groups, name, miss, stacklevel=4)
         masks = [(groups.codes == g) & ~miss for g in range(groups.n_groups)]
-        results[name] = (estimate_domains(design, y, masks, kind, progress=progress),
-                         [int(((groups.codes == g) & miss).sum())
-                          for g in range(groups.n_groups)])
+        with np.errstate(over="ignore", invalid="ignore"):
+            ests = estimate_domains(design, y, masks, kind, progress=progress)
+        for e in ests:
+            if e.n:
+                require_finite(design, name, np.r_[e.theta, e.se], kind)
+        results[name] = (ests, [int(((groups.codes == g) & miss).sum())
+                                for g in range(groups.n_groups)])
     for g in range(groups.n_groups):
         key = {b: groups.keys.iloc[g][b] for b in by_names}
         for name in names:
@@ -226,10 +229,15 @@ def proportion(design: Design, var: str, by: str | Sequence[str] | None = None, 
     by_names = as_list(by, "by")
     groups = make_groups(design, by_names)
     ind, levels, miss = indicators(design, var)
+    require_nonempty(design, var, groups.codes >= 0, miss)
+    warn_empty_groups(groups, var, miss)
     masks = [(groups.codes == g) & ~miss for g in range(groups.n_groups)]
-    ests = estimate_domains(design, ind, masks, "mean", progress=progress,
-                            keep_reps=(ci == "logit"),
-                            one_hot=True)
+    with np.errstate(over="ignore", invalid="ignore"):
+        ests = estimate_domains(design, ind, masks, "mean", progress=progress,
+                                keep_reps=(ci == "logit"), one_hot=True)
+    for e in ests:
+        if e.n:
+            require_finite(design, var, np.r_[e.theta, e.se], "proportion")
     rows: list[dict[str, Any]] = []
     for g, e in enumerate(ests):
         key = {b: groups.keys.iloc[g][b] for b in by_names}

@@ -3,13 +3,14 @@
 Shape of the result (a DataFrame):
 
 - index (named after ``var``): one row per code of ``var`` in sorted code order, labelled from
-  ``labels`` (code -> text) or the code itself, then a final row ``"N"``;
+  ``labels`` (code -> text) or the code itself, then the rows ``"N"`` and ``"N missing"``;
 - columns: ``"Total"``, then one per group of ``by`` (the group value; several ``by`` columns
   are joined with " / "), then one per entry of ``domains`` (its key); with ``se=True`` each
   column is followed by ``"<column> (SE)"``;
 - cells: weighted percentages (0–100) of the column's respondents with a non-missing ``var``;
   SE columns in percentage points; row ``"N"``: unweighted respondents of the column with a
-  non-missing ``var`` (blank, NaN, in SE columns).
+  non-missing ``var``; row ``"N missing"``: those with a missing ``var``, left out of the
+  percentages (both blank, NaN, in SE columns).
 
 ``result.attrs["n_missing"]`` maps each column to its respondents with a missing ``var``;
 ``result.attrs["n_missing_by"]`` counts the respondents in no ``by`` column (missing ``by``).
@@ -20,6 +21,7 @@ the full design, so SEs are right.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -34,8 +36,13 @@ from surveykit.estimation._core import (
     estimate_domains,
     indicators,
     make_groups,
+    require_nonempty,
 )
 from surveykit.provenance import mark
+
+DEFAULT_MAX_LEVELS = 11
+"""Likert scales run to 11 points (0-10); more distinct values suggest a continuous variable."""
+MISSING_ROW = "N missing"
 
 
 def _domain_mask(design: Design, label: str, mask: Any) -> np.ndarray:
@@ -70,20 +77,26 @@ def likert(
     se: bool = False,
     domains: Mapping[str, Any] | None = None,
     progress: bool | None = None,
+    max_levels: int | None = DEFAULT_MAX_LEVELS,
 ) -> pd.DataFrame:
     """Weighted % distribution of ``var`` overall, by ``by`` groups and in named ``domains``.
 
     See the module docstring for the exact shape. Percentages are R's ``svymean(~factor(var))``
-    x 100 within each column's domain (the full design is kept, as ``svyby``).
+    x 100 within each column's domain (the full design is kept, as ``svyby``). A variable with
+    more than ``max_levels`` distinct values (e.g. age in years) is refused unless asked for
+    (``max_levels=None``). An empty design domain is an EstimationError; a ``by`` group or named
+    domain without respondents gives a NaN column with a warning (docs/ARCHITECTURE.md).
     """
     design = check_design(design)
     ind, levels, miss = indicators(design, var)
-    if not (design.domain & ~miss).any():
+    if max_levels is not None and len(levels) > max_levels:
         raise EstimationError(
-            "variable has no non-missing value in the design's domain", file=design.source,
-            column=var, values=[f"{int((design.domain & miss).sum())} missing",
-                                f"{design.n} in the domain"],
-            hint="check the subset: an empty domain has no distribution")
+            f"variable has {len(levels)} distinct values: a Likert table is for ordinal or "
+            f"categorical answers (at most max_levels={max_levels})", file=design.source,
+            column=var, values=levels,
+            hint=f"pass max_levels={len(levels)} (or None) to tabulate it anyway, or use "
+                 "mean() / a grouped copy for a continuous variable")
+    require_nonempty(design, var, np.ones(design.n_total, dtype=bool), miss)
 
     names: list[str] = ["Total"]
     masks: list[np.ndarray] = [design.domain.copy()]
@@ -105,6 +118,10 @@ def likert(
                               hint="rename the domains")
     ests = estimate_domains(design, ind, [m & ~miss for m in masks], "mean", progress=progress,
                             one_hot=True)
+    empty = [name for name, e in zip(names, ests, strict=True) if e.n == 0]
+    if empty:
+        warnings.warn(f"{len(empty)} likert column(s) have no respondent with a value of {var}; "
+                      f"they are NaN (N 0): {', '.join(empty)}", UserWarning, stacklevel=2)
 
     row_labels = [labels.get(lv, lv) if labels else lv for lv in levels]
     cols: dict[str, np.ndarray] = {}
@@ -112,9 +129,14 @@ def likert(
         cols[name] = np.append(100.0 * e.theta, float(e.n))
         if se:
             cols[f"{name} (SE)"] = np.append(100.0 * e.se, np.nan)
-    out = pd.DataFrame(cols, index=pd.Index([*row_labels, "N"], name=var, dtype=object))
-    out.attrs["n_missing"] = {
-        name: int((m & design.domain & miss).sum()) for name, m in zip(names, masks, strict=True)
-    }
+    n_missing = {name: int((m & design.domain & (design.base_weights != 0) & miss).sum())
+                 for name, m in zip(names, masks, strict=True)}
+    for name in names:
+        cols[name] = np.append(cols[name], float(n_missing[name]))
+        if se:
+            cols[f"{name} (SE)"] = np.append(cols[f"{name} (SE)"], np.nan)
+    out = pd.DataFrame(cols, index=pd.Index([*row_labels, "N", MISSING_ROW], name=var,
+                                            dtype=object))
+    out.attrs["n_missing"] = n_missing
     out.attrs["n_missing_by"] = n_missing_by  # rows in no `by` column (missing by value)
     return mark(out, design.is_synthetic)

@@ -345,19 +345,48 @@ def solve_calibration(
         if it > max_iter or not np.isfinite(rel).all():
             rel_all = np.nan_to_num(rel, nan=np.inf)
             order = np.argsort(-rel_all, kind="stable")[:5]
+            why, hint = _failure_reason(x, ww, g, population, lo, hi, rank, names, method)
             err = ConvergenceError(
                 f"{method} calibration did not converge in {max_iter} iterations: largest "
-                f"relative misfit {rel_all.max():.3g} (tol {tol:g}); rank of the calibration "
-                f"system {rank} of {x.shape[1]}",
+                f"relative misfit {rel_all.max():.3g} (tol {tol:g}); {why}",
                 values=[f"{names[j]}: target {population[j]:.6g}, achieved "
                         f"{population[j] - misfit[j]:.6g}" for j in order],
-                hint="widen the bounds, collapse sparse categories, check the totals are "
-                     "consistent (collinear variables need consistent totals) or raise max_iter")
+                hint=hint)
             err.misfit = pd.Series(misfit, index=names)  # type: ignore[attr-defined]
             raise err
     if scale is not None:
         g = g * scale
     return g, it, misfit, rank
+
+
+def _failure_reason(x: np.ndarray, d: np.ndarray, g: np.ndarray, population: np.ndarray,
+                    lo: float, hi: float, rank: int, names: list[str], method: str
+                    ) -> tuple[str, str]:
+    """Say why a calibration failed, in the user's terms: targets out of reach of the bounds,
+    weights stuck at the bounds, or an inconsistent / collinear system."""
+    bounded = np.isfinite(lo) or np.isfinite(hi)
+    if bounded and method != "logit" and (x >= 0).all():
+        base = x.T @ d  # with non-negative variables each total lies in [lo, hi] x its start
+        low, high = np.maximum(lo, 0.0) * base, hi * base
+        out = np.flatnonzero((population < low * (1 - 1e-9)) | (population > high * (1 + 1e-9)))
+        if out.size:
+            need = [f"{names[j]} (needs g = {population[j] / base[j]:.4g} on average)"
+                    for j in out[:5] if base[j] > 0]
+            return ("these targets cannot be reached with every g-weight inside the bounds "
+                    f"({lo:g}, {hi:g}): " + "; ".join(need),
+                    "widen the bounds or collapse categories")
+    if bounded:
+        at = (g <= lo * (1 + 1e-9)) | (g >= hi * (1 - 1e-9))
+        share = float(at[d > 0].mean()) if (d > 0).any() else 0.0
+        return (f"{int(at[d > 0].sum())} of {int((d > 0).sum())} g-weights ({share:.0%}) are "
+                f"stuck at the bounds ({lo:g}, {hi:g}), so the targets cannot be met jointly "
+                "within them", "widen the bounds, collapse sparse categories or drop a margin")
+    if rank < x.shape[1]:
+        return (f"the calibration variables are collinear (rank {rank} of {x.shape[1]}) and "
+                "their totals are inconsistent",
+                "check the totals of collinear variables agree, or drop redundant variables")
+    return ("the Newton iterations did not settle",
+            "raise max_iter, check the totals, or collapse sparse categories")
 
 
 def calibrate(

@@ -103,19 +103,27 @@ class RakeResult:
 
 
 def resolve_margins(
-    design: SurveyDesign, margins: Mapping[str, Mapping[Any, float]], population: float | None
+    design: SurveyDesign | ReplicateDesign, margins: Mapping[str, Mapping[Any, float]],
+    population: float | None
 ) -> tuple[list[str], list[np.ndarray], list[list[Any]], list[np.ndarray]]:
-    """Codes, levels and target totals of each margin; shares are scaled to a total.
+    """Codes, levels and target totals of each margin, by one rule:
 
-    Margins given as shares (summing to 1) are scaled to ``population``, else to the common total
-    of the margins given as counts, else to the design's weighted total. Count margins must agree
-    with each other (and with ``population``) to a relative 1e-6.
+    - every margin sums to 1 -> shares, scaled to ``population`` or else to the design's
+      weighted total;
+    - every margin sums to the same total (and equals ``population`` if given) -> counts;
+    - anything else -> :class:`WeightingError` naming each margin and its sum (including a
+      margin of values all <= 1 that does not sum to 1: shares that do not add up).
+
+    Sums are compared to a relative 1e-6.
     """
     if not isinstance(margins, Mapping) or not margins:
         raise WeightingError("margins must be a non-empty mapping {column: {category: target}}",
                              file=design.source)
     if population is not None:
         population = as_number(population, "population", source=design.source)
+        if not (np.isfinite(population) and population > 0):
+            raise WeightingError(f"population must be a positive number, got {population!r}",
+                                 file=design.source)
     names, codes, levels, targets = [], [], [], []
     for col, spec in margins.items():
         c, lev = margin_codes(design, col)
@@ -125,28 +133,29 @@ def resolve_margins(
         levels.append(lev)
         targets.append(t)
     sums = np.array([t.sum() for t in targets])
+    shown = [f"{n}: {v:.10g}" for n, v in zip(names, sums, strict=True)]
     is_share = np.abs(sums - 1.0) < SHARE_TOL
-    counts = sums[~is_share]
-    if counts.size:
-        ref = float(population) if population is not None else float(counts[0])
-        off = np.abs(counts - ref) > SHARE_TOL * max(ref, 1.0)
-        if off.any():
-            shown = [f"{n}: {s:.10g}" for n, s, sh in zip(names, sums, is_share, strict=True)
-                     if not sh]
-            if population is not None:
-                shown.append(f"population: {population:.10g}")
-            raise WeightingError(
-                "margins give different population totals", file=design.source, values=shown,
-                hint="give every margin as counts of the same population, or as shares "
-                     "summing to 1 (then scaled to population= or the weighted sample total)")
-        total = ref
-    elif population is not None:
-        total = float(population)
-    else:
-        total = float(design.weights.sum())
-    if population is not None and not (np.isfinite(population) and population > 0):
-        raise WeightingError(f"population must be a positive number, got {population!r}")
-    targets = [t * total if sh else t for t, sh in zip(targets, is_share, strict=True)]
+    share_like = np.array([bool(np.all(t <= 1.0)) for t in targets]) & ~is_share
+    if share_like.any():
+        raise WeightingError(
+            "targets look like shares (every value <= 1) but do not sum to 1",
+            file=design.source, values=[v for v, b in zip(shown, share_like, strict=True) if b],
+            hint="give shares that sum to 1 for every margin (scaled to population= or the "
+                 "weighted sample total), or population counts")
+    if is_share.all():
+        total = float(population) if population is not None else float(design.weights.sum())
+        return names, codes, levels, [t * total for t in targets]
+    ref = float(population) if population is not None else float(sums[0])
+    off = np.abs(sums - ref) > SHARE_TOL * max(ref, 1.0)
+    if off.any():
+        if population is not None:
+            shown.append(f"population: {population:.10g}")
+        what = ("margins mix shares (summing to 1) and counts" if is_share.any()
+                else "margins give different population totals")
+        raise WeightingError(
+            what, file=design.source, values=shown,
+            hint="give every margin as counts of the same population, or every margin as "
+                 "shares summing to 1 (then scaled to population= or the weighted sample total)")
     return names, codes, levels, targets
 
 

@@ -11,11 +11,13 @@ Format::
         1: 0.49
         2: 0.51
 
-Every margin is either shares summing to 1 or population counts; count margins must all add up
-to the same total. Category keys are matched to the data by value (``1`` matches ``1`` and
-``1.0``) or, failing that, by their text (``"1"`` matches ``1``). Unlike plain YAML 1.1, the
-keys ``Yes``/``No``/``on``/``off`` stay text (only ``true``/``false`` are booleans), so a
-``{Yes: 0.8, No: 0.2}`` margin matches a Yes/No column. Every category in the data needs a
+Either every margin is shares summing to 1, or every margin is population counts adding up to
+the same total (equal to ``population`` if given); anything else - shares and counts mixed,
+shares (all values <= 1) that do not sum to 1, counts with different totals - is an error
+naming each margin and its sum. Category keys are matched to the data by value (``1`` matches
+``1`` and ``1.0``) or, failing that, by their text (``"1"`` matches ``1``). Unlike plain YAML
+1.1, the keys ``Yes``/``No``/``on``/``off`` stay text (only ``true``/``false`` are booleans),
+so a ``{Yes: 0.8, No: 0.2}`` margin matches a Yes/No column. Every category in the data needs a
 target and every non-zero target needs respondents.
 """
 

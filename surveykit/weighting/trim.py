@@ -27,7 +27,8 @@ def trim_weights(
     keeps the sum of weights. Passes repeat while redistribution pushes weights out of bounds,
     as R's ``strict=TRUE`` (survey 4.1: every weight inside the bounds, including ones trimmed
     before, shares the excess); ``max_iter=1`` is R's default ``strict=FALSE``. Weights still
-    outside after ``max_iter`` passes are left there with a warning.
+    outside after ``max_iter`` passes are left there with a warning; bounds that cannot hold
+    (the mean weight outside them, since redistribution keeps the sum) are a WeightingError.
     """
     lo = -np.inf if lower is None else as_number(lower, "lower trimming bound")
     hi = np.inf if upper is None else as_number(upper, "upper trimming bound")
@@ -36,6 +37,15 @@ def trim_weights(
     if max_iter < 1:
         raise WeightingError(f"max_iter must be at least 1, got {max_iter}")
     pw = np.asarray(w, dtype=float).copy()
+    if redistribute and pw.size:
+        avg = float(pw.mean())
+        if not lo <= avg <= hi:
+            raise WeightingError(
+                f"trimming bounds [{lo:g}, {hi:g}] cannot hold: the mean weight is {avg:.6g}, "
+                "and trimming with redistribution keeps the sum of the weights",
+                values=[f"sum {pw.sum():.6g} over {pw.size} weights"],
+                hint="bounds are absolute weights: choose them around the mean weight, or pass "
+                     "redistribute=False to clip without keeping the sum")
     passes = 0
     outside = (pw < lo) | (pw > hi)
     while outside.any() and passes < max_iter:
