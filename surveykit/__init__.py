@@ -25,6 +25,7 @@ _API: dict[str, str] = {
     "SurveyDesign": "surveykit.design",
     "ReplicateDesign": "surveykit.design",
     "make_replicate_design": "surveykit.replicates",
+    "interaction": "surveykit.design",
     # io and dictionary
     "read": "surveykit.io",
     "harmonise": "surveykit.io",

@@ -10,10 +10,10 @@ Estimators talk to a design through two methods:
 - ``design.weights`` — analysis weights (zero outside the current domain);
 - ``design.vcov(scores)`` (linearisation) or ``design.replicate_vcov(theta, theta_reps)``.
 
-The linearisation variance follows the formula of R's ``svyrecvar`` for the first stage
-(ultimate-cluster approximation): PSU totals of the weighted influence scores are centred within
-strata and summed as ``sum_h f_h n_h/(n_h-1) sum_i (z_hi - zbar_h)(z_hi - zbar_h)'``, with
-``f_h = 1 - n_h/N_h`` when an FPC is given.
+The linearisation variance is R's ``svyrecvar``: PSU totals of the weighted influence scores
+centred within strata, ``sum_h f_h n_h/(n_h-1) sum_i (z_hi - zbar_h)(z_hi - zbar_h)'`` with
+``f_h = 1 - n_h/N_h`` under an FPC, plus the later stages' terms of a multistage design with
+FPCs (see :mod:`surveykit.multistage`).
 """
 
 from __future__ import annotations
@@ -21,13 +21,22 @@ from __future__ import annotations
 import copy
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol
 
 import numpy as np
 import pandas as pd
 
 from surveykit.errors import DesignError
+from surveykit.multistage import (
+    CERTAINTY_TOL,
+    Stage,
+    dense_codes,
+    pair_codes,
+    per_stratum_value,
+    recursive_vcov,
+    unit_strata,
+)
 
 LonelyPSU = Literal["fail", "remove", "adjust", "average", "certainty"]
 LONELY_PSU_POLICIES: tuple[str, ...] = ("fail", "remove", "adjust", "average", "certainty")
@@ -65,15 +74,37 @@ def _column(data: pd.DataFrame, spec: Any, role: str, source: str | None) -> pd.
     return pd.Series(values, index=data.index)
 
 
-def _combine(data: pd.DataFrame, spec: Any, role: str, source: str | None) -> pd.Series:
-    """A single key series for one column, an array, or the interaction of several columns."""
-    if isinstance(spec, (list, tuple)) and all(isinstance(s, str) for s in spec):
-        cols = [_column(data, s, role, source) for s in spec]
-        for s, col in zip(spec, cols, strict=True):
-            _no_missing(col, role, s, source)
-        return pd.Series(
-            pd.MultiIndex.from_arrays(cols).to_flat_index(), index=data.index, dtype=object
-        )
+def interaction(data: pd.DataFrame, columns: Sequence[str], sep: str = ".") -> pd.Series:
+    """One label per row for the combination of several columns (R's ``interaction``).
+
+    A list given to ``SurveyDesign(strata=..., psu=...)`` means *stages*, as in R's
+    ``id=~a+b``; to use the cross-classification of several columns as one set of strata or
+    PSUs, pass ``strata=interaction(df, ["region", "urban"])`` instead. Labels are the values
+    joined by ``sep`` (``"1.2"``), as R pastes them.
+    """
+    data = _as_frame(data)
+    cols = [_column(data, c, "interaction", None) for c in columns]
+    if not cols:
+        raise DesignError("interaction needs at least one column")
+    for name, col in zip(columns, cols, strict=True):
+        _no_missing(col, "interaction", name, None)
+    out = cols[0].astype(str)
+    for col in cols[1:]:
+        out = out + sep + col.astype(str)
+    return out.rename(sep.join(map(str, columns)))
+
+
+def _stage_specs(spec: Any) -> list[Any]:
+    """A design role given per stage: None -> [], one column/array -> [it], a list -> stages."""
+    if spec is None:
+        return []
+    if isinstance(spec, (list, tuple)) and spec and all(
+            isinstance(s, (str, pd.Series, np.ndarray)) for s in spec):
+        return list(spec)
+    return [spec]
+
+
+def _key(data: pd.DataFrame, spec: Any, role: str, source: str | None) -> pd.Series:
     col = _column(data, spec, role, source)
     _no_missing(col, role, spec if isinstance(spec, str) else None, source)
     return col
@@ -89,10 +120,23 @@ def _no_missing(col: pd.Series, role: str, name: str | None, source: str | None)
         )
 
 
-def _codes(key: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Integer codes 0..k-1 in sorted order of the levels, plus the levels."""
-    codes, levels = pd.factorize(key, sort=True)
-    return codes.astype(np.intp), np.asarray(levels, dtype=object)
+def _codes(key: pd.Series, sort: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Integer codes 0..k-1 and the levels; sorted levels when ``sort``, else first appearance.
+
+    Integer columns of modest range take a bincount path (no hashing, no sort of n values).
+    """
+    values = key.to_numpy()
+    if values.dtype.kind in "iu" and values.size:
+        lo, hi = int(values.min()), int(values.max())
+        if hi - lo < 4 * values.size + 1024:
+            shifted = (values - lo).astype(np.intp, copy=False)
+            seen = np.zeros(hi - lo + 1, dtype=bool)
+            seen[shifted] = True
+            remap = np.cumsum(seen, dtype=np.intp) - 1
+            levels = np.flatnonzero(seen) + lo
+            return remap[shifted], levels.astype(object)
+    codes, levels = pd.factorize(key, sort=sort)
+    return codes.astype(np.intp, copy=False), np.asarray(levels, dtype=object)
 
 
 def validate_weights(w: Any, *, column: str | None = None, source: str | None = None) -> np.ndarray:
@@ -214,16 +258,31 @@ class SurveyDesign(_Base):
     Parameters
     ----------
     data: respondent-level DataFrame.
-    weights: column name or array of sampling weights; default 1 for every row.
-    strata: column name(s) of the strata; default a single stratum.
-    psu: column name of the primary sampling units; default each row is its own PSU.
-    fpc: column with the population number of PSUs in the stratum (> 1) or the sampling
-        fraction (<= 1); constant within strata. Default: no finite population correction.
+    weights: column name or array of sampling weights. Without weights (and without
+        ``probs``), the weights are derived from ``fpc`` as R does (the product over stages
+        of ``N_s / n_s``); with neither, every row has weight 1 (equal probability).
+    strata: column name or array of the strata; a list gives the strata of each stage
+        (R's ``strata=~s1+s2``). Default: one stratum.
+    psu: column name or array of the primary sampling units; a list gives the sampling
+        units of each stage, as R's ``id=~psu+ssu``: ``psu=["dnum", "snum"]`` is a two-stage
+        design whose second-stage units are schools within districts (not an interaction:
+        use :func:`interaction` for that). Default: each row is its own PSU.
+    fpc: per stage (one column, or a list with one per stage) the population number of units
+        in the stratum (all values >= 1) or the sampling fraction (all values <= 1), constant
+        within the stage's strata, as R's ``fpc=``. Default: no finite population correction.
     nest: PSU labels are only unique within strata (relabel them), as R's ``nest=TRUE``.
-    lonely_psu: what to do with strata holding a single PSU, as R's ``survey.lonely.psu``:
-        "fail" (error, the default), "remove", "certainty", "adjust" (centre on the grand mean),
-        "average" (scale up the other strata's contribution).
+    lonely_psu: what to do with strata holding a single unit, at any stage, as R's
+        ``survey.lonely.psu``: "fail" (error, the default), "remove", "certainty", "adjust"
+        (centre on the grand mean), "average" (scale up the other strata's contribution).
     source: a file name used in error messages.
+    probs: column name or array (or a list, one per stage, multiplied) of selection
+        probabilities, R's ``probs=``; weights are ``1 / probs``. Not together with weights.
+    ultimate_cluster: use only the first stage for variances even when an FPC is given,
+        as R's ``options(survey.ultimate.cluster = TRUE)``.
+
+    With an FPC and several stages, variances add the later stages' terms (R's
+    ``svyrecvar``); without an FPC only the first stage counts (the with-replacement
+    "ultimate cluster" approximation), exactly as R.
     """
 
     strata_codes: np.ndarray = field(default=None, repr=False)  # type: ignore[assignment]
@@ -231,7 +290,9 @@ class SurveyDesign(_Base):
     psu_stratum: np.ndarray = field(default=None, repr=False)  # type: ignore[assignment]
     n_psu_h: np.ndarray = field(default=None, repr=False)  # type: ignore[assignment]
     fpc_f: np.ndarray = field(default=None, repr=False)  # type: ignore[assignment]
+    stages: tuple[Stage, ...] = ()
     lonely_psu: str = "fail"
+    ultimate_cluster: bool = False
     calibrations: tuple[Residualizer, ...] = ()
     spec: dict[str, Any] = field(default_factory=dict)
 
@@ -245,6 +306,8 @@ class SurveyDesign(_Base):
         nest: bool = False,
         lonely_psu: LonelyPSU = "fail",
         source: str | None = None,
+        probs: Any = None,
+        ultimate_cluster: bool = False,
     ) -> None:
         data = _as_frame(data)
         n = len(data)
@@ -255,99 +318,215 @@ class SurveyDesign(_Base):
                 f"unknown lonely_psu policy {lonely_psu!r}",
                 hint=f"use one of {', '.join(LONELY_PSU_POLICIES)}",
             )
-        if weights is None:
-            w = np.ones(n)
+        if weights is not None and probs is not None:
+            raise DesignError("give weights= or probs=, not both (R: \"Can't specify both "
+                              "sampling weights and probabilities\")", file=source,
+                              column=weights if isinstance(weights, str) else None)
+        psu_specs = _stage_specs(psu)
+        strata_specs = _stage_specs(strata)
+        fpc_specs = _stage_specs(fpc)
+        n_stages = max(len(psu_specs), 1)
+        if len(strata_specs) > n_stages:
+            raise DesignError(
+                f"strata lists {len(strata_specs)} columns but the design has {n_stages} "
+                "stage(s): a list of strata gives the strata of each stage (R's strata=~s1+s2)",
+                file=source, values=[s for s in strata_specs if isinstance(s, str)],
+                hint="for strata crossed from several columns use "
+                     "strata=surveykit.design.interaction(df, [...])",
+            )
+        if fpc_specs and len(fpc_specs) != n_stages:
+            raise DesignError(
+                f"fpc lists {len(fpc_specs)} column(s) but the design has {n_stages} stage(s); "
+                "give one per stage (R's fpc=~fpc1+fpc2)", file=source,
+                values=[s for s in fpc_specs if isinstance(s, str)],
+            )
+        strata_name = strata_specs[0] if strata_specs and isinstance(strata_specs[0], str) \
+            else None
+        psu_name = psu_specs[0] if psu_specs and isinstance(psu_specs[0], str) else None
+
+        # -- stage 1: strata in sorted label order, PSUs by hashing (rows: no work at all) --
+        if strata_specs:
+            strata_codes, strata_levels = _codes(_key(data, strata_specs[0], "strata", source))
         else:
+            strata_codes = np.zeros(n, dtype=np.intp)
+            strata_levels = np.array(["(all)"], dtype=object)
+        n_strata = len(strata_levels)
+        if not psu_specs:
+            stage1 = Stage(cluster=np.arange(n, dtype=np.intp), cluster_stratum=strata_codes,
+                           n=np.bincount(strata_codes, minlength=n_strata), f=np.ones(n_strata),
+                           ratio=np.zeros(n_strata), parent=np.zeros(n_strata, dtype=np.intp),
+                           rows_are_units=True)
+        else:
+            psu_key = _key(data, psu_specs[0], "psu", source)
+            psu_codes, psu_levels = _codes(psu_key, sort=False)
+            n_psu = len(psu_levels)
+            if nest:
+                psu_codes, n_psu = pair_codes(strata_codes, psu_codes, n_psu)
+            psu_stratum, clash = unit_strata(psu_codes, strata_codes, n_psu)
+            if clash.size:
+                labels = pd.unique(psu_key.to_numpy()[clash])
+                raise DesignError(
+                    "PSUs are not nested in strata: the same PSU label appears in several strata",
+                    file=source, column=psu_name, values=list(labels),
+                    hint="pass nest=True if PSU labels are only unique within strata",
+                )
+            stage1 = Stage(cluster=psu_codes, cluster_stratum=psu_stratum,
+                           n=np.bincount(psu_stratum, minlength=n_strata), f=np.ones(n_strata),
+                           ratio=np.zeros(n_strata), parent=np.zeros(n_strata, dtype=np.intp))
+        stages = [stage1]
+        # -- later stages: units nested in the previous stage's units (R's interaction) --
+        strata_keys: list[np.ndarray] = []
+        for s in range(2, n_stages + 1):
+            prev = stages[-1]
+            name = psu_specs[s - 1] if isinstance(psu_specs[s - 1], str) else None
+            ids, n_ids = _codes(_key(data, psu_specs[s - 1], f"psu (stage {s})", source),
+                                sort=False)
+            unit, n_unit = pair_codes(prev.cluster, ids, len(n_ids))
+            has_strata = len(strata_specs) >= s
+            if has_strata:
+                sk, skl = _codes(_key(data, strata_specs[s - 1], f"strata (stage {s})", source),
+                                 sort=False)
+                strata_keys.append(sk)
+                if nest:
+                    unit, n_unit = pair_codes(unit, sk, len(skl))
+                row_h, n_h = pair_codes(prev.cluster, sk, len(skl))
+            else:
+                row_h, n_h = dense_codes(prev.cluster)
+            parent = np.zeros(n_h, dtype=np.intp)
+            parent[row_h] = prev.cluster
+            unit_h, clash = unit_strata(unit, row_h, n_unit)
+            if clash.size:
+                raise DesignError(
+                    f"stage-{s} units are not nested in the stage-{s} strata: the same unit "
+                    "appears in several strata",
+                    file=source, column=name,
+                    values=[f"row {i}" for i in clash],
+                    hint="pass nest=True if unit labels are only unique within strata",
+                )
+            stages.append(Stage(cluster=unit, cluster_stratum=unit_h,
+                                n=np.bincount(unit_h, minlength=n_h), f=np.ones(n_h),
+                                ratio=np.zeros(n_h), parent=parent))
+
+        # -- finite population corrections, one per stage --
+        popsizes: list[np.ndarray] = []
+        if fpc_specs:
+            values = []
+            for s, (spec_s, stage) in enumerate(zip(fpc_specs, stages, strict=True), start=1):
+                fname = spec_s if isinstance(spec_s, str) else None
+                raw = _column(data, spec_s, "fpc", source)
+                fcol = pd.to_numeric(raw, errors="coerce")
+                if fcol.isna().any():
+                    raise DesignError("fpc has missing or non-numeric values", file=source,
+                                      column=fname, values=raw[fcol.isna()])
+                per_h, varying = per_stratum_value(fcol.to_numpy(dtype=float),
+                                                   stage.row_stratum(), stage.n_strata)
+                if varying.size:
+                    where = (list(strata_levels[varying]) if s == 1
+                             else [f"stage-{s} stratum {h}" for h in varying])
+                    raise DesignError(
+                        "fpc must be constant within strata" + (f" (stage {s}: within each "
+                                                                "stage-1 unit and stratum)"
+                                                                if s > 1 else ""),
+                        file=source, column=fname, values=where)
+                if not np.isfinite(per_h).all():
+                    raise DesignError("fpc must be finite", file=source, column=fname,
+                                      values=per_h[~np.isfinite(per_h)])
+                if (per_h <= 0).any():
+                    raise DesignError("fpc must be positive", file=source, column=fname,
+                                      values=per_h[per_h <= 0])
+                values.append((fname, per_h))
+            allv = np.concatenate([v for _, v in values])
+            counts = bool((allv > 1).any())
+            if counts and (allv < 1).any():
+                raise DesignError(
+                    "fpc mixes population counts (> 1) and sampling fractions (< 1); R requires "
+                    "all fpc >= 1 or all <= 1", file=source,
+                    values=sorted({float(x) for x in allv[allv < 1]})[:5])
+            for s, ((fname, per_h), stage) in enumerate(zip(values, stages, strict=True),
+                                                        start=1):
+                nh = stage.n.astype(float)
+                pop = per_h if counts else nh / per_h
+                short = pop < nh - 1e-9
+                if short.any():
+                    where = (list(strata_levels[short]) if s == 1
+                             else [f"stage-{s} stratum {h}" for h in np.flatnonzero(short)])
+                    raise DesignError("fpc is smaller than the number of sampled PSUs"
+                                      + (f" (stage {s})" if s > 1 else ""), file=source,
+                                      column=fname, values=where)
+                popsizes.append(pop)
+                stages[s - 1] = replace(stage, f=(pop - nh) / pop, ratio=nh / pop)
+        later = bool(fpc_specs) and n_stages > 1 and not ultimate_cluster
+
+        # -- weights: given, from probabilities, or from the FPC (R's svydesign) --
+        if weights is not None:
             wcol = _column(data, weights, "weights", source)
             w = validate_weights(wcol, column=weights if isinstance(weights, str) else None,
                                  source=source)
-
-        if strata is None:
-            strata_codes = np.zeros(n, dtype=np.intp)
-            strata_levels = np.array(["(all)"], dtype=object)
+        elif probs is not None:
+            prob = np.ones(n)
+            for spec_p in _stage_specs(probs):
+                pname = spec_p if isinstance(spec_p, str) else None
+                pv = validate_weights(_column(data, spec_p, "probs", source), column=pname,
+                                      source=source)
+                bad = (pv <= 0) | (pv > 1)
+                if bad.any():
+                    raise DesignError("selection probabilities must be in (0, 1]", file=source,
+                                      column=pname, values=pv[bad])
+                prob = prob * pv
+            w = 1.0 / prob
+        elif popsizes:
+            w = np.ones(n)
+            for pop, stage in zip(popsizes, stages, strict=True):
+                h = stage.row_stratum()
+                w = w * (pop / stage.n)[h]
         else:
-            strata_codes, strata_levels = _codes(_combine(data, strata, "strata", source))
+            w = np.ones(n)
 
-        if psu is None:
-            psu_key = pd.Series(np.arange(n), index=data.index)
-        else:
-            psu_key = _combine(data, psu, "psu", source)
-        if nest:
-            psu_key = pd.Series(
-                pd.MultiIndex.from_arrays([strata_codes, psu_key.to_numpy()]).to_flat_index(),
-                index=data.index, dtype=object,
-            )
-        psu_codes, psu_levels = _codes(psu_key)
-        n_psu = len(psu_levels)
-        # Each PSU must sit in exactly one stratum (R: "Clusters not nested in strata").
-        pairs = pd.DataFrame({"psu": psu_codes, "stratum": strata_codes}).drop_duplicates()
-        dup = pairs["psu"].duplicated(keep=False)
-        if dup.any():
-            offenders = psu_levels[pairs.loc[dup, "psu"].unique()]
-            raise DesignError(
-                "PSUs are not nested in strata: the same PSU label appears in several strata",
-                file=source, column=psu if isinstance(psu, str) else None, values=list(offenders),
-                hint="pass nest=True if PSU labels are only unique within strata",
-            )
-        psu_stratum = np.zeros(n_psu, dtype=np.intp)
-        psu_stratum[psu_codes] = strata_codes
-        n_psu_h = np.bincount(psu_stratum, minlength=len(strata_levels))
+        # -- lonely units: R fails on them (at any stage it reaches) unless taken whole --
+        for s, stage in enumerate(stages if later else stages[:1], start=1):
+            lonely = np.flatnonzero((stage.n == 1) & (stage.f >= CERTAINTY_TOL))
+            if lonely.size and lonely_psu == "fail":
+                if s == 1:
+                    raise DesignError(
+                        f"{lonely.size} stratum/strata have a single PSU, so their variance is "
+                        "not estimable",
+                        file=source, column=strata_name, values=list(strata_levels[lonely]),
+                        hint='choose lonely_psu="remove", "adjust", "average" or "certainty"',
+                    )
+                first_row = np.zeros(stage.n_strata, dtype=np.intp)
+                first_row[stage.row_stratum()[::-1]] = np.arange(n)[::-1]
+                raise DesignError(
+                    f"{lonely.size} stage-{s} stratum/strata have a single sampled unit, so "
+                    "their variance is not estimable (R: 'has only one PSU at stage "
+                    f"{s}')", file=source,
+                    column=psu_specs[s - 1] if isinstance(psu_specs[s - 1], str) else None,
+                    values=[f"row {i}" for i in first_row[lonely]],
+                    hint='choose lonely_psu="remove", "adjust", "average" or "certainty", or '
+                         "ultimate_cluster=True",
+                )
 
-        lonely = np.flatnonzero(n_psu_h == 1)
-        if lonely.size and lonely_psu == "fail":
-            raise DesignError(
-                f"{lonely.size} stratum/strata have a single PSU, so their variance is not "
-                "estimable",
-                file=source, column=strata if isinstance(strata, str) else None,
-                values=list(strata_levels[lonely]),
-                hint='choose lonely_psu="remove", "adjust", "average" or "certainty"',
-            )
-
-        fpc_f = np.ones(len(strata_levels))
-        if fpc is not None:
-            fcol = pd.to_numeric(_column(data, fpc, "fpc", source), errors="coerce")
-            fname = fpc if isinstance(fpc, str) else None
-            if fcol.isna().any():
-                raise DesignError("fpc has missing or non-numeric values", file=source,
-                                  column=fname,
-                                  values=_column(data, fpc, "fpc", source)[fcol.isna()])
-            fv = fcol.to_numpy(dtype=float)
-            per_h = pd.Series(fv).groupby(strata_codes).agg(["min", "max"])
-            varying = per_h.index[per_h["min"] != per_h["max"]]
-            if len(varying):
-                raise DesignError("fpc must be constant within strata", file=source, column=fname,
-                                  values=list(strata_levels[varying]))
-            val = per_h["min"].to_numpy()
-            if not np.isfinite(val).all():
-                raise DesignError("fpc must be finite", file=source, column=fname,
-                                  values=val[~np.isfinite(val)])
-            if (val <= 0).any():
-                raise DesignError("fpc must be positive", file=source, column=fname,
-                                  values=val[val <= 0])
-            # <= 1: sampling fraction; > 1: population count of PSUs (R's convention).
-            pop = np.where(val <= 1, n_psu_h / np.where(val <= 1, val, 1.0), val)
-            short = pop < n_psu_h - 1e-9
-            if short.any():
-                raise DesignError("fpc is smaller than the number of sampled PSUs", file=source,
-                                  column=fname, values=list(strata_levels[short]))
-            fpc_f = np.where(np.isinf(pop), 1.0, (pop - n_psu_h) / pop)
-
+        first = stages[0]
         _Base.__init__(self, data=data, base_weights=w, domain=np.ones(n, dtype=bool),
                        source=source)
         object.__setattr__(self, "strata_codes", strata_codes)
-        object.__setattr__(self, "psu_codes", psu_codes)
-        object.__setattr__(self, "psu_stratum", psu_stratum)
-        object.__setattr__(self, "n_psu_h", n_psu_h)
-        object.__setattr__(self, "fpc_f", fpc_f)
+        object.__setattr__(self, "psu_codes", first.cluster)
+        object.__setattr__(self, "psu_stratum", first.cluster_stratum)
+        object.__setattr__(self, "n_psu_h", first.n)
+        object.__setattr__(self, "fpc_f", first.f)
+        object.__setattr__(self, "stages", tuple(stages))
         object.__setattr__(self, "lonely_psu", lonely_psu)
+        object.__setattr__(self, "ultimate_cluster", bool(ultimate_cluster))
         object.__setattr__(self, "calibrations", ())
         object.__setattr__(self, "spec", {
             "weights": weights if isinstance(weights, str) else None,
             "strata": strata if isinstance(strata, (str, list, tuple)) else None,
-            "psu": psu if isinstance(psu, str) else None,
-            "fpc": fpc if isinstance(fpc, str) else None,
+            "psu": psu if isinstance(psu, (str, list, tuple)) else None,
+            "fpc": fpc if isinstance(fpc, (str, list, tuple)) else None,
+            "probs": probs if isinstance(probs, (str, list, tuple)) else None,
             "nest": nest,
             "strata_levels": strata_levels,
+            "weights_from": ("weights" if weights is not None else "probs" if probs is not None
+                             else "fpc" if popsizes else "equal"),
         })
 
     # -- derived views ---------------------------------------------------------------------------
@@ -360,10 +539,16 @@ class SurveyDesign(_Base):
         return len(self.psu_stratum)
 
     @property
+    def n_stages(self) -> int:
+        return len(self.stages)
+
+    @property
     def df(self) -> int:
         """Design degrees of freedom in the current domain: #PSUs - #strata (R's ``degf``)."""
         inset = self.weights != 0
-        return int(len(np.unique(self.psu_codes[inset])) - len(np.unique(self.strata_codes[inset])))
+        psus = np.bincount(self.psu_codes[inset], minlength=self.n_psu)
+        strata = np.bincount(self.strata_codes[inset], minlength=self.n_strata)
+        return int(np.count_nonzero(psus) - np.count_nonzero(strata))
 
     def with_weights(self, weights: Any, calibration: Residualizer | None = None) -> SurveyDesign:
         """Same design with new base weights (e.g. after raking); domain is kept.
@@ -384,7 +569,8 @@ class SurveyDesign(_Base):
         **kwargs: Any,
     ) -> ReplicateDesign:
         """Convert to a replicate-weight design ("jk1", "jkn", "bootstrap", "brr"); see
-        :func:`surveykit.replicates.make_replicate_design`."""
+        :func:`surveykit.replicates.make_replicate_design`. Replicates are built from the
+        first-stage PSUs and strata, as R's ``as.svrepdesign``."""
         from surveykit.replicates import make_replicate_design
 
         return make_replicate_design(self, method=method, replicates=replicates, seed=seed,
@@ -395,7 +581,8 @@ class SurveyDesign(_Base):
         """Linearisation covariance of a vector of totals with the given influence scores.
 
         ``scores`` is n x p: each respondent's weighted contribution to the estimating
-        equations (already multiplied by the weight; zero outside the domain).
+        equations (already multiplied by the weight; zero outside the domain). Every stage
+        contributes as in R's ``svyrecvar`` (see :mod:`surveykit.multistage`).
         """
         x = np.asarray(scores, dtype=float)
         if x.ndim == 1:
@@ -404,56 +591,27 @@ class SurveyDesign(_Base):
             raise DesignError(f"scores have {x.shape[0]} rows, design has {self.n_total}")
         for cal in self.calibrations:
             x = cal.residualize(x)
-        p = x.shape[1]
-        n_psu = self.n_psu
-        z = np.empty((n_psu, p))
-        for j in range(p):
-            z[:, j] = np.bincount(self.psu_codes, weights=x[:, j], minlength=n_psu)
-        h = self.psu_stratum
-        nh = self.n_psu_h.astype(float)
-        n_strata = len(nh)
-        sums = np.empty((n_strata, p))
-        for j in range(p):
-            sums[:, j] = np.bincount(h, weights=z[:, j], minlength=n_strata)
-        centre = sums / np.maximum(nh, 1)[:, None]
-        lonely = nh == 1
-        # strata with rows in the current domain: R drops the other rows before svyrecvar,
-        # except for calibrated designs, whose subsets keep every row (with zero weight), so
-        # there every stratum stays (the residualised scores are non-zero outside the domain)
-        if self.calibrations:
-            present = np.ones(n_strata, dtype=bool)
-        else:
-            present = np.zeros(n_strata, dtype=bool)
-            present[self.strata_codes[self.weights != 0]] = True
-        if lonely.any() and self.lonely_psu == "adjust":
-            centre[lonely] = z.sum(axis=0) / max(nh[present].sum(), 1)
-        zc = z - centre[h]
-        scale = np.where(nh > 1, self.fpc_f * nh / np.maximum(nh - 1, 1), self.fpc_f)
-        scale = np.where(self.fpc_f < 1e-7, 0.0, scale)
-        scale = np.where(present, scale, 0.0)
-        n_strata = int(present.sum())
-        lonely = lonely & present
-        n_ok = n_strata
-        if lonely.any():
-            if self.lonely_psu == "fail":  # also caught at construction time
-                raise DesignError("strata with a single PSU under lonely_psu='fail'")
-            if self.lonely_psu == "average":
-                scale = np.where(lonely, 0.0, scale)
-                n_ok = int((present & ~lonely).sum())
-                if n_ok == 0:
-                    raise DesignError("every stratum has a single PSU; 'average' is undefined")
-            elif self.lonely_psu in ("remove", "certainty"):
-                scale = np.where(lonely, 0.0, scale)
-        zs = zc * np.sqrt(scale[h])[:, None]
-        return (zs.T @ zs) * (n_strata / n_ok)
+        # R drops the rows outside a domain before svyrecvar, except for calibrated designs,
+        # whose subsets keep every row (zero weight; their residualised scores are non-zero)
+        present = None if self.calibrations else self.weights != 0
+        later = (self.n_stages > 1 and not self.ultimate_cluster
+                 and self.spec.get("fpc") is not None)
+        return recursive_vcov(self.stages, x, present, self.lonely_psu, later)
 
     def describe(self) -> str:
         """One-paragraph description, like R's ``print(design)``."""
         kind = "Stratified" if self.n_strata > 1 else "Unstratified"
         clus = "independent sampling" if self.n_psu == self.n_total else f"{self.n_psu} PSUs"
-        fpc = ", with FPC" if np.any(self.fpc_f < 1) else ""
+        if self.n_stages > 1:
+            clus += f", {self.n_stages} stages"
+            if self.ultimate_cluster:
+                clus += " (ultimate-cluster variance)"
+        fpc = ", with FPC" if self.spec.get("fpc") is not None else ""
+        eq = ("; equal probability (no weights, probs or fpc given)"
+              if self.spec.get("weights_from") == "equal" else "")
         return (f"{kind} design ({self.n_strata} strata, {clus}{fpc}); n = {self.n} "
-                f"of {self.n_total} rows in the domain; lonely PSU policy '{self.lonely_psu}'.")
+                f"of {self.n_total} rows in the domain; lonely PSU policy '{self.lonely_psu}'"
+                f"{eq}.")
 
 
 REPLICATE_TYPES = ("JK1", "JKn", "bootstrap", "BRR", "Fay", "other")

@@ -265,6 +265,11 @@ def make_replicate_design(
                  ">= 4.2's as.svrepdesign refuses calibrated designs the same way)")
     if method not in ("bootstrap", "subbootstrap") and replicates is not None:
         raise DesignError(f"replicates= only applies to the bootstrap, not {method!r}")
+    if (method in ("jk1", "jkn", "bootstrap") and design.n_stages > 1
+            and design.spec.get("fpc") is not None):
+        warnings.warn("finite population corrections after the first stage are dropped: "
+                      "replicates resample first-stage PSUs (as R's as.svrepdesign)",
+                      UserWarning, stacklevel=3)
     if method == "jk1":
         mult, info = _jk1(design)
     elif method == "jkn":
