@@ -56,6 +56,9 @@ _API: dict[str, str] = {
     "glm": "surveykit.models",
     "ordinal": "surveykit.models",
     "negbin": "surveykit.models",
+    "wald_test": "surveykit.models",
+    "anova": "surveykit.models",
+    "pchisqsum": "surveykit.distributions",
     # published tables, replica, replication
     "published": "surveykit.published",
     "replica": "surveykit.replica",

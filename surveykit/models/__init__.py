@@ -1,7 +1,9 @@
 """Survey regression models: ``glm`` (R ``svyglm``), ``ordinal`` (R ``svyolr``), ``negbin`` (NB2).
 
 All return a :class:`~surveykit.models.results.ModelResult` with design-based covariance,
-tidy tables, predictions, average marginal effects and publication tables.
+tidy tables, predictions (with delta-method SEs), information criteria, average marginal
+effects and publication tables; ``wald_test`` (R ``regTermTest``) and ``anova`` (R
+``anova.svyglm``) test terms.
 """
 
 from surveykit.models.glm import glm
@@ -9,5 +11,6 @@ from surveykit.models.negbin import negbin
 from surveykit.models.ordinal import ordinal
 from surveykit.models.results import ModelResult
 from surveykit.models.tables import regression_table
+from surveykit.models.wald import anova, wald_test
 
-__all__ = ["ModelResult", "glm", "negbin", "ordinal", "regression_table"]
+__all__ = ["ModelResult", "anova", "glm", "negbin", "ordinal", "regression_table", "wald_test"]

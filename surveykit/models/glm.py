@@ -406,3 +406,24 @@ def glm(design: Any, formula: str, family: str = "gaussian", link: str | None = 
                "maxiter": maxiter, "weight_scale": scale,
                "deviance": deviance(kind, y, mu, w) / scale},
     )
+
+
+def refit_deviance(model: ModelResult, keep: np.ndarray) -> float:
+    """Deviance (R's weight scale) of ``model`` refitted on the same rows, weights and offset
+    with only the columns ``keep`` of its model matrix: R's ``update(model, . ~ . - terms)``
+    inside ``regTermTest(method="LRT")``."""
+    ex = model.extra
+    lk = LINKS[model.link]
+    X = model.frame.X[:, keep]
+    w = np.asarray(model.design.weights, dtype=float)[model.frame.rows]
+    beta0 = model.params.to_numpy()[keep] if X.shape[1] else None
+    if X.shape[1] == 0:  # no columns left: the fitted mean is the offset alone
+        eta = np.zeros(len(w)) if ex["offset"] is None else ex["offset"]
+        return deviance(ex["kind"], ex["y"], lk.inverse(eta), w) / ex["weight_scale"]
+    beta, it, ok, gnorm = irls(X, ex["y"], w, ex["kind"], lk, beta0, offset=ex["offset"],
+                               tol=ex["tol"], maxit=ex["maxiter"])
+    if not ok:
+        raise ConvergenceError(f"the smaller model did not converge in {it} iterations (last "
+                               f"score norm {gnorm:.3g})", column=model.frame.lhs)
+    eta = X @ beta + (0 if ex["offset"] is None else ex["offset"])
+    return deviance(ex["kind"], ex["y"], lk.inverse(eta), w) / ex["weight_scale"]

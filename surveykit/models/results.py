@@ -180,12 +180,37 @@ class ModelResult:
         full = np.column_stack([np.zeros(len(eta)), cum, np.ones(len(eta))])
         return np.diff(full, axis=1)
 
-    def predict(self, newdata: pd.DataFrame | None = None, type: str = "response"
+    def _offset(self, newdata: pd.DataFrame | None, use: bool) -> np.ndarray | float:
+        """The offset of the fitted rows, or evaluated on ``newdata`` (0 without one)."""
+        exprs = self.extra.get("offset_exprs") or []
+        if not exprs or not use:
+            return 0.0
+        if newdata is None:
+            return self.extra["offset"]
+        from surveykit.models.glm import eval_offset
+
+        off = eval_offset(newdata, exprs)
+        if not np.all(np.isfinite(off)):
+            raise ModelError("the offset is missing or infinite in new data",
+                             column=", ".join(exprs), hint="or predict with offset=False")
+        return off
+
+    def predict(self, newdata: pd.DataFrame | None = None, type: str = "response", *,
+                se: bool = False, offset: bool = True, conf_level: float = 0.95
                 ) -> pd.Series | pd.DataFrame:
         """Predictions for ``newdata`` (default: the fitted rows).
 
         ``type``: "link" (linear predictor x'b), "response" (mean; for ordinal models the most
         probable category) or "prob" (ordinal: n x K category probabilities; binomial: P(y=1)).
+        The model's offset is included (evaluated on ``newdata``); ``offset=False`` leaves it
+        out, as R's ``predict.svyglm`` always does.
+
+        ``se=True`` (R ``predict.svyglm(se.fit=TRUE)``): a frame with estimate, std_error,
+        ci_low, ci_high (normal quantiles, as R's ``confint`` of the prediction), by the delta
+        method from the design-based covariance of the coefficients; its ``attrs["vcov"]`` is
+        the joint covariance of the predictions (R's ``vcov=TRUE``), so ``contrast`` works on
+        it. Ordinal models with ``type="prob"``: one row per (row, level) with the category
+        probability and its SE.
         """
         if newdata is None:
             X = self.frame.X
@@ -195,21 +220,93 @@ class ModelResult:
             index = newdata.index
         beta = self.params.to_numpy()[: self.n_coef]
         eta = X @ beta
+        if self.model != "ordinal":
+            eta = eta + self._offset(newdata, offset)
+        if type not in ("link", "response", "prob"):
+            raise ModelError(f"unknown prediction type {type!r}",
+                             hint="use 'link', 'response' or 'prob'")
+        if type == "prob" and self.model == "glm" and self.extra.get("kind") != "binomial":
+            raise ModelError("type='prob' needs a binomial model or an ordinal model")
+        if se:
+            return self._predict_se(X, eta, index, type, conf_level)
         if type == "link":
             return pd.Series(eta, index=index, name="link")
         if self.model == "ordinal":
             probs = pd.DataFrame(self._ordinal_probs(eta), index=index, columns=self.levels)
             if type == "prob":
                 return probs
-            if type == "response":
-                return pd.Series(np.asarray(self.levels, dtype=object)[probs.to_numpy().argmax(1)],
-                                 index=index, name="response")
-        elif type in ("response", "prob"):
-            if type == "prob" and self.link not in ("logit", "probit", "cloglog"):
-                raise ModelError("type='prob' needs a binary (binomial) model")
-            return pd.Series(self._inverse_link(eta), index=index, name=type)
-        raise ModelError(f"unknown prediction type {type!r}",
-                         hint="use 'link', 'response' or 'prob'")
+            return pd.Series(np.asarray(self.levels, dtype=object)[probs.to_numpy().argmax(1)],
+                             index=index, name="response")
+        return pd.Series(self._inverse_link(eta), index=index, name=type)
+
+    def _predict_se(self, X: np.ndarray, eta: np.ndarray, index: pd.Index, type: str,
+                    conf_level: float) -> pd.DataFrame:
+        """Delta-method predictions with SEs and their joint covariance (see ``predict``)."""
+        V = self.vcov.to_numpy()
+        labels = [str(i) for i in index]
+        if self.model == "ordinal":
+            if type != "prob":
+                raise ModelError("ordinal predictions with se=True are category probabilities",
+                                 hint="use type='prob'")
+            est, G = self._ordinal_prob_grad(X, eta)  # (n*K,), (n*K, k)
+            rows = np.repeat(np.asarray(index, dtype=object), len(self.levels))
+            lev = np.tile(np.asarray(self.levels, dtype=object), len(index))
+            names = [f"{r}:{v}" for r, v in zip(rows, lev, strict=True)]
+            lead = {"row": rows, "level": lev}
+        else:
+            G = X
+            est = eta
+            if type != "link":
+                from surveykit.models.glm import LINKS
+
+                lk = LINKS[self.link]
+                est = lk.inverse(eta)
+                G = X * lk.mu_eta(eta)[:, None]
+            names = labels
+            lead = {}
+            G = np.column_stack([G, np.zeros((len(G), len(self.params) - G.shape[1]))])
+        cov = G @ V @ G.T
+        sd = np.sqrt(np.maximum(np.diag(cov), 0))
+        q = stats.norm.ppf(0.5 + conf_level / 2)
+        out = pd.DataFrame({**lead, "estimate": est, "std_error": sd, "ci_low": est - q * sd,
+                            "ci_high": est + q * sd},
+                           index=None if lead else index)
+        out.attrs["vcov"] = pd.DataFrame(cov, index=names, columns=names)
+        out.attrs["coef"] = pd.Series(est, index=names)
+        out.attrs["df"] = float("inf")
+        return out
+
+    def _ordinal_prob_grad(self, X: np.ndarray, eta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Category probabilities (row-major n x K, flattened) and their gradient in the
+        parameters (coefficients, then thresholds)."""
+        _, pdf, _ = CUMLINKS[self.link]
+        pc = self.n_coef
+        th = self.params.to_numpy()[pc:]
+        n, K = len(eta), len(self.levels)
+        probs = self._ordinal_probs(eta)
+        f = np.column_stack([np.zeros(n), pdf(th[None, :] - eta[:, None]), np.zeros(n)])
+        G = np.zeros((n, K, len(self.params)))
+        G[:, :, :pc] = -(f[:, 1:] - f[:, :-1])[:, :, None] * X[:, None, :]
+        for k in range(K):  # P_k = F(a_k - eta) - F(a_(k-1) - eta)
+            if k < K - 1:
+                G[:, k, pc + k] += f[:, k + 1]
+            if k > 0:
+                G[:, k, pc + k - 1] -= f[:, k]
+        return probs.reshape(-1), G.reshape(n * K, -1)
+
+    # -- information criteria (glm) ------------------------------------------------------------
+    def aic(self, k: float = 2.0) -> pd.Series:
+        """eff_p, AIC, deltabar: R's ``AIC.svyglm`` (Lumley-Scott design-based AIC); see
+        :mod:`surveykit.models.infocrit`."""
+        from surveykit.models.infocrit import aic
+
+        return aic(self, k)
+
+    def bic(self, maximal: ModelResult | None = None) -> pd.Series:
+        """p, BIC, neff: R's ``BIC.svyglm(model, maximal=)`` (default maximal: this model)."""
+        from surveykit.models.infocrit import bic
+
+        return bic(self, maximal)
 
     def _inverse_link(self, eta: np.ndarray) -> np.ndarray:
         from surveykit.models.glm import LINKS

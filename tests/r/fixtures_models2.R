@@ -100,3 +100,126 @@ write.csv(data.frame(term = rownames(ci), estimate = f17(coef(olr)),
                      ci_high = f17(ci[, 2])),
           file.path(out, "models2_olr_confint.csv"), row.names = FALSE)
 cat("models2 svyolr confint written\n")
+
+# ---- predict, AIC/BIC, regTermTest, anova: one stratified/clustered, one replicate, one domain
+# long format: case, quantity, name, value
+long <- list()
+put <- function(case, quantity, name, value) {
+  long[[length(long) + 1]] <<- data.frame(case = case, quantity = quantity, name = name,
+                                          value = f17(unname(value)), stringsAsFactors = FALSE)
+}
+# the calls must be re-evaluable by update() (regTermTest's LRT, AIC): design is a global
+fitg <- function(formula, family) {
+  suppressWarnings(eval(bquote(svyglm(.(formula), design = design, family = .(family),
+                                      control = .(exact))), envir = globalenv()))
+}
+newdat <- data.frame(ell = c(5, 30, 60), meals = c(10, 50, 90), mobility = c(5, 15, 30),
+                     stype = factor(c("E", "H", "M"), levels = c("E", "H", "M")),
+                     enroll = c(300, 600, 1200))
+tcases <- list(
+  list(case = "logit_clus1", design = dclus1, family = quasibinomial(),
+       big = sch.wide ~ ell + meals + stype, small = sch.wide ~ ell, terms = c("meals", "stype")),
+  list(case = "logit_rclus1", design = rclus1, family = quasibinomial(),
+       big = sch.wide ~ ell + meals + stype, small = sch.wide ~ ell, terms = c("meals", "stype")),
+  list(case = "logit_strat_domain", design = subset(dstrat, stype != "H"),
+       family = quasibinomial(), big = sch.wide ~ ell + meals + mobility, small = sch.wide ~ ell,
+       terms = c("meals", "mobility")),
+  list(case = "probit_nhanes", design = dnh, family = quasibinomial(link = "probit"),
+       big = HI_CHOL ~ factor(race) + agecat + RIAGENDR, small = HI_CHOL ~ RIAGENDR,
+       terms = c("factor(race)", "agecat")),
+  list(case = "lm_clus1", design = dclus1, family = gaussian(),
+       big = api00 ~ ell + meals + stype, small = api00 ~ ell, terms = c("meals", "stype")),
+  list(case = "lm_rclus1", design = rclus1, family = gaussian(),
+       big = api00 ~ ell + meals + stype, small = api00 ~ ell, terms = c("meals", "stype")),
+  list(case = "lm_strat_domain", design = subset(dstrat, stype != "H"), family = gaussian(),
+       big = api00 ~ ell + meals + mobility, small = api00 ~ ell, terms = c("meals", "mobility")),
+  list(case = "poisson_offset_strat", design = dstrat, family = poisson(),
+       big = emer ~ ell + meals + stype + offset(log(enroll)), small = emer ~ ell + offset(log(enroll)),
+       terms = c("meals", "stype")),
+  list(case = "gamma_cal_domain", design = subset(cal.strat, stype != "E"),
+       family = Gamma(link = "log"), big = api00 ~ ell + meals + mobility, small = api00 ~ ell,
+       terms = c("meals", "mobility"))
+)
+for (tc in tcases) {
+  design <- tc$design
+  big <- fitg(tc$big, tc$family)
+  small <- fitg(tc$small, tc$family)
+  case <- tc$case
+  put(case, "deviance_big", "", deviance(big))
+  put(case, "deviance_small", "", deviance(small))
+  # predictions (not for the nhanes model, whose variables are not in newdat)
+  if (case != "probit_nhanes") {
+    for (type in c("link", "response")) {
+      p <- predict(big, newdata = newdat, type = type, se.fit = TRUE)
+      put(case, paste0("predict_", type), seq_along(coef(p)), coef(p))
+      # (SE() of a replicate-design prediction returns the first row's SE for every row in
+      # survey 4.1.1 -- attr(p, "var") is a vector there -- so take the variances directly)
+      v <- attr(p, "var")
+      put(case, paste0("predict_", type, "_se"), seq_along(coef(p)),
+          sqrt(if (is.matrix(v)) diag(v) else v))
+    }
+  }
+  # (survey 4.1.1's AIC for a Gaussian svyglm on a replicate design fails inside
+  # extractAIC_svylm: coef() of svyvar's replicate result; no reference for that case)
+  a <- tryCatch(AIC(big), error = function(e) NULL)
+  if (!is.null(a)) {
+    put(case, "aic", names(a), a)
+    a2 <- AIC(small)
+    put(case, "aic_small", names(a2), a2)
+  }
+  b <- BIC(small, maximal = big)
+  put(case, "bic_small", names(b), b)
+  b <- BIC(big, maximal = big)
+  put(case, "bic_big", names(b), b)
+  for (method in c("Wald", "LRT")) {
+    for (ddf in c("default", "Inf")) {
+      df <- if (ddf == "Inf") Inf else NULL
+      r <- regTermTest(big, tc$terms, method = method, df = df)
+      q <- paste0("regtermtest_", method, "_", ddf)
+      stat <- if (method == "LRT") r$chisq else if (is.null(r$Ftest)) r$chisq else r$Ftest
+      put(case, q, c("statistic", "p", "df", "ddf"),
+          c(stat, r$p, r$df, if (is.null(r$ddf)) Inf else r$ddf))
+      if (method == "LRT") put(case, paste0(q, "_lambda"), seq_along(r$lambda), r$lambda)
+    }
+    one <- regTermTest(big, tc$terms[1], method = method)
+    put(case, paste0("regtermtest1_", method), c("statistic", "p"),
+        c(if (method == "LRT") one$chisq else one$Ftest, one$p))
+  }
+  for (method in c("LRT", "Wald")) {
+    for (test in c("F", "Chisq")) {
+      r <- anova(small, big, method = method, test = test)
+      stat <- if (method == "LRT") r$chisq else if (is.null(r$Ftest)) r$chisq else r$Ftest
+      put(case, paste0("anova_", method, "_", test), c("statistic", "p"), c(stat, r$p))
+    }
+  }
+}
+write.csv(do.call(rbind, long), file.path(out, "models2_tests.csv"), row.names = FALSE)
+write.csv(newdat, file.path(out, "models2_newdata.csv"), row.names = FALSE)
+cat("models2 tests fixtures written\n")
+
+# ---- svyolr: category probabilities at new data with delta-method SEs (no R function does
+# this; computed here from R's coefficients and vcov by central differences), regTermTest
+probs_at <- function(par, X) {  # par = (beta, zeta); P(Y = k) for each row (rows x K)
+  p <- ncol(X)
+  eta <- drop(X %*% par[1:p])
+  cum <- plogis(outer(-eta, par[-(1:p)], "+"))
+  cbind(cum, 1) - cbind(0, cum)
+}
+nd <- data.frame(avg.ed = c(2.5, 3.5), mobility = c(10, 20),
+                 stype = factor(c("E", "H"), levels = c("E", "H", "M")))
+Xo <- model.matrix(~ avg.ed + mobility + stype, nd)[, -1]
+par <- c(coef(olr))
+pr <- c(t(probs_at(par, Xo)))  # row-major: row 1 levels 1..K, then row 2
+G <- sapply(seq_along(par), function(j) {
+  h <- 1e-6 * max(1, abs(par[j])); e <- replace(numeric(length(par)), j, h)
+  (c(t(probs_at(par + e, Xo))) - c(t(probs_at(par - e, Xo)))) / (2 * h)
+})
+se <- sqrt(diag(G %*% vcov(olr) %*% t(G)))
+write.csv(data.frame(estimate = f17(pr), std_error = f17(se)),
+          file.path(out, "models2_olr_predict.csv"), row.names = FALSE)
+rt <- regTermTest(olr, ~stype)
+rt2 <- regTermTest(olr, c("avg.ed", "stype"), df = Inf)
+write.csv(data.frame(test = c("stype_F", "avg.ed+stype_chisq"), statistic = f17(c(rt$Ftest, rt2$chisq)),
+                     df = c(rt$df, rt2$df), ddf = c(rt$ddf, Inf), p = f17(c(rt$p, rt2$p))),
+          file.path(out, "models2_olr_regtermtest.csv"), row.names = FALSE)
+cat("models2 svyolr predictions and term tests written\n")

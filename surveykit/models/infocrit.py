@@ -1,0 +1,103 @@
+"""Design-based information criteria for survey GLMs (R ``AIC.svyglm``, ``BIC.svyglm``).
+
+AIC (Lumley & Scott 2015): ``deviance + 2 * eff.p`` where the effective number of parameters
+``eff.p`` is the sum of the design effects ``lambda`` (eigenvalues of ``V0^{-1} V`` over the
+non-intercept coefficients, as in the Rao-Scott LRT) and ``deltabar`` their mean. For a
+Gaussian identity-link model R uses the working Gaussian log-likelihood instead,
+``N log(s2) + N + N log(2 pi)`` with ``s2`` the design-based residual variance, ``eff.p`` adds
+the design effect of ``s2``, and all three numbers are divided by ``s2`` (R's
+``extractAIC_svylm``). BIC (Lumley & Scott 2015): ``wald + p log(n) + log det(Delta) +
+deviance(maximal)``, the Wald statistic for the coefficients of the maximal model absent from
+this one. Deviances and the naive covariance are on R's weight scale (weights / mean weight).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from surveykit.errors import ModelError
+
+
+def _require_glm(model: Any, what: str) -> None:
+    if model.model != "glm":
+        raise ModelError(f"{what} is defined for glm models (R AIC.svyglm/BIC.svyglm), not "
+                         f"{model.model}")
+
+
+def _non_intercept(model: Any) -> np.ndarray:
+    return np.array([j for j, c in enumerate(model.params.index) if c != "Intercept"], int)
+
+
+def _svylm_aic(model: Any, k: float) -> pd.Series:
+    ex = model.extra
+    w = np.asarray(model.design.weights, dtype=float)[model.frame.rows]
+    c = w / ex["weight_scale"]  # R's prior weights
+    y = ex["y"]
+    mu = model.frame.X @ model.params.to_numpy() + (0 if ex["offset"] is None else ex["offset"])
+    r = y - mu  # R's residuals.svyglm(type="pearson"): the prior weights cancel
+    n = int(np.sum(w != 0))
+    rbar = np.sum(w * r) / np.sum(w)
+    s2 = float(np.sum(w * (r - rbar) ** 2) / np.sum(w) * n / (n - 1))  # R svyvar
+    nhat = float(c.sum())
+    m2ll = nhat * np.log(s2) + nhat + nhat * np.log(2 * np.pi)
+    idx = _non_intercept(model) if "Intercept" in model.params.index else \
+        np.arange(1, len(model.params))
+    V = model.vcov.to_numpy()[np.ix_(idx, idx)]
+    V0 = model.naive_vcov[np.ix_(idx, idx)] * ex["weight_scale"]
+    dmu = np.diag(np.linalg.solve(V0, V))
+    u = -1 / (2 * s2) + (y - mu) ** 2 / (2 * s2**2)
+    delta_s2 = float(np.sum(c * u**2) / (nhat / (2 * s2**2)))
+    effp = float(dmu.sum() + delta_s2)
+    deltabar = float(np.mean(np.r_[dmu, delta_s2]))
+    return pd.Series({"eff_p": effp, "AIC": m2ll + k * effp, "deltabar": deltabar}) / s2
+
+
+def aic(model: Any, k: float = 2.0) -> pd.Series:
+    """eff_p, AIC and deltabar of a survey GLM, as R's ``AIC.svyglm`` (see module docs)."""
+    _require_glm(model, "AIC")
+    if model.family == "gaussian" and model.link == "identity":
+        return _svylm_aic(model, k)
+    idx = _non_intercept(model)
+    if len(idx):
+        from surveykit.models.wald import _lambdas
+
+        lam = _lambdas(model, list(idx))
+        effp, deltabar = float(lam.sum()), float(lam.mean())
+    else:
+        effp, deltabar = 0.0, float("nan")
+    return pd.Series({"eff_p": effp, "AIC": model.deviance() + k * effp, "deltabar": deltabar})
+
+
+def bic(model: Any, maximal: Any | None = None) -> pd.Series:
+    """p, BIC and effective sample size neff, as R's ``BIC.svyglm(model, maximal=)``.
+
+    ``maximal`` (default: the model itself) is the largest model of the comparison; every
+    coefficient of ``model`` must be in it, and both must be fitted to the same rows."""
+    _require_glm(model, "BIC")
+    big = model if maximal is None else maximal
+    _require_glm(big, "BIC")
+    names, big_names = list(model.params.index), list(big.params.index)
+    missing = [c for c in names if c not in big_names]
+    if missing:
+        raise ModelError("coefficients in the model but not in the maximal model",
+                         values=missing)
+    if model.nobs != big.nobs:
+        raise ModelError("model and maximal model are fitted to different rows",
+                         values=[model.nobs, big.nobs])
+    pm, pM = len(names), len(big_names)
+    n = model.nobs + (0 if "Intercept" in names else 1)  # 1 + R's df.null
+    idx = [j for j, c in enumerate(big_names) if c not in names]
+    if idx:
+        b = big.params.to_numpy()[idx]
+        V = big.vcov.to_numpy()[np.ix_(idx, idx)]
+        V0 = big.naive_vcov[np.ix_(idx, idx)] * big.extra["weight_scale"]
+        wald = float(b @ np.linalg.solve(V, b))
+        det = float(np.linalg.det(np.linalg.solve(V0, V)))
+        neff = n / det ** (1 / (pM - pm))
+    else:
+        wald, det, neff = 0.0, 1.0, float("nan")
+    return pd.Series({"p": float(pm), "BIC": wald + pm * np.log(n) + np.log(det)
+                      + big.deviance(), "neff": neff})

@@ -1,0 +1,167 @@
+"""Tests of model terms: ``wald_test`` (R ``regTermTest``) and ``anova`` (R ``anova.svyglm``).
+
+Wald: ``b' V^{-1} b`` over the coefficients of the tested terms, with the design-based ``V``;
+reported as F = chisq / k on (k, residual df) by default (R's default ``df = df.residual``), or
+as chi-square on k df with ``df=inf``. LRT (glm only): Rao-Scott working likelihood ratio, the
+difference in deviance between the model without and with the terms (both on R's weight
+scale), referred to the distribution of ``sum lambda_i chi2_1`` (divided by an independent
+``chi2_ddf / ddf`` when ``df`` is finite), where ``lambda`` are the eigenvalues of
+``V0^{-1} V`` (``V0`` the model-based covariance); p-values by saddlepoint
+(:func:`surveykit.distributions.pFsum`). The smaller model is refitted on the same rows.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from surveykit.distributions import pFsum
+from surveykit.errors import ModelError
+
+COLUMNS = ["test", "terms", "statistic", "df", "ddf", "p_value"]
+
+
+def _canon(term: str) -> str:
+    """A term label comparable across spellings: ``factor(x)`` = ``C(x)``, quoting removed,
+    spaces dropped, interaction parts sorted (R's ``canonicalOrder``)."""
+    t = re.sub(r"\bfactor\(", "C(", term.strip())
+    t = re.sub(r"""Q\(["']([^"']*)["']\)""", r"\1", t).replace("`", "")
+    t = re.sub(r"\s+", "", t)
+    return ":".join(sorted(t.split(":")))
+
+
+def _column_term(column: str) -> str:
+    """The term a model-matrix column belongs to: the level suffix of each factor
+    (``[T.x]``, whose label may itself hold brackets, e.g. ``[T.(19,39]]``) removed."""
+    return re.sub(r"\[.*?\](?=:|$)", "", column)
+
+
+def term_columns(model: Any, terms: str | Sequence[str]) -> tuple[list[str], list[int]]:
+    """Names of the tested terms and the positions of their coefficients in ``model.params``.
+
+    A term is given as in the formula (``"C(education)"``, ``"factor(race)"``, ``"ell"``,
+    ``"stype:ell"``); a bare column name also finds ``C(column)``. Thresholds of ordinal models
+    are never tested."""
+    if isinstance(terms, str):
+        terms = [terms]
+    if not terms:
+        raise ModelError("no terms to test", hint="pass a term name or a list of them")
+    cols = list(model.params.index[: model.n_coef])
+    col_terms = [_canon(_column_term(c)) for c in cols]
+    index: list[int] = []
+    for term in terms:
+        want = _canon(str(term))
+        alt = ":".join(sorted(re.sub(r"^C\((.*)\)$", r"\1", p) for p in want.split(":")))
+        hits = [j for j, ct in enumerate(col_terms)
+                if ct == want or ":".join(sorted(re.sub(r"^C\(([^,]*)(,.*)?\)$", r"\1", p)
+                                                 for p in ct.split(":"))) == alt]
+        if not hits:
+            raise ModelError(f"term {term!r} is not in the model", column=str(term),
+                             values=sorted(set(_column_term(c) for c in cols)),
+                             hint="use a term as it appears in the formula")
+        index += [j for j in hits if j not in index]
+    return [str(t) for t in terms], sorted(index)
+
+
+def _lambdas(model: Any, index: list[int]) -> np.ndarray:
+    """Eigenvalues of V0^{-1} V over ``index`` (V0: naive covariance on R's weight scale)."""
+    V = model.vcov.to_numpy()[np.ix_(index, index)]
+    V0 = model.naive_vcov[np.ix_(index, index)] * model.extra["weight_scale"]
+    return np.sort(np.real(np.linalg.eigvals(np.linalg.solve(V0, V))))[::-1]
+
+
+def _ddf(model: Any, df: float | None) -> float:
+    return float(model.df_resid) if df is None else float(df)
+
+
+def _row(test: str, terms: list[str], statistic: float, k: int, ddf: float, p: float,
+         **attrs: Any) -> pd.DataFrame:
+    out = pd.DataFrame([{"test": test, "terms": " + ".join(terms), "statistic": statistic,
+                         "df": k, "ddf": ddf, "p_value": p}], columns=COLUMNS)
+    out.attrs.update(attrs)
+    return out
+
+
+def _lrt(model: Any, index: list[int], names: list[str], ddf: float) -> pd.DataFrame:
+    if model.model != "glm":
+        raise ModelError(f"method='LRT' needs a glm, not a {model.model} model",
+                         hint="use method='Wald'")
+    from surveykit.models.glm import refit_deviance
+
+    keep = np.setdiff1d(np.arange(len(model.params)), index)
+    chisq = refit_deviance(model, keep) - model.deviance()
+    lam = _lambdas(model, index)
+    p = pFsum(chisq, np.ones(len(lam)), lam, ddf, lower_tail=False)
+    return _row("LRT (Rao-Scott working 2logLR)", names, chisq, len(index), ddf, p,
+                lambdas=lam, deltabar=float(lam.mean()))
+
+
+def _wald(model: Any, index: list[int], names: list[str], ddf: float,
+          null: np.ndarray | None = None) -> pd.DataFrame:
+    beta = model.params.to_numpy()[index]
+    if null is not None:
+        beta = beta - null
+    V = model.vcov.to_numpy()[np.ix_(index, index)]
+    chisq = float(beta @ np.linalg.solve(V, beta))
+    k = len(index)
+    if np.isinf(ddf):
+        return _row("Wald chi-square", names, chisq, k, ddf, float(stats.chi2.sf(chisq, k)))
+    if ddf <= 0:
+        return _row("Wald F", names, chisq / k, k, ddf, float("nan"))
+    return _row("Wald F", names, chisq / k, k, ddf, float(stats.f.sf(chisq / k, k, ddf)))
+
+
+def wald_test(model: Any, terms: str | Sequence[str], *, method: str = "Wald",
+              df: float | None = None, null: Sequence[float] | None = None) -> pd.DataFrame:
+    """Test that all coefficients of ``terms`` are zero (R ``regTermTest``).
+
+    ``method``: "Wald" (F on (k, ``df``); chi-square when ``df=float("inf")``) or "LRT"
+    (Rao-Scott working likelihood ratio, saddlepoint p-value; glm only). ``df`` defaults to the
+    model's residual df, as R. ``null``: hypothesised values (Wald only). Returns one row:
+    test, terms, statistic (F, chi-square, or the working 2logLR for LRT), df, ddf, p_value;
+    LRT rows carry the eigenvalues in ``attrs["lambdas"]``.
+    """
+    names, index = term_columns(model, terms)
+    ddf = _ddf(model, df)
+    if method == "Wald":
+        nul = None if null is None else np.broadcast_to(np.asarray(null, float), (len(index),))
+        return _wald(model, index, names, ddf, nul)
+    if method == "LRT":
+        if null is not None:
+            raise ModelError("null= applies to method='Wald' only")
+        return _lrt(model, index, names, ddf)
+    raise ModelError(f"unknown method {method!r}", hint="use 'Wald' or 'LRT'")
+
+
+def _term_labels(model: Any) -> list[str]:
+    return list(dict.fromkeys(_canon(_column_term(c))
+                              for c in model.params.index[: model.n_coef] if c != "Intercept"))
+
+
+def anova(smaller: Any, bigger: Any, *, method: str = "LRT", test: str = "F") -> pd.DataFrame:
+    """Compare nested models (R ``anova.svyglm(smaller, bigger)``): tests the terms of
+    ``bigger`` that are not in ``smaller`` by ``wald_test`` on ``bigger``. ``method``: "LRT"
+    (R's default) or "Wald"; ``test``: "F" (residual df of the bigger model) or "Chisq"
+    (``df=inf``). The two models must be fitted to the same rows of the same design."""
+    if test not in ("F", "Chisq"):
+        raise ModelError(f"unknown test {test!r}", hint="use 'F' or 'Chisq'")
+    t1, t2 = _term_labels(smaller), _term_labels(bigger)
+    if not set(t1) <= set(t2):
+        if set(t2) <= set(t1):
+            smaller, bigger, t1, t2 = bigger, smaller, t2, t1
+        else:
+            raise ModelError("models are not nested: the terms of one must include the other's",
+                             values=sorted(set(t1) ^ set(t2)))
+    if smaller.nobs != bigger.nobs or not np.array_equal(smaller.frame.rows, bigger.frame.rows):
+        raise ModelError("models are fitted to different rows; refit both on the same rows",
+                         values=[smaller.nobs, bigger.nobs],
+                         hint="a variable of the bigger model has missing values: subset first")
+    extra = [t for t in t2 if t not in t1]
+    if not extra:
+        raise ModelError("the models have the same terms")
+    return wald_test(bigger, extra, method=method, df=None if test == "F" else float("inf"))
