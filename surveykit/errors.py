@@ -10,17 +10,22 @@ from collections.abc import Iterable
 from typing import Any
 
 
-def _sample(values: Iterable[Any], limit: int = 5) -> tuple[list[Any], int]:
-    """First `limit` distinct offending values (in order of appearance) and the total count."""
+def _sample(values: Iterable[Any], limit: int = 5) -> tuple[list[Any], int, bool]:
+    """First `limit` distinct offending values (in order of appearance), the total count, and
+    whether there are more distinct values than those shown."""
     seen: list[Any] = []
     count = 0
+    more = False
     for v in values:
         count += 1
         if hasattr(v, "item") and getattr(v, "ndim", None) == 0:  # numpy scalar -> Python
             v = v.item()
-        if len(seen) < limit and v not in seen:
-            seen.append(v)
-    return seen, count
+        if v not in seen:
+            if len(seen) < limit:
+                seen.append(v)
+            else:
+                more = True
+    return seen, count, more
 
 
 class SurveyKitError(Exception):
@@ -47,9 +52,9 @@ class SurveyKitError(Exception):
         self.file = None if file is None else str(file)
         self.column = column
         if values is not None:
-            self.values, self.count = _sample(values)
+            self.values, self.count, self.more = _sample(values)
         else:
-            self.values, self.count = [], 0
+            self.values, self.count, self.more = [], 0, False
         self.hint = hint
         super().__init__(self._render())
 
@@ -63,9 +68,12 @@ class SurveyKitError(Exception):
         text = f"{self.message}{where}"
         if self.count:
             shown = ", ".join(repr(v) for v in self.values)
-            text += f"; offending values ({self.count} in all): {shown}"
-            if self.count > len(self.values):
-                text += ", ..."
+            many = f"{self.count} in all"
+            if not self.more and self.count > len(self.values):  # repeats of the values shown
+                many += f", {len(self.values)} distinct"
+            text += f"; offending values ({many}): {shown}"
+            if self.more:
+                text += ", and other values"
         if self.hint:
             text += f". {self.hint}"
         return " ".join(text.split())  # always one line: the CLI prints it as is

@@ -20,9 +20,11 @@ SYNTHETIC_BANNER = "Synthetic replica — not the original survey data"
 #: Column written into exports of synthetic data (one value for every row), read back as a flag.
 DATA_SOURCE_COLUMN = "data_source"
 SYNTHETIC_SOURCE = "SYNTHETIC replica - not the original survey data"
-#: A frame whose weights include at least this many distinct bundled-replica weight values
-#: (compared to 9 significant digits), making up at least half of its distinct weights, is the
-#: replica or a piece of it. Calibrated weights of a real survey never coincide that often.
+#: A frame whose weights (as given, or rescaled to mean 1 as the replica's are) include at
+#: least this many distinct bundled-replica weight values (compared to 9 significant digits),
+#: making up at least half of its distinct weights, is the replica or a piece of it. Calibrated
+#: weights of a real survey never coincide that often. (A piece of the replica rescaled by an
+#: arbitrary factor is not recognised by its weights; its labels or data_source column remain.)
 FINGERPRINT_MIN_MATCHES = 50
 _REPLICA_WEIGHTS: dict[str, np.ndarray] = {}
 
@@ -81,13 +83,20 @@ def replica_weights() -> np.ndarray:
 def has_replica_weights(weights: Any) -> bool:
     """True when ``weights`` are (mostly) the bundled synthetic replica's own weights."""
     try:
-        w = _sig(np.asarray(pd.to_numeric(pd.Series(weights), errors="coerce"), dtype=float))
+        raw = np.asarray(pd.to_numeric(pd.Series(weights), errors="coerce"), dtype=float)
     except (TypeError, ValueError):
         return False
-    if len(w) < FINGERPRINT_MIN_MATCHES:
+    raw = raw[np.isfinite(raw)]
+    if len(raw) < FINGERPRINT_MIN_MATCHES:
         return False
-    hits = int(np.isin(w, replica_weights(), assume_unique=True).sum())
-    return hits >= FINGERPRINT_MIN_MATCHES and 2 * hits >= len(w)
+    # as given, and rescaled to mean 1 as the replica's are (a copy scaled to population totals)
+    with np.errstate(all="ignore"):
+        candidates = (raw, raw / (raw / raw.max()).mean() / raw.max())
+    for w in map(_sig, candidates):
+        hits = int(np.isin(w, replica_weights(), assume_unique=True).sum())
+        if hits >= FINGERPRINT_MIN_MATCHES and 2 * hits >= len(w):
+            return True
+    return False
 
 
 def synthetic_evidence(frame: pd.DataFrame, *, file_label: str | None = None,

@@ -156,7 +156,9 @@ def test_code_outside_codebook(raw_df, mapping_dict):
     df = raw_df.assign(S2=raw_df["S2"].where(raw_df.index != 7, 99.0))
     with pytest.raises(ValidationError, match="valid range") as info:
         harmonise(df, mapping_dict)
-    assert info.value.column == "age" and info.value.values == [99.0]
+    # the raw column the user can fix, and the canonical name (issue 11 item 12)
+    assert info.value.column == "S2" and info.value.values == [99.0]
+    assert "canonical 'age'" in str(info.value)
 
 
 def test_duplicate_ids(raw_df, mapping_dict):

@@ -12,6 +12,7 @@ from typing import Any
 
 from surveykit.io import harmonise, load_mapping, read
 from surveykit.io.harmonise import OUTPUT_FORMATS, write_canonical
+from surveykit.io.readers import require_parquet
 
 
 def register(subparsers: Any) -> None:
@@ -45,6 +46,7 @@ def run(args: argparse.Namespace) -> int:
         raise InputFileError("unsupported output format", file=str(out),
                              values=[out.suffix or "(none)"],
                              hint=f"use one of {', '.join(OUTPUT_FORMATS)}")
+    require_parquet(out)
     mapping = load_mapping(args.mapping)
     h = harmonise(read(args.raw), mapping)
     write_canonical(h.frame, out, h.codebook, h.missing)

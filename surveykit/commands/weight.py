@@ -9,10 +9,13 @@ from typing import Any
 import pandas as pd
 
 from surveykit.errors import InputFileError
+from surveykit.io.readers import RawFile
 
 DESCRIPTION = """\
-Rake the weights of DATA (csv, parquet, sav) to the margins in a targets YAML file, write the
-data with a new weight column to OUT, and write diagnostics next to OUT:
+Rake the weights of DATA (.sav .zsav .dta .por .xpt .sas7bdat .csv .parquet) to the margins in
+a targets YAML file, write the data with a new weight column to OUT (.csv, .parquet, or
+.sav/.zsav keeping the input's labels; .parquet needs `pip install 'surveykit[parquet]'`), and
+write diagnostics next to OUT:
 <OUT stem>_weight_summary.csv (before/after: n, sum, min, max, mean, CV, max/min ratio,
 Kish deff, effective n) and <OUT stem>_margins.csv (share of each category before and after
 weighting, target share and difference). Both tables are also printed.
@@ -39,7 +42,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--targets", required=True, metavar="TARGETS.yaml",
                    help="margins to rake to (format above)")
     p.add_argument("--out", required=True, metavar="OUT",
-                   help="output data file (.csv or .parquet) with the new weight column")
+                   help="output data file (.csv, .parquet, .sav or .zsav) with the new weight "
+                        "column")
     p.add_argument("--weights", metavar="COL", default=None,
                    help="column of starting (design) weights; default: all 1")
     p.add_argument("--column", metavar="NAME", default="weight_raked",
@@ -56,53 +60,56 @@ def register(subparsers: Any) -> None:
     p.set_defaults(func=run)
 
 
-def read_data(path: Path) -> pd.DataFrame:
-    """Read a data file with ``surveykit.io.read`` when available, else pandas/pyreadstat."""
-    if not path.is_file():
-        raise InputFileError("data file not found", file=str(path))
-    try:
-        from surveykit.io import read  # type: ignore[attr-defined]
-    except ImportError:
-        read = None
-    if read is not None:
-        out = read(path)
-        if isinstance(getattr(out, "data", None), pd.DataFrame):  # a RawFile
-            return out.data
-        if isinstance(out, pd.DataFrame):
-            return out
-        if isinstance(out, tuple) and out and isinstance(out[0], pd.DataFrame):
-            return out[0]
+OUTPUT_FORMATS = (".csv", ".parquet", ".sav", ".zsav")
+
+
+def read_data(path: Path) -> RawFile:
+    """Read the data file with :func:`surveykit.io.read` (labels kept for a .sav output)."""
+    from surveykit.io import read
+
+    return read(path)
+
+
+def write_data(df: pd.DataFrame, path: Path, raw: RawFile | None = None,
+               new_column: str | None = None) -> None:
+    """Write the weighted data as .csv, .parquet or .sav/.zsav (labels of a labelled input
+    kept; the new weight column labelled)."""
+    from surveykit.provenance import SYNTHETIC_SOURCE, is_synthetic, with_source_column
+
     ext = path.suffix.lower()
-    try:
-        if ext == ".csv":
-            return pd.read_csv(path)
-        if ext == ".parquet":
-            return pd.read_parquet(path)
-        if ext == ".sav":
-            import pyreadstat
-
-            df, _ = pyreadstat.read_sav(str(path))
-            return df
-    except (OSError, ValueError, ImportError) as exc:
-        raise InputFileError(f"cannot read data file: {exc}", file=str(path)) from None
-    raise InputFileError(f"unsupported data file extension {ext!r}", file=str(path),
-                         hint="use .csv, .parquet or .sav")
-
-
-def write_data(df: pd.DataFrame, path: Path) -> None:
-    ext = path.suffix.lower()
+    df = with_source_column(df)  # synthetic data say so in every format
     if ext == ".csv":
         df.to_csv(path, index=False)
     elif ext == ".parquet":
         df.to_parquet(path, index=False)
+    elif ext in (".sav", ".zsav"):
+        from surveykit.io.readers import restore_user_missing, write_sav
+
+        if raw is not None:  # user-missing codes back in place, declared as before
+            df = restore_user_missing(raw, df)
+
+        labels = dict(raw.variable_labels) if raw is not None else {}
+        if new_column is not None:
+            labels[new_column] = "Raked weight (surveykit weight)"
+        label = (raw.file_label if raw is not None else None) or ""
+        if is_synthetic(df) and "synthetic" not in label.lower():
+            label = f"{SYNTHETIC_SOURCE}: {label}"
+        value_labels = {k: v for k, v in (raw.value_labels if raw else {}).items()
+                        if k in df.columns}
+        ranges = {k: [dict(r) for r in v] for k, v in (raw.missing_ranges if raw else {}).items()
+                  if k in df.columns}
+        write_sav(df, path, variable_labels={k: v for k, v in labels.items() if k in df},
+                  value_labels=value_labels, missing_ranges=ranges, file_label=label[:64])
     else:
         raise InputFileError(f"unsupported output extension {ext!r}", file=str(path),
-                             hint="use .csv or .parquet")
+                             hint=f"use {', '.join(OUTPUT_FORMATS)}")
 
 
 def run(args: argparse.Namespace) -> int:
     """Rake, optionally trim, write the weighted file and the diagnostics; print them."""
     from surveykit.design import SurveyDesign
+    from surveykit.io.readers import require_parquet
+    from surveykit.provenance import SYNTHETIC_BANNER, flag, synthetic_evidence
     from surveykit.weighting import (
         load_targets,
         margin_table,
@@ -112,11 +119,17 @@ def run(args: argparse.Namespace) -> int:
     )
 
     data_path, out = Path(args.data), Path(args.out)
-    if out.suffix.lower() not in (".csv", ".parquet"):
+    if out.suffix.lower() not in OUTPUT_FORMATS:  # refuse before doing any work
         raise InputFileError(f"unsupported output extension {out.suffix!r}", file=str(out),
-                             hint="use .csv or .parquet")
+                             hint=f"use {', '.join(OUTPUT_FORMATS)}")
+    require_parquet(out)
     targets = load_targets(args.targets)
-    df = read_data(data_path)
+    raw = read_data(data_path)
+    df = raw.data
+    evidence = synthetic_evidence(
+        df, file_label=raw.file_label,
+        weight_columns=tuple(c for c in (args.weights, "weight", "WEIGHT") if c))
+    flag(df, evidence)
     if args.column in df.columns:
         raise InputFileError("the output weight column already exists in the data",
                              file=str(data_path), column=args.column,
@@ -133,16 +146,19 @@ def run(args: argparse.Namespace) -> int:
     margins = margin_table(before, after, targets["margins"])
     result = df.copy()
     result[args.column] = after.weights
+    result.attrs = dict(df.attrs)
     summary_path = out.with_name(f"{out.stem}_weight_summary.csv")
     margins_path = out.with_name(f"{out.stem}_margins.csv")
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        write_data(result, out)
+        write_data(result, out, raw, args.column)
         summary.to_csv(summary_path)
         margins.to_csv(margins_path, index=False)
     except OSError as exc:
         raise InputFileError(f"cannot write the output ({exc.strerror or exc})",
                              file=str(exc.filename or out)) from exc
+    if evidence:
+        print(f"*** {SYNTHETIC_BANNER} ({evidence}) ***")
     how = "bounded raking" if args.bounds else "raking"
     print(f"{how}: converged after {res.iterations} iteration(s); {len(df)} rows, "
           f"none dropped; new column {args.column!r}")

@@ -27,7 +27,7 @@ from surveykit.dictionary import (
 )
 from surveykit.errors import InputFileError, MappingError, ValidationError
 from surveykit.io.mapping import Mapping, Rule, load_mapping
-from surveykit.io.readers import SYSTEM_MISSING, RawFile, read, write_sav
+from surveykit.io.readers import PARQUET_HINT, SYSTEM_MISSING, RawFile, read, write_sav
 from surveykit.provenance import SYNTHETIC_BANNER, flag, synthetic_evidence, with_source_column
 
 NOT_COLLECTED = "not collected"
@@ -191,6 +191,40 @@ def _canon_reasons(why: np.ndarray, var: Variable) -> np.ndarray:
     return fixed[codes]
 
 
+def _check_recode_not_missing(rule: Rule, raw: RawFile, mapping: Mapping) -> None:
+    """A code cannot be both missing and recoded: it would silently become NA (MappingError).
+
+    Missing either by the mapping's own ``missing:`` or by the raw file's declared user-missing
+    values / ranges (which the reader turns into NA with a reason before any recode).
+    """
+    if not rule.recode:
+        return
+    keys = [k for k in rule.recode if k is not None]
+    in_mapping = [k for k in keys if k in (rule.missing or {})
+                  or _try_float(k) in {_try_float(m) for m in (rule.missing or {})} - {None}]
+    if in_mapping:
+        raise MappingError(f"codes of {rule.variable!r} are both recoded and declared missing "
+                           "in the mapping", file=mapping.path, column=rule.source,
+                           values=in_mapping, hint="keep each code in `recode` or `missing`")
+    declared = []
+    for k in keys:
+        x = _try_float(k)
+        for r in raw.missing_ranges.get(rule.source, []):
+            lo, hi = r.get("lo"), r.get("hi")
+            if isinstance(lo, str) or isinstance(hi, str):
+                if str(k) == lo == hi:
+                    declared.append(k)
+            elif x is not None and lo <= x <= hi:
+                declared.append(k)
+    if declared:
+        raise MappingError(
+            f"raw codes recoded for {rule.variable!r} are declared user-missing in the file, "
+            "so they would become NA, not their recode", file=raw.path, column=rule.source,
+            values=list(dict.fromkeys(declared)),
+            hint=f"remove them from `recode` in {mapping.path or 'the mapping'} (they stay NA "
+                 "with their reason), or undeclare them as missing in the file")
+
+
 def _apply_rule(rule: Rule, var: Variable, raw: RawFile, mapping: Mapping, study: str,
                 recodes: list[pd.DataFrame], unmapped: list[pd.DataFrame],
                 ) -> tuple[pd.Series, np.ndarray]:
@@ -199,6 +233,7 @@ def _apply_rule(rule: Rule, var: Variable, raw: RawFile, mapping: Mapping, study
     n = len(col)
     why = raw.reasons(rule.source).to_numpy(dtype=object).copy()
     norm, numeric = _normalise(col)
+    _check_recode_not_missing(rule, raw, mapping)
     present = col.notna().to_numpy()
     is_missing = np.zeros(n, dtype=bool)
     if rule.missing:
@@ -381,7 +416,18 @@ def harmonise(data: RawFile | pd.DataFrame | str | Path,
             r = reasons[name].to_numpy(dtype=object).copy()
             r[outside] = NOT_ASKED
             reasons[name] = pd.Series(r, dtype=object, name=name)
-    cb.validate(frame, source=source)  # raw-derived values first: errors name the real culprit
+    try:  # raw-derived values first: errors name the real culprit, the raw column
+        cb.validate(frame, source=source)
+    except ValidationError as exc:
+        rule = m.variables.get(exc.column or "")
+        if rule is None or rule.source is None:
+            raise
+        named = ValidationError(f"{exc.message} (canonical {exc.column!r}, mapped from raw "
+                                f"column {rule.source!r})", file=source, column=rule.source,
+                                values=exc.values, hint=exc.hint)
+        named.count, named.more = exc.count, exc.more  # the full count, not the sample's
+        named.args = (named._render(),)
+        raise named from exc
     skip = [d for d in cb.derived if d not in derive_names]
     frame, reasons = cb.derive_with_reasons(frame, reasons, skip=skip)
 
@@ -544,7 +590,7 @@ def write_canonical(frame: pd.DataFrame, path: str | Path, codebook: Codebook,
             return path
     except ImportError as exc:
         raise InputFileError(f"cannot write parquet: {exc}", file=str(path),
-                             hint="pip install pyarrow") from exc
+                             hint=PARQUET_HINT) from exc
     except OSError as exc:
         raise InputFileError(f"cannot write the output file ({exc.strerror or exc})",
                              file=str(exc.filename or path)) from exc

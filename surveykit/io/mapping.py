@@ -158,6 +158,8 @@ def load_mapping(path: str | Path | MappingABC | Mapping) -> Mapping:
         raise SchemaError(f"a mapping must be a YAML path, a dict or a Mapping, got "
                           f"{type(path).__name__}")
     p = Path(path)
+    if p.is_dir():
+        raise InputFileError("is a directory, not a mapping file", file=str(p))
     if not p.is_file():
         raise InputFileError("mapping file not found", file=str(p))
     raw = read_yaml(p, "mapping")

@@ -66,6 +66,50 @@ class RawFile:
                          dtype=object, name=column)
 
 
+#: How to get Parquet support (pyarrow is an optional dependency).
+PARQUET_HINT = "install the parquet extra: pip install 'surveykit[parquet]' (pyarrow)"
+
+
+def require_parquet(path: str | Path, action: str = "write") -> None:
+    """InputFileError naming the ``[parquet]`` extra when no Parquet engine is installed.
+
+    Called before any work is done, so a command does not compute everything and then fail.
+    """
+    import importlib.util
+
+    if Path(path).suffix.lower() != ".parquet":
+        return
+    if any(importlib.util.find_spec(m) is not None for m in ("pyarrow", "fastparquet")):
+        return
+    raise InputFileError(f"cannot {action} .parquet: pyarrow is not installed", file=str(path),
+                         hint=PARQUET_HINT)
+
+
+def restore_user_missing(raw: RawFile, frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` (rows of ``raw``) with SPSS user-missing codes put back where ``raw`` read them
+    as NA with a reason, so that writing a .sav keeps them (copy; other columns untouched)."""
+    out = frame.copy()
+    for col, ranges in raw.missing_ranges.items():
+        if col not in out.columns or col not in raw.missing_reasons:
+            continue
+        if any(isinstance(r.get("lo"), str) for r in ranges):
+            continue  # Stata/SAS tags have no SPSS code
+        labels = raw.value_labels.get(col, {})
+        codes = {str(v): float(k) for k, v in labels.items()
+                 if any(r["lo"] <= float(k) <= r["hi"] for r in ranges)}
+        why = raw.missing_reasons[col].to_numpy(dtype=object)
+        values = pd.to_numeric(out[col], errors="coerce").to_numpy(dtype=float).copy()
+        for reason in pd.unique(why[pd.notna(why)]):
+            text = str(reason)
+            code = codes.get(text)
+            if code is None and text.startswith("user missing "):
+                code = float(text.removeprefix("user missing "))
+            if code is not None:
+                values[why == reason] = code
+        out[col] = values
+    return out
+
+
 def file_format(path: str | Path) -> str:
     """The format name of a path from its extension; InputFileError if unknown."""
     suffix = Path(path).suffix.lower()
@@ -85,9 +129,13 @@ def read(path: str | Path, *, encoding: str | None = None) -> RawFile:
     truncated file (with what the underlying reader said).
     """
     path = Path(path)
+    if path.is_dir():
+        raise InputFileError("is a directory, not a data file", file=str(path),
+                             hint="give the path of a data file inside it")
     fmt = file_format(path)
     if not path.is_file():
         raise InputFileError("file not found", file=str(path))
+    require_parquet(path, "read")
     if fmt in _READERS:
         return _read_pyreadstat(path, fmt, encoding)
     try:
@@ -97,7 +145,7 @@ def read(path: str | Path, *, encoding: str | None = None) -> RawFile:
             data = pd.read_parquet(path)
     except ImportError as exc:
         raise InputFileError(f"cannot read {fmt} file: {exc}", file=str(path),
-                             hint="install the optional dependency: pip install pyarrow") from exc
+                             hint=PARQUET_HINT) from exc
     except Exception as exc:  # pandas/pyarrow raise many types for corrupt input
         what = " ".join(str(exc).split()) or type(exc).__name__  # one line for the CLI
         raise InputFileError(f"cannot read {fmt} file ({type(exc).__name__}: {what})",

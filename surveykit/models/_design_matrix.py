@@ -289,10 +289,19 @@ def check_rank(X: np.ndarray, w: np.ndarray, columns: list[str], *, extra: np.nd
     Z = X * np.sqrt(w)[:, None]
     if extra is not None:
         Z = np.column_stack([extra * np.sqrt(w)[:, None], Z])
-    scale = np.sqrt((Z**2).sum(axis=0))
-    zero = scale == 0
     names = ([f"threshold {i}" for i in range(extra.shape[1])] if extra is not None else []) \
         + list(columns)
+    raw = X if extra is None else np.column_stack([extra, X])
+    big = np.abs(raw).max(axis=0)
+    huge = big > 1e150  # their squares overflow: neither the rank nor the fit can be computed
+    if huge.any():
+        raise ModelError("covariate values too large for floating-point arithmetic (their "
+                         "squares overflow), not collinear", file=source,
+                         values=[f"{names[i]} (max |x| {big[i]:.3g})"
+                                 for i in np.flatnonzero(huge)],
+                         hint="rescale the variable(s), e.g. divide by a power of ten")
+    scale = np.sqrt((Z**2).sum(axis=0))
+    zero = scale == 0
     if zero.any():
         raise ModelError("design matrix has columns that are all zero in the fitted rows",
                          values=[names[i] for i in np.flatnonzero(zero)],

@@ -63,6 +63,10 @@ def build(seed: int = DEFAULT_SEED) -> ReplicaBuild:
     from surveykit.replica.sav import to_raw
 
     seed = int(seed)
+    if seed < 0:
+        from surveykit.errors import ValidationError
+
+        raise ValidationError("the replica seed must be a non-negative integer", values=[seed])
     registry = load_registry()
     cells = registry.cells()
     frame = generate(seed, cells)

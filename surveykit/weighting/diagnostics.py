@@ -32,19 +32,25 @@ def weight_summary(weights_or_design: Any) -> pd.Series:
     """
     w = _weights_of(weights_or_design)
     n = w.size
-    total = float(w.sum())
-    mean = total / n
-    sd = float(np.sqrt(np.mean((w - mean) ** 2)))
     wmin, wmax = float(w.min()), float(w.max())
-    deff = n * float(np.sum(w * w)) / total**2 if total != 0 else np.nan
+    # cv, deff and ratios are scale-free: compute them on w / max|w| so that weights near the
+    # float limit (1e300) give numbers, not OverflowError; only `sum` itself may be inf
+    scale = float(np.max(np.abs(w))) or 1.0
+    u = w / scale
+    u_mean = float(u.mean())
+    u_sd = float(np.sqrt(np.mean((u - u_mean) ** 2)))
+    with np.errstate(over="ignore"):
+        total = float(np.float64(scale) * u.sum())
+        ratio = float(np.float64(wmax) / wmin) if wmin > 0 else np.inf
+    deff = n * float(np.sum(u * u)) / float(u.sum()) ** 2 if u.sum() != 0 else np.nan
     return pd.Series({
         "n": float(n),
         "sum": total,
         "min": wmin,
         "max": wmax,
-        "mean": mean,
-        "cv": sd / mean if mean != 0 else np.nan,
-        "max_min_ratio": wmax / wmin if wmin > 0 else np.inf,
+        "mean": total / n if np.isfinite(total) else u_mean * scale,
+        "cv": u_sd / u_mean if u_mean != 0 else np.nan,
+        "max_min_ratio": ratio,
         "deff_kish": deff,
         "n_effective": n / deff if deff else np.nan,
     }, name="weights")
