@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 import surveykit.cli as cli
-from surveykit.io import read
+from surveykit.dictionary import combine, load_codebook
+from surveykit.io import load_mapping, read
 
 _spec = importlib.util.spec_from_file_location(
     "raw_builder", Path(__file__).parent / "fixtures" / "io" / "raw_builder.py")
@@ -50,8 +51,12 @@ def test_harmonise_then_describe_with_codebook(raw_sav, tmp_path, capsys):
     assert rc == 0
     text = capsys.readouterr().out
     assert "rows in: 40   rows out: 40" in text
-    assert f"wrote 40 rows x 42 columns to {out_path}" in text
-    assert read(out_path).n == 40
+    written = read(out_path)
+    assert written.n == 40
+    # the study column and one column per canonical variable of the mapping's codebooks
+    assert f"wrote 40 rows x {written.data.shape[1]} columns to {out_path}" in text
+    codebooks = load_mapping(rb.MAPPING).codebooks
+    assert written.data.shape[1] == 1 + len(combine(load_codebook(c) for c in codebooks).variables)
     assert cli.main(["describe", str(out_path), "--codebook", "behaviour",
                      "-v", "approval", "bc_index"]) == 0
     out = capsys.readouterr().out
