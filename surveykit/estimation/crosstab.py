@@ -1,4 +1,5 @@
-"""Two-way tables with the Rao–Scott corrected Pearson test (R's ``svychisq(statistic="F")``).
+"""Two-way tables with design-based tests of independence (R's ``svychisq``: Rao–Scott F and
+chi-square, exact/saddlepoint linear combination, Wald and adjusted Wald).
 
 The test: Pearson's X^2 on the weighted table scaled to the sample size, divided by the mean
 generalised design effect; the F reference distribution has ``d0 = tr(D)^2 / tr(D^2)`` and
@@ -26,6 +27,7 @@ from surveykit.estimation._core import (
     require_nonempty,
 )
 from surveykit.estimation.descriptive import proportion
+from surveykit.estimation.quadform import fsum_sf
 
 
 @dataclass
@@ -35,7 +37,8 @@ class CrosstabResult:
     ``table``: one row per (row category, column category) with columns ``row``, ``col``,
     ``estimate`` (cell share of the total), ``std_error``, ``row_share`` (share of the column
     category within the row category), ``row_share_se``, ``n_unweighted`` (respondents in the
-    cell). ``test``: dict with ``statistic`` ("F"), ``F``, ``df1``, ``df2``, ``p_value``,
+    cell). ``test``: dict with ``statistic`` (its name), ``value`` (the statistic as R reports
+    it), ``F`` (F statistics only, else NaN), ``df1``, ``df2`` (NaN where R has none), ``p_value``,
     ``chisq`` (Pearson's X^2 on the weighted table scaled to the rows of the design's domain,
     missing values included, as R's ``svytable(Ntotal = nrow(design))``), ``n`` (respondents
     used) and
@@ -66,6 +69,41 @@ def _design_effect_matrix(mean2: np.ndarray, v: np.ndarray, nr: int, nc: int,
     return np.linalg.solve(denom, numr)
 
 
+def _wald_test(design: Design, cell: np.ndarray, use: np.ndarray, nr: int, nc: int,
+               nu: float, statistic: str) -> dict[str, float]:
+    """R's design-based Wald test of association (``svychisq(statistic="Wald"/"adjWald")``):
+    the interaction contrasts ``T_ij - T_i. T_.j / N`` of the estimated totals, their delta-method
+    covariance, and the Wald statistic over the (r-1)(c-1) cells with i, j > 1."""
+    k = nr * nc
+    y = np.zeros((len(cell), k + nr + nc + 1))
+    idx = np.flatnonzero(use)
+    y[idx, cell[use]] = 1.0
+    y[idx, k + cell[use] % nr] = 1.0
+    y[idx, k + nr + cell[use] // nr] = 1.0
+    y[idx, -1] = 1.0
+    (e,) = estimate_domains(design, y, [use], "total")
+    t, vt = e.theta, e.vcov
+    rt, ct, big_n = t[k:k + nr], t[k + nr:k + nr + nc], t[-1]
+    r_of = np.arange(k) % nr
+    c_of = np.arange(k) // nr
+    jac = np.hstack([np.eye(k),
+                     -(r_of[:, None] == np.arange(nr)).astype(float) * (ct[c_of] / big_n)[:, None],
+                     -(c_of[:, None] == np.arange(nc)).astype(float) * (rt[r_of] / big_n)[:, None],
+                     (rt[r_of] * ct[c_of] / big_n**2)[:, None]])
+    resid = t[:k] - rt[r_of] * ct[c_of] / big_n
+    vv = jac @ vt @ jac.T
+    keep = (r_of > 0) & (c_of > 0)
+    w = float(resid[keep] @ np.linalg.solve(vv[np.ix_(keep, keep)], resid[keep]))
+    numdf = float((nr - 1) * (nc - 1))
+    if statistic == "Wald":
+        f_stat, ddf = w / numdf, nu
+    else:
+        ddf = nu - numdf + 1
+        f_stat = w * ddf / (numdf * nu)
+    p = float(stats.f.sf(f_stat, numdf, ddf)) if ddf > 0 else float("nan")
+    return {"value": f_stat, "df1": numdf, "df2": float(ddf), "p_value": p}
+
+
 def _design_rows_df(design: Design) -> tuple[int, float]:
     """Rows and denominator degrees of freedom of R's ``svychisq`` for the design's domain.
 
@@ -84,15 +122,37 @@ def _design_rows_df(design: Design) -> tuple[int, float]:
     return int(rows.sum()), float(psu - strata)
 
 
-def crosstab(design: Design, row: str, col: str, *, level: float = 0.95) -> CrosstabResult:
-    """Weighted two-way table of ``row`` x ``col`` and the Rao–Scott F test of independence.
+STATISTICS = ("F", "Chisq", "Wald", "adjWald", "lincom", "saddlepoint")
 
-    Matches R's ``svychisq(~row + col, design, statistic = "F")`` and ``svymean`` of the cell
-    indicators. Respondents missing either variable are excluded as a domain (counted in
-    ``test["n_missing"]``). ``level`` is accepted for symmetry with the other estimators (the
-    table reports SEs; use :func:`proportion` for intervals).
+
+def crosstab(design: Design, row: str, col: str, *, statistic: str = "F",
+             level: float = 0.95) -> CrosstabResult:
+    """Weighted two-way table of ``row`` x ``col`` and a design-based test of independence.
+
+    Matches R's ``svychisq(~row + col, design, statistic=...)`` and ``svymean`` of the cell
+    indicators. ``statistic``:
+
+    - ``"F"`` (default): Pearson's X^2 / tr(Delta) on F(d0, d0 nu), the Rao–Scott second-order
+      correction (d0 = tr(Delta)^2 / tr(Delta^2));
+    - ``"Chisq"``: X^2 / mean eigenvalue of Delta on chi2((r-1)(c-1)), the first-order
+      Rao–Scott correction (``test["value"]`` is X^2, as R reports);
+    - ``"lincom"``: X^2 against its asymptotic exact distribution, ``sum_j a_j chi2_1`` (a_j the
+      eigenvalues of Delta), with the denominator df of the design (R's ``pFsum``, integration;
+      replicate designs: ``pchisqsum``); ``"saddlepoint"``: the same by R's saddlepoint
+      approximation (what R computes for "lincom" when CompQuadForm is not installed);
+    - ``"Wald"`` / ``"adjWald"``: design-based Wald test of the interaction (cell total minus
+      row total x column total / N) on F((r-1)(c-1), nu), adjusted as
+      ``W (nu - d + 1) / (d nu)`` on F(d, nu - d + 1).
+
+    nu is the design df (PSUs - strata of the design's rows; replicate designs: R's ``degf``).
+    Respondents missing either variable are excluded as a domain (``test["n_missing"]``).
+    ``level`` is accepted for symmetry with the other estimators (the table reports SEs; use
+    :func:`proportion` for intervals).
     """
     design = check_design(design)
+    if statistic not in STATISTICS:
+        raise EstimationError(f"unknown crosstab statistic {statistic!r}",
+                              hint=f"use one of {', '.join(STATISTICS)}")
     if row == col:
         raise EstimationError("crosstab needs two different variables", column=row)
     rcodes, rlevels, rmiss = categorical_column(design, row)
@@ -128,14 +188,32 @@ def crosstab(design: Design, row: str, col: str, *, level: float = 0.95) -> Cros
     expct = np.outer(obs.sum(axis=1), obs.sum(axis=0)) / n_rows
     with np.errstate(divide="ignore", invalid="ignore"):
         chisq = float(np.nansum((obs - expct) ** 2 / expct))
-    delta = _design_effect_matrix(mean2, v, nr, nc, n_rows)
-    tr = float(np.trace(delta))
-    d0 = tr**2 / float(np.trace(delta @ delta))
-    f_stat = chisq / tr
-    df2 = d0 * nu
-    p_value = float(stats.f.sf(f_stat, d0, df2)) if df2 > 0 else float("nan")
-    test = {"statistic": "F", "F": f_stat, "df1": d0, "df2": df2, "p_value": p_value,
-            "chisq": chisq, "n": n, "n_missing": n_missing}
+    test: dict[str, Any] = {"statistic": statistic, "chisq": chisq, "n": n,
+                            "n_missing": n_missing}
+    if statistic in ("Wald", "adjWald"):
+        test.update(_wald_test(design, cell, use, nr, nc, nu, statistic))
+    else:
+        delta = _design_effect_matrix(mean2, v, nr, nc, n_rows)
+        tr = float(np.trace(delta))
+        d0 = tr**2 / float(np.trace(delta @ delta))
+        ddf = d0 * nu
+        if statistic == "F":
+            f_stat = chisq / tr
+            p_value = float(stats.f.sf(f_stat, d0, ddf)) if ddf > 0 else float("nan")
+            test.update({"F": f_stat, "value": f_stat, "df1": d0, "df2": ddf,
+                         "p_value": p_value})
+        elif statistic == "Chisq":
+            k = delta.shape[1]
+            test.update({"value": chisq, "df1": float(k), "df2": float("nan"),
+                         "p_value": float(stats.chi2.sf(chisq / (tr / k), k))})
+        else:
+            eig = np.linalg.eigvals(delta).real
+            ddf_used = float("inf") if isinstance(design, ReplicateDesign) else ddf
+            method = "integration" if statistic == "lincom" else "saddlepoint"
+            test.update({"value": chisq, "df1": float("nan"), "df2": float("nan"),
+                         "p_value": fsum_sf(chisq, eig, ddf_used, method)})
+    if "F" not in test:
+        test["F"] = test["value"] if statistic in ("Wald", "adjWald") else float("nan")
 
     sub = design.subset(use)
     cond = proportion(sub, col, by=row, ci="wald", level=level)

@@ -41,8 +41,8 @@ from surveykit.estimation._core import (
 )
 from surveykit.provenance import mark
 
-CIMethod = Literal["logit", "beta", "wald", "xlogit"]
-CI_METHODS = ("logit", "beta", "wald", "xlogit")
+CIMethod = Literal["logit", "beta", "wald", "xlogit", "asin"]
+CI_METHODS = ("logit", "beta", "wald", "xlogit", "asin")
 
 
 def _check_level(level: float) -> float:
@@ -146,7 +146,10 @@ def prop_ci(p: np.ndarray, se: np.ndarray, method: str, level: float, df: float,
     - "xlogit": the same interval with the delta-method SE (always ``se / (p (1 - p))``);
     - "beta": Clopper-Pearson (Korn-Graubard) on the effective sample size
       ``p (1 - p) / var``, multiplied by ``(qt(alpha/2, n - 1) / qt(alpha/2, df))^2``;
-    - "wald": ``p +- t * se`` (R's method="mean").
+    - "wald": ``p +- t * se`` (R's method="mean");
+    - "asin": Wald interval for ``asin(sqrt(p))`` (delta-method SE ``se / (2 sqrt(p (1 - p)))``)
+      mapped back by ``sin^2``; limits beyond 0 or pi/2 on that scale are clamped there (R
+      squares the sine of the negative limit instead, giving a lower limit above 0).
 
     When p is 0 or 1 (so ``se`` is 0) the logit and beta intervals collapse to the estimate
     (R returns NaN there).
@@ -160,6 +163,13 @@ def prop_ci(p: np.ndarray, se: np.ndarray, method: str, level: float, df: float,
             eta = np.log(p / (1 - p))
             s = se / (p * (1 - p)) if (method == "xlogit" or logit_se is None) else logit_se
             lo, hi = _expit(eta - tq * s), _expit(eta + tq * s)
+            deg = (p <= 0) | (p >= 1)
+            return np.where(deg, p, lo), np.where(deg, p, hi)
+        if method == "asin":  # delta method on asin(sqrt(p)), back-transformed by sin^2
+            s = se / (2 * np.sqrt(p * (1 - p)))
+            a = np.arcsin(np.sqrt(p))
+            lo = np.sin(np.clip(a - tq * s, 0.0, np.pi / 2)) ** 2
+            hi = np.sin(np.clip(a + tq * s, 0.0, np.pi / 2)) ** 2
             deg = (p <= 0) | (p >= 1)
             return np.where(deg, p, lo), np.where(deg, p, hi)
         if method == "beta":
