@@ -13,13 +13,14 @@ Methods (all build PSU-level multipliers, then combined weights ``w_i * m[psu_i,
   with ``m_h = n_h``). Seeded numpy RNG: the draws differ from R's, the estimator is the same.
 - ``"subbootstrap"``: Rao–Wu rescaling bootstrap with ``m_h = n_h - 1`` draws, multipliers
   ``count n_h/(n_h-1)``, scale ``1/(R-1)`` (R's ``subbootweights``).
-- ``"brr"``: balanced repeated replication for exactly 2 PSUs per stratum from a Sylvester
-  Hadamard matrix of order ``2^k >= #strata + 1`` (R uses its own tables, so the replicate
-  count can differ; variances of totals are identical); ``fay_rho`` gives Fay's variant with
+- ``"brr"``: balanced repeated replication, R's ``brrweights`` element for element: strata in
+  R's sorted character order (``"10" < "2"``), a stratum with an even number of PSUs > 2 split
+  into pairs, and the Hadamard matrix R's ``hadamard()`` picks (:mod:`surveykit.hadamard`), so
+  the replicate count and every weight equal R's; ``fay_rho`` gives Fay's variant with
   multipliers ``2 - rho`` / ``rho`` and scale ``1/(R (1-rho)^2)``. The FPC is dropped, as in R.
-
-PSUs and strata are taken in order of first appearance in the data, as R does, so replicate
-columns line up with R's.
+Otherwise PSUs and strata are taken in order of first appearance in the data, as R does, so
+replicate columns line up with R's. Multistage designs replicate their first-stage PSUs within
+first-stage strata (R's ``as.svrepdesign``; later-stage FPCs are dropped with a warning).
 """
 
 from __future__ import annotations
@@ -29,10 +30,10 @@ import warnings
 from typing import Any
 
 import numpy as np
-from scipy.linalg import hadamard
 
 from surveykit.design import ReplicateDesign, SurveyDesign
 from surveykit.errors import DesignError
+from surveykit.hadamard import hadamard
 
 METHODS = ("jk1", "jkn", "bootstrap", "subbootstrap", "brr")
 
@@ -198,37 +199,93 @@ def _bootstrap(design: SurveyDesign, replicates: int, rng: np.random.Generator,
     return mult, {"type": "bootstrap", "scale": scale, "rscales": np.ones(replicates)}
 
 
+def r_label(value: Any) -> str:
+    """A stratum label as R's ``as.character`` writes it (integral numbers without ".0",
+    others with 15 significant digits), so strata sort in R's order."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else format(value, ".15g")
+    return str(value)
+
+
+#: ASCII in the order of ICU's root collation (R's default string order, e.g. in sort() and
+#: table()): spaces, punctuation and symbols, digits, then letters ignoring case
+_ICU_ORDER = (" \t\n_-,;:!?.'\"()[]{}@*/\\&#%`^+<=>|~$0123456789"
+              + "".join(c for c in "abcdefghijklmnopqrstuvwxyz"))
+_ICU_RANK = {c: i for i, c in enumerate(_ICU_ORDER)}
+
+
+def r_collate_key(text: str) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Sort key emulating R's (ICU root) collation of ASCII labels: letters compare without
+    case first ("a" < "B" < "b"), then lower case before upper case; "10" < "9" as text.
+    Characters outside ASCII sort after it by code point (R's order may differ there)."""
+    primary = tuple(_ICU_RANK.get(c.lower(), len(_ICU_ORDER) + ord(c)) for c in text)
+    return primary, tuple(int(c.isupper()) for c in text)
+
+
 def _brr(design: SurveyDesign, fay_rho: float | None) -> tuple[np.ndarray, dict[str, Any]]:
+    """R's ``brrweights(strata, psu, fay.rho=)`` with its defaults (``small="fail"``,
+    ``large="split"``): strata in R's sorted character order, PSUs in order of first
+    appearance; a stratum with an even number of PSUs > 2 is split into pairs taken in that
+    order; pseudo-stratum ``j`` uses row ``j`` of ``hadamard(#pairs)`` (R's choice of matrix)."""
     rho = 0.0 if fay_rho is None else float(fay_rho)
     if not 0 <= rho < 1:
         raise DesignError(f"fay_rho must be in [0, 1), got {rho}")
     n_h = design.n_psu_h
-    bad = np.flatnonzero(n_h != 2)
-    if bad.size:
+    levels = design.spec["strata_levels"]
+    strata_col = design.spec.get("strata") if isinstance(design.spec.get("strata"), str) \
+        else None
+    small = np.flatnonzero(n_h < 2)
+    if small.size:
         raise DesignError(
-            "BRR needs exactly 2 PSUs in every stratum", column=design.spec.get("strata")
-            if isinstance(design.spec.get("strata"), str) else None,
-            values=[f"{design.spec['strata_levels'][h]} ({n_h[h]} PSUs)" for h in bad],
+            "BRR needs at least 2 PSUs in every stratum (R: 'Some strata have fewer than 2 "
+            "PSUs')", column=strata_col,
+            values=[f"{levels[h]} ({n_h[h]} PSU)" for h in small],
+            hint="use method='jkn' or 'bootstrap', or merge strata",
+        )
+    odd = np.flatnonzero((n_h > 2) & (n_h % 2 == 1))
+    if odd.size:
+        raise DesignError(
+            "BRR splits a stratum with more than 2 PSUs into pairs, which needs an even number "
+            "(R: 'Can't split with odd numbers of PSUs in a stratum')", column=strata_col,
+            values=[f"{levels[h]} ({n_h[h]} PSUs)" for h in odd],
             hint="use method='jkn' or 'bootstrap'",
         )
     if np.any(design.fpc_f < 1):
         warnings.warn("finite population correction dropped for BRR (as in R)", UserWarning,
                       stacklevel=3)
-    order, h_rank = _appearance_order(design)
-    n_strata = design.n_strata
-    size = 1
-    while size < n_strata + 1:
-        size *= 2
-    had = (hadamard(size) > 0).astype(int)  # 0/1 as R's tables; row 0 is all ones
-    h_sorted = design.psu_stratum[order]
-    first = np.r_[True, h_sorted[1:] != h_sorted[:-1]]
-    psu_first, psu_second = order[first], order[~first]
-    # strata numbered by first appearance; stratum number j uses Hadamard row j + 1
-    row_of = h_rank[design.psu_stratum[psu_first]] + 1
-    sign = had[row_of]  # (#strata, R): 1 -> first PSU is in the half-sample
-    mult = np.zeros((design.n_psu, size))
-    mult[psu_first] = np.where(sign == 1, 2 - rho, rho)
-    mult[psu_second] = np.where(sign == 1, rho, 2 - rho)
+    order, _ = _appearance_order(design)  # PSUs grouped by stratum, first appearance within
+    labels = [r_label(v) for v in levels]
+    char_rank = np.empty(len(labels), dtype=np.intp)
+    char_rank[sorted(range(len(labels)), key=lambda i: r_collate_key(labels[i]))] = np.arange(
+        len(labels))
+    h_of = design.psu_stratum
+    # R's order(sunq, first appearance): strata by character label, PSUs by appearance
+    seq = order[np.argsort(char_rank[h_of[order]], kind="stable")]
+    h_seq = h_of[seq]
+    start = np.r_[0, np.flatnonzero(h_seq[1:] != h_seq[:-1]) + 1]
+    pos = np.arange(seq.size) - np.repeat(start, np.diff(np.r_[start, seq.size]))
+    # pseudo-strata: the split (large) strata first, then the pairs, each in character order
+    large = n_h[h_seq] > 2
+    pair_no = np.empty(seq.size, dtype=np.intp)
+    n_large_pairs = int((n_h[n_h > 2] // 2).sum())
+    lsel = np.flatnonzero(large)
+    if lsel.size:
+        # consecutive pairs within each large stratum, strata in character order
+        pair_no[lsel] = np.cumsum(pos[lsel] % 2 == 0) - 1
+    gsel = np.flatnonzero(~large)
+    pair_no[gsel] = n_large_pairs + np.cumsum(pos[gsel] == 0) - 1
+    first = pos % 2 == 0  # R gives the first PSU of a pair (0, 1), the second (1, 0)
+    n_pairs = n_large_pairs + int((n_h == 2).sum())
+    had = hadamard(n_pairs)  # 0/1, row 0 all ones; pseudo-stratum j uses row j + 1
+    rows = had[pair_no + 1]  # (#PSU, R)
+    in_half = np.where(first[:, None], rows == 1, rows == 0)
+    mult = np.zeros((design.n_psu, had.shape[1]))
+    mult[seq] = np.where(in_half, 2 - rho, rho)
+    size = had.shape[1]
     return mult, {"type": "BRR" if rho == 0 else "Fay", "scale": 1.0 / (size * (1 - rho) ** 2),
                   "rscales": np.ones(size), "rho": rho if rho else None}
 
