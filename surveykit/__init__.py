@@ -58,6 +58,9 @@ _API: dict[str, str] = {
     "negbin": "surveykit.models",
     "wald_test": "surveykit.models",
     "anova": "surveykit.models",
+    "ttest": "surveykit.models",
+    "ranktest": "surveykit.models",
+    "margins": "surveykit.models",
     "pchisqsum": "surveykit.distributions",
     # published tables, replica, replication
     "published": "surveykit.published",

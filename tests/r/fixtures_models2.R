@@ -223,3 +223,82 @@ write.csv(data.frame(test = c("stype_F", "avg.ed+stype_chisq"), statistic = f17(
                      df = c(rt$df, rt2$df), ddf = c(rt$ddf, Inf), p = f17(c(rt$p, rt2$p))),
           file.path(out, "models2_olr_regtermtest.csv"), row.names = FALSE)
 cat("models2 svyolr predictions and term tests written\n")
+
+# ---- svyttest, svyranktest, svypredmeans ------------------------------------------------------
+# (designs as globals so that update() inside svypredmeans finds them)
+long <- list()
+ht_cases <- list(
+  list(case = "ttest_clus1", design = dclus1, f = api00 ~ comp.imp),
+  list(case = "ttest_rclus1", design = rclus1, f = api00 ~ comp.imp),
+  list(case = "ttest_strat_domain", design = subset(dstrat, stype != "H"), f = api00 ~ sch.wide),
+  list(case = "ttest_nhanes", design = dnh, f = HI_CHOL ~ RIAGENDR),
+  list(case = "ttest1_clus1", design = dclus1, f = growth ~ 0),
+  list(case = "ttest1_rclus1", design = rclus1, f = growth ~ 0)
+)
+for (tc in ht_cases) {
+  r <- svyttest(tc$f, tc$design)
+  put(tc$case, "ttest", c("estimate", "statistic", "df", "p", "ci_low", "ci_high"),
+      c(r$estimate, r$statistic, r$parameter, r$p.value, r$conf.int))
+}
+rank_cases <- list(
+  list(case = "rank_clus1", design = dclus1, f = enroll ~ comp.imp),
+  list(case = "rank_rclus1", design = rclus1, f = enroll ~ comp.imp),
+  list(case = "rank_strat_domain", design = subset(dstrat, stype != "H"), f = enroll ~ sch.wide),
+  list(case = "krank_clus1", design = dclus1, f = enroll ~ stype),
+  list(case = "krank_strat_domain", design = subset(dstrat, sch.wide == "Yes"), f = enroll ~ stype),
+  list(case = "krank_rclus1", design = rclus1, f = enroll ~ stype)
+)
+for (tc in rank_cases) {
+  for (test in c("wilcoxon", "vanderWaerden", "median", "KruskalWallis")) {
+    r <- tryCatch(svyranktest(tc$f, tc$design, test = test), error = function(e) NULL)
+    if (is.null(r)) next
+    if (is.null(r$ddf)) {
+      put(tc$case, paste0("rank_", test), c("estimate", "statistic", "df", "p"),
+          c(r$estimate, r$statistic, r$parameter, r$p.value))
+    } else {  # K groups: R stores the chi-square in $parameter and its df in $statistic
+      put(tc$case, paste0("rank_", test), c("chisq", "ndf", "ddf", "p"),
+          c(r$parameter, r$statistic, r$ddf, r$p.value))
+    }
+  }
+}
+# predictive margins: svypredmeans(adjustmodel, ~group); and, with no R function for it, the
+# same computation with other variables fixed (at=), written out from svypredmeans' code
+at_margins <- function(model, design, var, value) {
+  mf <- model.frame(design)
+  mf[[var]] <- value
+  w <- weights(design, "sampling")
+  mu <- predict(model, newdata = mf, type = "response", se.fit = FALSE)
+  eta <- predict(model, newdata = mf, type = "link", se.fit = FALSE)
+  mm <- model.matrix(terms(model), mf)
+  dg <- colSums(w * model$family$mu.eta(eta) * mm) / sum(w)
+  cond <- svymean(matrix(coef(mu), ncol = 1), design)
+  c(coef(cond), sqrt(drop(t(dg) %*% vcov(model) %*% dg) + attr(cond, "var")))
+}
+pm_cases <- list(
+  list(case = "pm_lm_clus1", design = dclus1, f = api00 ~ ell + meals, fam = gaussian(),
+       g = ~stype, at = c("meals", 50)),
+  list(case = "pm_logit_clus1", design = dclus1, f = sch.wide ~ ell + meals,
+       fam = quasibinomial(), g = ~stype, at = c("meals", 50)),
+  list(case = "pm_logit_rclus1", design = rclus1, f = sch.wide ~ ell + meals,
+       fam = quasibinomial(), g = ~stype, at = c("meals", 50)),
+  list(case = "pm_poisson_strat_domain", design = subset(dstrat, sch.wide == "Yes"),
+       f = emer ~ ell + meals, fam = poisson(), g = ~stype, at = c("ell", 20)),
+  list(case = "pm_logit_nhanes", design = dnh, f = HI_CHOL ~ agecat + RIAGENDR,
+       fam = quasibinomial(), g = ~factor(race), at = c("RIAGENDR", 2))
+)
+for (tc in pm_cases) {
+  design <- tc$design
+  m <- fitg(tc$f, tc$fam)
+  pm <- svypredmeans(m, tc$g)
+  lv <- names(coef(pm))
+  o <- order(lv)
+  put(tc$case, "predmeans", lv[o], coef(pm)[o])
+  put(tc$case, "predmeans_se", lv[o], SE(pm)[o])
+  # at=: the adjustment model with the grouping variable added, one variable fixed, no by
+  gvar <- all.vars(tc$g)
+  mg <- eval(bquote(update(m, . ~ . + .(tc$g[[2]]))))
+  at <- at_margins(mg, m$survey.design, tc$at[1], as.numeric(tc$at[2]))
+  put(tc$case, "at_margin", c("estimate", "std_error"), at)
+}
+write.csv(do.call(rbind, long), file.path(out, "models2_htests.csv"), row.names = FALSE)
+cat("models2 svyttest/svyranktest/svypredmeans written\n")
