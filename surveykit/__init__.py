@@ -68,6 +68,8 @@ _API: dict[str, str] = {
     "load_replica": "surveykit.replica",
     "load_registry": "surveykit.published",
     "SYNTHETIC_BANNER": "surveykit.provenance",
+    # weighting sensitivity of every published table (the module is callable: sk.sensitivity())
+    "sensitivity": "surveykit.sensitivity",
 }
 
 __all__ = ["__version__", *_API]

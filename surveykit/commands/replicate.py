@@ -36,6 +36,14 @@ def register(subparsers: Any) -> None:
                    help="population targets the weights were calibrated to (the `surveykit "
                         "weight` targets format); shown as sample vs weighted vs target in the "
                         "report. Default: the replica's assumed margins, none for --data")
+    p.add_argument("--sensitivity", action="store_true",
+                   help="also recompute every table unweighted, with the file's weights, "
+                        "trimmed (0.3-3 x mean) and raked to --sensitivity-margins; writes "
+                        "sensitivity/ (tables, figure) and a report section")
+    p.add_argument("--sensitivity-margins", metavar="YAML",
+                   help="population margins for the raked scheme (the `surveykit weight` "
+                        "targets format); 'illustrative' = the shipped ILLUSTRATIVE example "
+                        "data_dictionary/sensitivity/illustrative_margins.yaml")
     p.add_argument("--strict", action="store_true",
                    help="exit non-zero when any replicable cell is outside rounding")
     p.add_argument("--no-report", action="store_true",
@@ -57,11 +65,20 @@ def run(args: argparse.Namespace) -> int:
         from surveykit.weighting import load_targets
 
         margins = load_targets(args.margins)["margins"]
+    sens_margins, sens_source = None, None
+    if args.sensitivity_margins:
+        if not args.sensitivity:
+            raise ReplicationError("--sensitivity-margins needs --sensitivity",
+                                   values=[args.sensitivity_margins])
+        from surveykit.sensitivity import load_margins
+
+        sens_margins, sens_source = load_margins(args.sensitivity_margins)
     if args.data is None:
         print(f"*** {SYNTHETIC_BANNER} ***")
     result = replicate(data=args.data, mapping=args.mapping, out=args.out, strict=False,
                        progress=True if args.progress else None, report=not args.no_report,
-                       margins=margins)
+                       margins=margins, sensitivity=args.sensitivity,
+                       sensitivity_margins=sens_margins, sensitivity_margins_source=sens_source)
     if result.is_replica and args.data is not None:  # a copy of the replica: read from the data
         why = result.provenance.get("synthetic_evidence")
         print(f"*** {SYNTHETIC_BANNER} ({why}) ***")
@@ -70,6 +87,12 @@ def run(args: argparse.Namespace) -> int:
         if name not in result.models:
             print(f"model {name} not fitted: {meta.get('error', '')}")
     print(f"Wrote tables/, models/, replication.md and replication.json to {args.out}")
+    if result.sensitivity is not None:
+        print("Weighting sensitivity (every published cell under each scheme):")
+        print(result.sensitivity.summary)
+        for line in result.sensitivity.notes:
+            print(line)
+        print(f"Wrote {args.out}/sensitivity/ (schemes, cells, cells_wide, changes, figure)")
     if args.strict and not result.ok:
         cells = result.cells
         failed = cells[cells["passed"].eq(False).fillna(False).astype(bool)]

@@ -302,7 +302,9 @@ def compute(design: Any, *, registry: Any = None, models: bool = True,
 def run(data: str | Path | pd.DataFrame | None = None, mapping: str | Path | Any | None = None,
         out: str | Path | None = "replication", strict: bool = False,
         progress: Progress = None, *, report: bool = True,
-        models: bool = True, margins: Targets | None = None) -> ReplicationResult:
+        models: bool = True, margins: Targets | None = None, sensitivity: bool = False,
+        sensitivity_margins: Targets | None = None,
+        sensitivity_margins_source: str | None = None) -> ReplicationResult:
     """Re-create every published table from ``data`` and compare it with the registry.
 
     Without ``data`` the bundled synthetic replica is used (and every output says so). Writes
@@ -313,6 +315,9 @@ def run(data: str | Path | pd.DataFrame | None = None, mapping: str | Path | Any
     cell is outside rounding. ``margins`` are the calibration targets of the weights, shown in
     the weighting diagnostics; for the bundled replica they default to its assumed population
     margins (:func:`surveykit.replica.calibration_margins`); a user file has none unless given.
+    ``sensitivity`` adds :func:`surveykit.sensitivity.sensitivity` (every table unweighted, with
+    the file's weights, trimmed and, given ``sensitivity_margins``, raked to them), written to
+    ``out/sensitivity/`` and shown as a report section.
     """
     note = _notify(progress)
     note("reading and harmonising the data")
@@ -323,12 +328,22 @@ def run(data: str | Path | pd.DataFrame | None = None, mapping: str | Path | Any
     result = compute(design, models=models, progress=progress, margins=margins)
     result.provenance = provenance
     result.is_replica = bool(provenance["is_replica"])
+    if sensitivity:
+        from surveykit.sensitivity import sensitivity as weighting_sensitivity
+
+        note("weighting sensitivity")
+        result.sensitivity = weighting_sensitivity(design, margins=sensitivity_margins,
+                                                   margins_source=sensitivity_margins_source)
     if out is not None:
         from surveykit.replication.writers import write_outputs
 
         note(f"writing {out}")
         try:
             write_outputs(result, out)
+            if result.sensitivity is not None:
+                from surveykit.sensitivity import write_sensitivity
+
+                write_sensitivity(result.sensitivity, out, provenance)
             if report:
                 try:
                     from surveykit.report import write_report

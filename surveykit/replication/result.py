@@ -40,6 +40,7 @@ class ReplicationResult:
     weights: np.ndarray = field(default_factory=lambda: np.zeros(0))
     provenance: dict[str, Any] = field(default_factory=dict)
     is_replica: bool = False
+    sensitivity: Any = None  # surveykit.sensitivity.SensitivityResult when requested
 
     @property
     def cells(self) -> pd.DataFrame:

@@ -156,6 +156,11 @@ def render_html(result: Any, figures: Sequence[Any]) -> str:
     out += [_figure(f) for f in figures if f.section == "weighting"]
     out.append("</section>")
 
+    if getattr(result, "sensitivity", None) is not None:  # surveykit replicate --sensitivity
+        from surveykit.sensitivity import section_html
+
+        out.append(section_html(result.sensitivity))
+
     out.append('<section id="provenance">\n<h2>Provenance</h2>\n<dl class="provenance">')
     out += [f"<dt>{escape(k)}</dt><dd>{escape(v)}</dd>" for k, v in provenance_items(result)]
     out.append("</dl>\n</section>")
