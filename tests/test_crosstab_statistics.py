@@ -1,4 +1,5 @@
-"""crosstab(statistic=...) against R's svychisq, and proportion(ci="asin") against svyciprop
+"""crosstab(statistic=...) against R's svychisq, and proportion(ci="asin"/"likelihood") against
+svyciprop
 (issue 10 item 9). Fixtures: tests/r/fixtures_crosstab_ci.R."""
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from surveykit.estimation import crosstab, proportion
 from surveykit.estimation.quadform import chisqsum_sf, fsum_sf, imhof, saddle
 
 TESTS = pd.read_csv(R_FIXTURES / "crosstab_tests.csv")
-ASIN = pd.read_csv(R_FIXTURES / "ciprop_asin.csv")
+CIPROP = pd.read_csv(R_FIXTURES / "ciprop_methods.csv")
+CIPROP = CIPROP[CIPROP["ci_low"].notna()]  # R gives NA for likelihood on replicate designs
 
 
 @pytest.fixture(scope="module")
@@ -80,16 +82,21 @@ def test_crosstab_unknown_statistic(dclus1):
         crosstab(dclus1, "stype", "awards", statistic="G2")
 
 
-@pytest.mark.parametrize("i", range(len(ASIN)))
-def test_proportion_asin_ci_matches_svyciprop(designs, i):
-    r = ASIN.iloc[i]
+@pytest.mark.parametrize("i", range(len(CIPROP)))
+def test_proportion_ci_methods_match_svyciprop(designs, i):
+    r = CIPROP.iloc[i]
     d = designs[r["design"]]
-    res = proportion(d, r["variable"], ci="asin", level=float(r["level"]))
+    res = proportion(d, r["variable"], ci=r["method"], level=float(r["level"]))
     yes = res[res["level"].isin(["Yes", 1, 1.0, True])]
     assert len(yes) == 1
     assert yes["estimate"].item() == pytest.approx(r["estimate"], rel=1e-6)
     assert yes["ci_low"].item() == pytest.approx(r["ci_low"], rel=1e-4)
     assert yes["ci_high"].item() == pytest.approx(r["ci_high"], rel=1e-4)
+
+
+def test_likelihood_ci_on_a_replicate_design_is_refused(designs):
+    with pytest.raises(EstimationError, match="linearisation"):
+        proportion(designs["jk1_clus1"], "awards", ci="likelihood")
 
 
 def test_asin_ci_at_the_edges_stays_in_the_unit_interval(apiclus1):

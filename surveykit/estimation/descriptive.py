@@ -39,10 +39,11 @@ from surveykit.estimation._core import (
     require_nonempty,
     warn_empty_groups,
 )
+from surveykit.estimation.profile_ci import likelihood_ci
 from surveykit.provenance import mark
 
-CIMethod = Literal["logit", "beta", "wald", "xlogit", "asin"]
-CI_METHODS = ("logit", "beta", "wald", "xlogit", "asin")
+CIMethod = Literal["logit", "beta", "wald", "xlogit", "asin", "likelihood"]
+CI_METHODS = ("logit", "beta", "wald", "xlogit", "asin", "likelihood")
 
 
 def _check_level(level: float) -> float:
@@ -200,6 +201,37 @@ def _logit_se(design: Design, e: DomainEstimate) -> np.ndarray | None:
     return out
 
 
+def _likelihood_limits(design: Design, e: DomainEstimate, ind: np.ndarray, used: np.ndarray,
+                       group: np.ndarray, miss: np.ndarray, df: float, level: float
+                       ) -> tuple[np.ndarray, np.ndarray]:
+    """R's ``svyciprop(method="likelihood")`` for every category of a group (see
+    :mod:`surveykit.estimation.profile_ci`): the rows R's ``svyglm`` sees are the group's rows
+    (all rows for a calibrated design, whose subsets keep them with zero weight)."""
+    if isinstance(design, ReplicateDesign):
+        raise EstimationError(
+            "likelihood intervals need a linearisation design (R's svyciprop returns NA for "
+            "replicate-weight designs)", file=design.source,
+            hint="use ci='logit' (R's default), 'beta' or 'xlogit' on a replicate design")
+    rows = group & design.domain & (design.base_weights != 0)
+    if design.calibrations:
+        rows = np.ones(design.n_total, dtype=bool)
+    w_all = design.weights
+    mean_weight = float(w_all[rows].sum() / rows.sum())
+    n_model = int((rows & ~miss).sum())
+    mean_used = float(w_all[rows & ~miss].sum() / (design.n_total if design.calibrations
+                                                    else n_model))
+    idx = np.flatnonzero(used & design.domain & (design.base_weights != 0))
+    logit_se = _logit_se(design, e)
+    p = e.theta
+    with np.errstate(divide="ignore", invalid="ignore"):
+        se_l = e.se / (p * (1 - p)) if logit_se is None else logit_se
+    lo, hi = np.empty(len(p)), np.empty(len(p))
+    for j in range(len(p)):
+        lo[j], hi[j] = likelihood_ci(ind[idx, j], w_all[idx], mean_weight, mean_used, n_model,
+                                     float(p[j]), float(se_l[j]), df, level)
+    return lo, hi
+
+
 def _ci_df_n(design: Design, group: np.ndarray) -> tuple[float, int]:
     """Degrees of freedom and row count that R's ``svyciprop`` uses for a group's interval.
 
@@ -244,7 +276,7 @@ def proportion(design: Design, var: str, by: str | Sequence[str] | None = None, 
     masks = [(groups.codes == g) & ~miss for g in range(groups.n_groups)]
     with np.errstate(over="ignore", invalid="ignore"):
         ests = estimate_domains(design, ind, masks, "mean", progress=progress,
-                                keep_reps=(ci == "logit"), one_hot=True)
+                                keep_reps=(ci in ("logit", "likelihood")), one_hot=True)
     for e in ests:
         if e.n:
             require_finite(design, var, np.r_[e.theta, e.se], "proportion")
@@ -253,7 +285,11 @@ def proportion(design: Design, var: str, by: str | Sequence[str] | None = None, 
         key = {b: groups.keys.iloc[g][b] for b in by_names}
         se = e.se
         df, n_ci = _ci_df_n(design, groups.codes == g)
-        lo, hi = prop_ci(e.theta, se, ci, level, df, n_ci, _logit_se(design, e))
+        if ci == "likelihood":
+            lo, hi = _likelihood_limits(design, e, ind, masks[g], groups.codes == g, miss, df,
+                                        level)
+        else:
+            lo, hi = prop_ci(e.theta, se, ci, level, df, n_ci, _logit_se(design, e))
         nmiss = int(((groups.codes == g) & miss).sum())
         for j, lv in enumerate(levels):
             rows.append({**key, "variable": var, "level": lv, "estimate": float(e.theta[j]),

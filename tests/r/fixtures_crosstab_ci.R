@@ -1,7 +1,8 @@
-# R reference fixtures for crosstab(statistic=...) (svychisq) and proportion(ci="asin")
-# (svyciprop(method="asin")), on stratified, clustered, strata+PSU, domain and replicate designs.
+# R reference fixtures for crosstab(statistic=...) (svychisq) and proportion(ci="asin" /
+# "likelihood") (svyciprop(method=...)), on stratified, clustered, strata+PSU, domain and replicate designs.
 # Run from the repository root via tests/r/make_fixtures.sh (needs R with 'survey').
-# Writes tests/fixtures/r/crosstab_tests.csv and tests/fixtures/r/ciprop_asin.csv.
+# Writes tests/fixtures/r/crosstab_tests.csv and tests/fixtures/r/ciprop_methods.csv
+# (svyciprop methods "asin" and "likelihood").
 # statistic = "lincom" is not here: it needs the CompQuadForm package (absent on the machine that
 # generated these fixtures, where R silently falls back to the saddlepoint approximation).
 suppressPackageStartupMessages(library(survey))
@@ -46,21 +47,23 @@ write.csv(tests, file.path(out, "crosstab_tests.csv"), row.names = FALSE, quote 
           na = "")
 
 ci <- NULL
-add_ci <- function(name, var, r, level) {
-  ci <<- rbind(ci, data.frame(design = name, variable = var, level = level,
+add_ci <- function(name, var, r, level, method) {
+  ci <<- rbind(ci, data.frame(design = name, variable = var, level = level, method = method,
                               estimate = f17(as.numeric(r)),
                               ci_low = f17(attr(r, "ci")[1]), ci_high = f17(attr(r, "ci")[2])))
 }
-for (level in c(0.95, 0.9)) {
-  add_ci("strat", "sch.wide", svyciprop(~I(sch.wide == "Yes"), dstrat, method = "asin",
-                                        level = level), level)
-  add_ci("clus1", "sch.wide", svyciprop(~I(sch.wide == "Yes"), dclus1, method = "asin",
-                                        level = level), level)
-  add_ci("clus1_domain", "awards", svyciprop(~I(awards == "Yes"), dom, method = "asin",
-                                             level = level), level)
-  add_ci("jk1_clus1", "awards", svyciprop(~I(awards == "Yes"), rclus1, method = "asin",
-                                          level = level), level)
-  add_ci("nhanes", "HI_CHOL", svyciprop(~HI_CHOL, dnh, method = "asin", na.rm = TRUE,
-                                        level = level), level)
+for (method in c("asin", "likelihood")) {
+  for (level in c(0.95, 0.9)) {
+    add_ci("strat", "sch.wide", svyciprop(~I(sch.wide == "Yes"), dstrat, method = method,
+                                          level = level), level, method)
+    add_ci("clus1", "sch.wide", svyciprop(~I(sch.wide == "Yes"), dclus1, method = method,
+                                          level = level), level, method)
+    add_ci("clus1_domain", "awards", svyciprop(~I(awards == "Yes"), dom, method = method,
+                                               level = level), level, method)
+    add_ci("jk1_clus1", "awards", svyciprop(~I(awards == "Yes"), rclus1, method = method,
+                                            level = level), level, method)
+    add_ci("nhanes", "HI_CHOL", svyciprop(~HI_CHOL, dnh, method = method, na.rm = TRUE,
+                                          level = level), level, method)
+  }
 }
-write.csv(ci, file.path(out, "ciprop_asin.csv"), row.names = FALSE, quote = FALSE)
+write.csv(ci, file.path(out, "ciprop_methods.csv"), row.names = FALSE, quote = FALSE)
