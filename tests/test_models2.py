@@ -474,3 +474,15 @@ def test_model_result_as_estimates(designs):
     assert est.names == list(res.params.index)
     np.testing.assert_allclose(est.se(), res.std_errors, rtol=1e-12)
     assert est.df == res.df_resid
+
+
+def test_pchisqsum_public_signature_matches_r():
+    from surveykit.distributions import pchisqsum, pFsum
+
+    ref = _ref("logit_clus1", "regtermtest_LRT_Inf_lambda").to_numpy()
+    x = _ref("logit_clus1", "regtermtest_LRT_Inf")["statistic"]
+    p = _ref("logit_clus1", "regtermtest_LRT_Inf")["p"]
+    np.testing.assert_allclose(pchisqsum(x, 1, ref, lower_tail=False), [p], rtol=1e-4)
+    np.testing.assert_allclose(pchisqsum(x, 1, ref), [1 - p], rtol=1e-6)
+    p10 = _ref("logit_clus1", "regtermtest_LRT_default")["p"]
+    np.testing.assert_allclose(pFsum(x, np.ones(3), ref, 10, lower_tail=False), p10, rtol=1e-4)
