@@ -125,13 +125,14 @@ def _codes(key: pd.Series, sort: bool = True) -> tuple[np.ndarray, np.ndarray]:
 
     Integer columns of modest range take a bincount path (no hashing, no sort of n values).
     """
-    values = key.to_numpy()
+    values = key.to_numpy() if isinstance(key.dtype, np.dtype) else np.empty(0)
     if values.dtype.kind in "iu" and values.size:
         lo, hi = int(values.min()), int(values.max())
         if hi - lo < 4 * values.size + 1024:
-            shifted = (values - lo).astype(np.intp, copy=False)
-            seen = np.zeros(hi - lo + 1, dtype=bool)
-            seen[shifted] = True
+            shifted = (values - lo if lo else values).astype(np.intp, copy=False)
+            seen = np.bincount(shifted, minlength=hi - lo + 1) > 0
+            if seen.all():  # dense labels: the shifted values are the codes
+                return shifted, np.arange(lo, hi + 1).astype(object)
             remap = np.cumsum(seen, dtype=np.intp) - 1
             levels = np.flatnonzero(seen) + lo
             return remap[shifted], levels.astype(object)
@@ -141,6 +142,15 @@ def _codes(key: pd.Series, sort: bool = True) -> tuple[np.ndarray, np.ndarray]:
 
 def validate_weights(w: Any, *, column: str | None = None, source: str | None = None) -> np.ndarray:
     """Return weights as float64, raising DesignError on non-numeric, NaN, negative or zero-sum."""
+    if isinstance(w, (np.ndarray, pd.Series)) and isinstance(w.dtype, np.dtype) \
+            and w.dtype.kind in "fiu" and w.ndim == 1 and len(w):
+        # fast path, same checks: a non-negative minimum and a finite positive sum mean no NaN,
+        # no infinity, no negative value and not all zero (anything else: the diagnosis below)
+        arr = np.asarray(w).astype(float, copy=False)
+        with np.errstate(over="ignore", invalid="ignore"):
+            lo, tot = arr.min(), arr.sum()
+        if lo >= 0 and np.isfinite(tot) and tot > 0:
+            return arr
     ser = pd.Series(w) if not isinstance(w, pd.Series) else w
     num = pd.to_numeric(ser, errors="coerce")
     bad = num.isna() & ser.notna()
@@ -160,8 +170,9 @@ def validate_weights(w: Any, *, column: str | None = None, source: str | None = 
     if neg.any():
         raise DesignError("weights must be non-negative", file=source, column=column,
                           values=arr[neg])
-    if arr.sum() <= 0:
-        raise DesignError("weights sum to zero", file=source, column=column)
+    with np.errstate(over="ignore"):
+        if arr.sum() <= 0:
+            raise DesignError("weights sum to zero", file=source, column=column)
     return arr
 
 

@@ -6,9 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import R_FIXTURES, read_r_data
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import surveykit as sk
-from surveykit.design import SurveyDesign, interaction
+from surveykit.design import SurveyDesign, _codes, interaction, validate_weights
 from surveykit.errors import DesignError
 
 BREAKS = [-np.inf, 25, 50, 75, np.inf]
@@ -223,3 +225,29 @@ def test_design_construction_refuses_ambiguous_specs(apiclus2, apistrat2):
                      weights=np.ones(len(moved)))
     SurveyDesign(moved, psu=["dnum", "snum"], strata=["stype", "sch.wide"],
                  weights=np.ones(len(moved)), nest=True)  # relabelled: nested
+
+
+# -- fast construction paths keep every check (issue 14 goal 1) ---------------------------------
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.one_of(st.floats(allow_nan=True, allow_infinity=True, width=64),
+                          st.sampled_from([0.0, 1e308, -0.0, 2.5])), min_size=1, max_size=30))
+def test_weight_fast_path_refuses_exactly_the_bad_weights(values):
+    arr = np.array(values)
+    with np.errstate(all="ignore"):
+        bad = (~np.isfinite(arr)).any() or (arr < 0).any() or not arr.sum() > 0
+    for w in (arr, pd.Series(arr)):
+        if bad:
+            with pytest.raises(DesignError):
+                validate_weights(w)
+        else:
+            np.testing.assert_array_equal(validate_weights(w), arr)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(-5, 40), min_size=1, max_size=50))
+def test_integer_codes_equal_sorted_factorize(values):
+    key = pd.Series(values)
+    codes, levels = _codes(key)
+    want_codes, want_levels = pd.factorize(key, sort=True)
+    np.testing.assert_array_equal(codes, want_codes)
+    assert list(levels) == list(want_levels)

@@ -64,8 +64,11 @@ def factor_codes(col: pd.Series) -> tuple[np.ndarray, list[Any]]:
     Plain integer columns with a modest range take a bincount fast path (no hashing), which
     matters for million-row raking.
     """
-    values = col.to_numpy()
-    if values.dtype.kind in "iub" and values.size:
+    # only numpy integer/bool columns are converted: to_numpy() of a pyarrow string column
+    # would build n Python strings (half a second per million rows); factorize hashes in arrow
+    numpy_int = isinstance(col.dtype, np.dtype) and col.dtype.kind in "iub"
+    values = col.to_numpy() if numpy_int else np.empty(0)
+    if numpy_int and values.size:
         v = values.astype(np.int64, copy=False)
         vmin, vmax = int(v.min()), int(v.max())
         if vmax - vmin < 1_000_000:
