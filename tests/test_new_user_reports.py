@@ -142,3 +142,70 @@ def test_huge_covariate_is_not_called_collinear() -> None:
     df["x"] /= 1e200  # rescaled as the hint says: fits
     assert np.isfinite(sk.glm(sk.SurveyDesign(df, weights="w"), "y ~ x",
                               family="binomial").params).all()
+
+
+# item 13: the harmonisation report ----------------------------------------------------------------
+def _ranges_mapping() -> dict:
+    m = _mapping(recode={1: 1, 2: 2, 3: 3, 4: 4, 5: 5})
+    m["codebooks"] = ["approval"]
+    m["variables"]["age"] = {"from": "AGE"}
+    m["variables"]["income_group"] = {"from": "INC", "ranges": [
+        {"min": 0, "max": 999, "code": 1}, {"min": 1000, "max": 4000, "code": 2},
+        {"min": 4001, "max": 1e9, "code": 3}]}
+    return m
+
+
+def test_report_summarises_ranges_and_accounts_for_every_variable() -> None:
+    rng = np.random.default_rng(2)
+    n = 3000
+    df = pd.DataFrame({"ID": range(n), "W": 1.0, "A": rng.integers(1, 6, n),
+                       "AGE": rng.integers(14, 66, n),
+                       "INC": np.round(rng.lognormal(7.5, 1.0, n))})
+    h = sk.harmonise(df, _ranges_mapping())
+    text = h.report.render()
+    assert max(len(line) for line in text.splitlines()) < 200  # was one 21,452-char line
+    inc = next(line for line in text.splitlines() if line.startswith("  income_group <- INC:"))
+    assert inc.count("->") == 3 and "raw values)" in inc
+    ranges = h.report.recodes.query("variable == 'income_group'")
+    assert ranges["n"].sum() == n
+    table = h.report.variables.set_index("variable")
+    assert set(table.index) == set(h.frame.columns) - {"study"}
+    assert (table["n_valid"] + table["n_missing"] == n).all()
+    assert table.loc["age", "rule"] == "copied" and table.loc["age", "raw_column"] == "AGE"
+    assert table.loc["age_group", "rule"] == "derived"
+    assert table.loc["income_group", "rule"] == "ranges"
+    assert "age <- AGE: copied" in text and "age_group: derived" in text
+
+
+def test_replicate_data_includes_the_harmonisation_report(tmp_path: Path) -> None:
+    from surveykit.replication import run
+
+    res = run(sk.replica.path(), sk.replica.mapping_path(), out=tmp_path, models=False)
+    assert res.harmonisation is not None
+    md = (tmp_path / "replication.md").read_text("utf-8")
+    assert "## Harmonisation" in md and "Every variable (valid + missing = rows out)" in md
+    assert "Every variable (valid + missing = rows out)" in (tmp_path / "report.html").read_text(
+        "utf-8")
+    assert str(Path(sk.replica.path()).parent) not in md  # file names, not machine paths
+    # item 15: the last line names everything written
+    from surveykit.commands.replicate import wrote_line
+
+    line = wrote_line(res.files, str(tmp_path))
+    assert all(f in line for f in ("tables/", "figures/", "replication.md",
+                                   "replication.json", "report.html", "report.md"))
+    assert line.startswith(f"Wrote {len(list(p for p in tmp_path.rglob('*') if p.is_file()))} ")
+
+
+# item 14: describe summarises numerics -----------------------------------------------------------
+def test_describe_summarises_a_numeric_with_a_labelled_missing_code(tmp_path, capsys) -> None:
+    rng = np.random.default_rng(1)
+    inc = np.round(rng.lognormal(8, 1, 3000))
+    inc[:50] = -2
+    path = tmp_path / "inc.sav"
+    write_sav(pd.DataFrame({"ID": range(3000), "INC": inc}), path,
+              missing_ranges={"INC": [-2]}, value_labels={"INC": {-2: "refused"}})
+    assert cli.main(["describe", str(path), "-v", "INC"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    body = lines[lines.index("INC (numeric)") + 1:]
+    assert len(body) == 2 and "unlabelled values: min" in body[0] and body[0].endswith("2950")
+    assert "refused" in body[1] and body[1].endswith("50")

@@ -13,6 +13,7 @@ from typing import Any
 from surveykit.io import harmonise, load_mapping, read
 from surveykit.io.harmonise import OUTPUT_FORMATS, write_canonical
 from surveykit.io.readers import require_parquet
+from surveykit.provenance import DATA_SOURCE_COLUMN, SYNTHETIC_SOURCE, with_source_column
 
 
 def register(subparsers: Any) -> None:
@@ -52,5 +53,8 @@ def run(args: argparse.Namespace) -> int:
     write_canonical(h.frame, out, h.codebook, h.missing)
     if not args.quiet:
         print(h.report.render())
-    print(f"wrote {len(h.frame)} rows x {h.frame.shape[1]} columns to {out}")
+    written = with_source_column(h.frame)  # synthetic data get a data_source column
+    extra = (f" (including {DATA_SOURCE_COLUMN}: {SYNTHETIC_SOURCE})"
+             if written.shape[1] > h.frame.shape[1] else "")
+    print(f"wrote {len(h.frame)} rows x {written.shape[1]} columns to {out}{extra}")
     return 0

@@ -52,6 +52,21 @@ def register(subparsers: Any) -> None:
     p.set_defaults(func=run)
 
 
+def wrote_line(files: list[Any], out: str) -> str:
+    """"Wrote to OUT: tables/ (15 files), ..., report.html": every file, folders counted."""
+    from collections import Counter
+    from pathlib import Path
+
+    root = Path(out)
+    tops: Counter[str] = Counter()
+    for f in files:
+        parts = Path(f).relative_to(root).parts
+        tops[f"{parts[0]}/" if len(parts) > 1 else parts[0]] += 1
+    folders = [f"{k} ({n} file{'s' if n != 1 else ''})" for k, n in tops.items() if k.endswith("/")]
+    loose = [k for k in tops if not k.endswith("/")]
+    return f"Wrote {len(files)} files to {out}: {', '.join(folders + loose)}"
+
+
 def run(args: argparse.Namespace) -> int:
     """Run the replication; print the summary; return the exit code."""
     from surveykit.replication import SYNTHETIC_BANNER
@@ -86,13 +101,12 @@ def run(args: argparse.Namespace) -> int:
     for name, meta in result.model_meta.items():
         if name not in result.models:
             print(f"model {name} not fitted: {meta.get('error', '')}")
-    print(f"Wrote tables/, models/, replication.md and replication.json to {args.out}")
     if result.sensitivity is not None:
         print("Weighting sensitivity (every published cell under each scheme):")
         print(result.sensitivity.summary)
         for line in result.sensitivity.notes:
             print(line)
-        print(f"Wrote {args.out}/sensitivity/ (schemes, cells, cells_wide, changes, figure)")
+    print(wrote_line(result.files, args.out))
     if args.strict and not result.ok:
         cells = result.cells
         failed = cells[cells["passed"].eq(False).fillna(False).astype(bool)]

@@ -37,6 +37,9 @@ UNMAPPED = "unmapped"
 RECODE_COLUMNS = ["study", "variable", "raw_column", "raw", "canonical", "n"]
 UNMAPPED_COLUMNS = ["study", "variable", "raw_column", "raw", "n"]
 MISSING_COLUMNS = ["study", "variable", "reason", "n"]
+#: One row per canonical variable: how it was obtained and how many rows are valid / missing
+#: (``n_valid + n_missing == rows_out`` for every variable).
+VARIABLE_COLUMNS = ["study", "variable", "rule", "raw_column", "n_valid", "n_missing"]
 
 
 @dataclass
@@ -52,6 +55,8 @@ class HarmonisationReport:
     missing: pd.DataFrame
     mappings: list[str | None] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    variables: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
+        columns=VARIABLE_COLUMNS))
 
     def to_frame(self) -> pd.DataFrame:
         """One long table: ``section`` (rows/recode/unmapped/missing) plus the details."""
@@ -77,6 +82,7 @@ class HarmonisationReport:
             "mappings": list(self.mappings), "rows_in": self.rows_in, "rows_out": self.rows_out,
             "recodes": records(self.recodes), "unmapped": records(self.unmapped),
             "missing": records(self.missing), "notes": list(self.notes),
+            "variables": records(self.variables),
         }
 
     def render(self) -> str:
@@ -104,9 +110,20 @@ class HarmonisationReport:
                 parts = ", ".join(f"{r}: {n}" for r, n in zip(block["reason"], block["n"],
                                                                strict=True))
                 lines.append(f"  {prefix}{var}: {parts}")
+        if len(self.variables):
+            lines.append("Every variable (valid + missing = rows out)")
+            for r in self.variables.itertuples(index=False):
+                prefix = f"{r.study}/" if len(self.studies) > 1 else ""
+                src = f" <- {r.raw_column}" if isinstance(r.raw_column, str) else ""
+                lines.append(f"  {prefix}{r.variable}{src}: {r.rule}, {r.n_valid} valid, "
+                             f"{r.n_missing} missing")
         for note in self.notes:
             lines.append(f"Note: {note}")
         return "\n".join(lines)
+
+    def to_markdown(self) -> str:
+        """The plain-text report as a Markdown section body (for replication.md)."""
+        return "```text\n" + self.render() + "\n```\n"
 
 
 @dataclass
@@ -255,15 +272,26 @@ def _apply_rule(rule: Rule, var: Variable, raw: RawFile, mapping: Mapping, study
             if m.any():
                 result[m] = norm[m].map(table).to_numpy(dtype=result.dtype)
             matched |= m
+        by_range = np.zeros(n, dtype=bool)
         if rule.ranges:
             if numeric:
                 x = norm.to_numpy(dtype=float)
             else:
                 x = pd.to_numeric(col, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+            rows = []
             for r in rule.ranges:
                 m = valid & ~matched & (x >= r.min) & (x <= r.max)
                 result[m] = _canonical(r.code, var)
                 matched |= m
+                by_range |= m
+                if m.any():  # one line per range, not one per distinct raw value
+                    k = len(pd.unique(x[m]))
+                    rows.append({"raw": f"{_fmt(float(r.min))}..{_fmt(float(r.max))} "
+                                        f"({k} raw value{'s' if k != 1 else ''})",
+                                 "canonical": _canonical(r.code, var), "n": int(m.sum())})
+            if rows:
+                recodes.append(pd.DataFrame(rows).assign(study=study, variable=rule.variable,
+                                                         raw_column=rule.source))
         bad = valid & ~matched
         if bad.any():
             if rule.unmapped == "error":
@@ -278,8 +306,9 @@ def _apply_rule(rule: Rule, var: Variable, raw: RawFile, mapping: Mapping, study
             unmapped.append(pd.DataFrame({
                 "study": study, "variable": rule.variable, "raw_column": rule.source,
                 "raw": counts.index.to_list(), "n": counts.to_numpy()}))
-        if matched.any():
-            pairs = pd.DataFrame({"raw": col[matched].to_numpy(), "canonical": result[matched]})
+        exact = matched & ~by_range
+        if exact.any():
+            pairs = pd.DataFrame({"raw": col[exact].to_numpy(), "canonical": result[exact]})
             counts = pairs.value_counts(sort=False).sort_index().reset_index(name="n")
             recodes.append(counts.assign(study=study, variable=rule.variable,
                                          raw_column=rule.source))
@@ -437,6 +466,7 @@ def harmonise(data: RawFile | pd.DataFrame | str | Path,
         studies=[m.study], sources=[source], mappings=[m.path], rows_in=n, rows_out=len(frame),
         recodes=_concat(recodes, RECODE_COLUMNS), unmapped=_concat(unmapped, UNMAPPED_COLUMNS),
         missing=_missing_table(frame, reasons, m.study, cb), notes=notes,
+        variables=_variable_table(frame, m, cb, derive_names),
     )
     if report.rows_out != report.rows_in:  # pragma: no cover - guarded by construction
         raise ValidationError("harmonisation changed the number of rows", file=source,
@@ -483,6 +513,33 @@ def _concat(parts: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
     if not parts:
         return pd.DataFrame(columns=columns)
     return pd.concat(parts, ignore_index=True).reindex(columns=columns)
+
+
+def _variable_table(frame: pd.DataFrame, m: Mapping, cb: Codebook,
+                    derived: Sequence[str]) -> pd.DataFrame:
+    """How each canonical variable was obtained, with its valid and missing counts."""
+    rows = []
+    for name, var in cb.variables.items():
+        if name not in frame.columns:
+            continue
+        rule = m.variables.get(name)
+        raw_column = None
+        if var.type == "id":
+            how, raw_column = "respondent id", m.id
+        elif name in derived:
+            how = "derived"
+        elif rule is None:
+            how = "not collected"
+        elif rule.kind == "value":
+            how = f"constant {rule.value}"
+        elif rule.recode is not None or rule.ranges:
+            how, raw_column = ("recoded" if rule.recode is not None else "ranges"), rule.source
+        else:
+            how, raw_column = "copied", rule.source
+        na = int(frame[name].isna().sum())
+        rows.append({"study": m.study, "variable": name, "rule": how, "raw_column": raw_column,
+                     "n_valid": len(frame) - na, "n_missing": na})
+    return pd.DataFrame(rows, columns=VARIABLE_COLUMNS)
 
 
 def _missing_table(frame: pd.DataFrame, reasons: MappingABC[str, pd.Series], study: str,
@@ -551,6 +608,7 @@ def stack(items: Sequence[Harmonised]) -> Harmonised:
         unmapped=_concat([r.unmapped for r in reps if len(r.unmapped)], UNMAPPED_COLUMNS),
         missing=missing_tab.reindex(columns=MISSING_COLUMNS),
         notes=[n for r in reps for n in r.notes],
+        variables=_concat([r.variables for r in reps if len(r.variables)], VARIABLE_COLUMNS),
     )
     if any(h.frame.attrs.get("synthetic") for h in items):
         frame.attrs["synthetic"] = True

@@ -287,6 +287,13 @@ def write_sav(
     return path
 
 
+def _summary_text(values: pd.Series, numeric: bool) -> str:
+    """One line for many distinct values: min/mean/max of numbers, the count of strings."""
+    if numeric:
+        return f"min {values.min():.6g}, mean {values.mean():.6g}, max {values.max():.6g}"
+    return f"{values.nunique()} distinct"
+
+
 def describe_raw(raw: RawFile) -> pd.DataFrame:
     """The codebook-style view of a raw file: labels, value counts, NA counts by reason.
 
@@ -312,22 +319,24 @@ def describe_raw(raw: RawFile) -> pd.DataFrame:
                 if not _is_missing_code(raw, col, code):
                     rows.append({**base, "kind": "code", "code": code, "value_label": lab,
                                  "n": int(counts.get(code, 0))})
-            for code, cnt in counts.sort_index().items():
-                if code not in labels:
+            other = counts[[c not in labels for c in counts.index]]
+            if len(other) <= 12:
+                for code, cnt in other.sort_index().items():
                     rows.append({**base, "kind": "code", "code": code,
                                  "value_label": "(no label)", "n": int(cnt)})
+            else:  # a numeric variable with a labelled (missing) code: summarise, not list
+                vals = present[present.isin(other.index)]
+                rows.append({**base, "kind": "value", "code": None,
+                             "value_label": f"{len(other)} unlabelled values: "
+                                            + _summary_text(vals, numeric),
+                             "n": int(other.sum())})
         elif len(counts) <= 12:
             for code, cnt in counts.sort_index().items():
                 rows.append({**base, "kind": "code", "code": code, "value_label": "",
                              "n": int(cnt)})
         else:
-            if numeric:
-                text = (f"min {present.min():.6g}, mean {present.mean():.6g}, "
-                        f"max {present.max():.6g}")
-            else:
-                text = f"{present.nunique()} distinct"
-            rows.append({**base, "kind": "value", "code": None, "value_label": text,
-                         "n": len(present)})
+            rows.append({**base, "kind": "value", "code": None,
+                         "value_label": _summary_text(present, numeric), "n": len(present)})
         why = raw.reasons(col).dropna().value_counts()
         for reason, cnt in sorted(why.items(), key=lambda kv: str(kv[0])):
             rows.append({**base, "kind": "missing", "code": None, "value_label": str(reason),

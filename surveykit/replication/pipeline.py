@@ -119,12 +119,21 @@ def canonical_from_file(path: str | Path) -> pd.DataFrame:
 
 def load_data(data: str | Path | pd.DataFrame | None = None,
               mapping: str | Path | Any | None = None) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The canonical frame to analyse and its provenance (see :func:`load_harmonised`)."""
+    frame, provenance, _ = load_harmonised(data, mapping)
+    return frame, provenance
+
+
+def load_harmonised(data: str | Path | pd.DataFrame | None = None,
+                    mapping: str | Path | Any | None = None,
+                    ) -> tuple[pd.DataFrame, dict[str, Any], Any]:
     """The canonical frame to analyse and its provenance.
 
     ``data=None``: the bundled synthetic replica, harmonised with its own mapping.
     A path with a ``mapping``: read and harmonised (``surveykit.harmonise``).
     A path without a mapping: must already be canonical (validated against the codebooks).
     A DataFrame: taken as a canonical frame (with ``mapping``, harmonised instead).
+    The third item is the harmonisation report (None when nothing was harmonised).
     """
     from surveykit.io import harmonise
 
@@ -139,10 +148,15 @@ def load_data(data: str | Path | pd.DataFrame | None = None,
         path = None
     else:
         path = Path(data)
-    if isinstance(data, pd.DataFrame):
-        frame = data if mapping is None else harmonise(data, mapping).frame
+    report = None
+    if isinstance(data, pd.DataFrame) and mapping is None:
+        frame = data
     elif mapping is not None:
-        frame = harmonise(path, mapping).frame
+        h = harmonise(data if isinstance(data, pd.DataFrame) else path, mapping)
+        frame, report = h.frame, h.report
+        # outputs name files, not where they sit on this machine (byte-identical elsewhere)
+        report.sources = [Path(s).name for s in report.sources]
+        report.mappings = [None if m is None else Path(m).name for m in report.mappings]
     else:
         frame = canonical_from_file(path)  # type: ignore[arg-type]
     attrs = dict(frame.attrs)
@@ -170,7 +184,7 @@ def load_data(data: str | Path | pd.DataFrame | None = None,
         "synthetic_evidence": evidence,
         "n_respondents": len(frame),
     }
-    return frame, provenance
+    return frame, provenance, report
 
 
 def build_design(frame: pd.DataFrame, source: str | None = None) -> Any:
@@ -321,13 +335,14 @@ def run(data: str | Path | pd.DataFrame | None = None, mapping: str | Path | Any
     """
     note = _notify(progress)
     note("reading and harmonising the data")
-    frame, provenance = load_data(data, mapping)
+    frame, provenance, harmonisation = load_harmonised(data, mapping)
     design = build_design(frame, source=provenance["input_file"])
     if margins is None and data is None:  # the bundled replica's assumed population margins
         margins = replica_margins()
     result = compute(design, models=models, progress=progress, margins=margins)
     result.provenance = provenance
     result.is_replica = bool(provenance["is_replica"])
+    result.harmonisation = harmonisation
     if sensitivity:
         from surveykit.sensitivity import sensitivity as weighting_sensitivity
 
@@ -339,11 +354,12 @@ def run(data: str | Path | pd.DataFrame | None = None, mapping: str | Path | Any
 
         note(f"writing {out}")
         try:
-            write_outputs(result, out)
+            written = list(write_outputs(result, out))
             if result.sensitivity is not None:
                 from surveykit.sensitivity import write_sensitivity
 
-                write_sensitivity(result.sensitivity, out, provenance)
+                made = write_sensitivity(result.sensitivity, out, provenance)
+                written += list(made.values()) if isinstance(made, dict) else []
             if report:
                 try:
                     from surveykit.report import write_report
@@ -351,7 +367,9 @@ def run(data: str | Path | pd.DataFrame | None = None, mapping: str | Path | Any
                     write_report = None
                 if write_report is not None:
                     note("writing the report")
-                    write_report(result, Path(out))
+                    made = write_report(result, Path(out))
+                    written += list(made.values()) if isinstance(made, dict) else []
+            result.files = sorted(set(written))
         except OSError as exc:
             raise InputFileError(f"cannot write the replication outputs ({exc.strerror or exc})",
                                  file=str(exc.filename or out)) from exc

@@ -41,6 +41,10 @@ class ReplicationResult:
     provenance: dict[str, Any] = field(default_factory=dict)
     is_replica: bool = False
     sensitivity: Any = None  # surveykit.sensitivity.SensitivityResult when requested
+    #: the HarmonisationReport of the input (None for an already canonical file or frame)
+    harmonisation: Any = None
+    #: every file the run wrote (sorted; empty when nothing was written)
+    files: list[Any] = field(default_factory=list)
 
     @property
     def cells(self) -> pd.DataFrame:

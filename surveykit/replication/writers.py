@@ -333,6 +333,8 @@ def replication_json(result: ReplicationResult) -> dict[str, Any]:
         "tables": tables,
         "models": models,
         "weighting": weighting,
+        "harmonisation": (result.harmonisation.to_dict()
+                          if getattr(result, "harmonisation", None) is not None else None),
     }
 
 
@@ -376,6 +378,9 @@ def replication_markdown(result: ReplicationResult) -> str:
         status = (f"N = {int(model.nobs)}; files `models/{name}.csv`, `.md`, `.tex`"
                   if model is not None else f"not fitted: {_md_escape(meta.get('error', ''))}")
         lines.append(f"- **{name}**: {_md_escape(meta['title'])} ({status}).")
+    report = getattr(result, "harmonisation", None)
+    if report is not None:  # how the input became canonical: every row and variable
+        lines += ["", "## Harmonisation", "", report.to_markdown().rstrip("\n")]
     summary = result.weighting.get("summary")
     if summary is not None and len(summary):
         lines += ["", "## Weights", ""]

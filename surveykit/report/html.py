@@ -161,6 +161,12 @@ def render_html(result: Any, figures: Sequence[Any]) -> str:
 
         out.append(section_html(result.sensitivity))
 
+    out.append('<section id="harmonisation">\n<h2>Harmonisation</h2>')
+    report = getattr(result, "harmonisation", None)
+    out.append(f'<pre class="harmonisation">{escape(report.render())}</pre>' if report is not None
+               else "<p>The input was already canonical: validated, nothing recoded.</p>")
+    out.append("</section>")
+
     out.append('<section id="provenance">\n<h2>Provenance</h2>\n<dl class="provenance">')
     out += [f"<dt>{escape(k)}</dt><dd>{escape(v)}</dd>" for k, v in provenance_items(result)]
     out.append("</dl>\n</section>")

@@ -24,6 +24,7 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("figures", "Figures"),
     ("models", "Models"),
     ("weighting", "Weighting diagnostics"),
+    ("harmonisation", "Harmonisation"),
     ("provenance", "Provenance"),
 )
 
@@ -341,6 +342,11 @@ def render_markdown(result: Any, figures: Sequence[Any]) -> str:
 
         out.append('<a id="sensitivity"></a>\n')
         out.append(section_markdown(result.sensitivity, "sensitivity/cells_by_scheme.png"))
+
+    out.append('<a id="harmonisation"></a>\n\n## Harmonisation\n')
+    report = getattr(result, "harmonisation", None)
+    out.append(report.to_markdown() if report is not None
+               else "_The input was already canonical: validated, nothing recoded._\n")
 
     out.append('<a id="provenance"></a>\n\n## Provenance\n')
     out.append(md_table(["Item", "Value"],
