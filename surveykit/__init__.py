@@ -66,6 +66,8 @@ _API: dict[str, str] = {
     "published": "surveykit.published",
     "replica": "surveykit.replica",
     "load_replica": "surveykit.replica",
+    "load_followup": "surveykit.replica.followup",
+    "stacked_studies": "surveykit.replica.followup",
     "load_registry": "surveykit.published",
     "SYNTHETIC_BANNER": "surveykit.provenance",
     # weighting sensitivity of every published table (the module is callable: sk.sensitivity())
