@@ -36,6 +36,7 @@ from surveykit.multistage import (
     per_stratum_value,
     recursive_vcov,
     unit_strata,
+    unit_variance,
 )
 
 LonelyPSU = Literal["fail", "remove", "adjust", "average", "certainty"]
@@ -588,6 +589,34 @@ class SurveyDesign(_Base):
                                      **kwargs)
 
     # -- variance --------------------------------------------------------------------------------
+    @property
+    def psu_aggregable(self) -> bool:
+        """True when the variance depends on influence scores only through their PSU totals.
+
+        Then an estimator may aggregate its scores to PSU totals itself (e.g. one ``bincount``
+        over PSU x group x level) and call :meth:`vcov_psu_totals` instead of building n x p
+        scores for :meth:`vcov`. False for calibrated designs (residualisation needs unit-level
+        scores). Designs whose variance has later-stage terms (multistage, without the
+        ultimate-cluster option) must return False here too.
+        """
+        return not self.calibrations and not self._later_stages
+
+    @property
+    def _later_stages(self) -> bool:
+        """The variance adds later-stage terms (several stages, an FPC, no ultimate cluster)."""
+        return (self.n_stages > 1 and not self.ultimate_cluster
+                and self.spec.get("fpc") is not None)
+
+    def psu_totals(self, scores: np.ndarray) -> np.ndarray:
+        """n_psu x p sums of the n x p ``scores`` within each PSU."""
+        x = np.asarray(scores, dtype=float)
+        if x.ndim == 1:
+            x = x[:, None]
+        z = np.empty((self.n_psu, x.shape[1]))
+        for j in range(x.shape[1]):
+            z[:, j] = np.bincount(self.psu_codes, weights=x[:, j], minlength=self.n_psu)
+        return z
+
     def vcov(self, scores: np.ndarray) -> np.ndarray:
         """Linearisation covariance of a vector of totals with the given influence scores.
 
@@ -605,9 +634,38 @@ class SurveyDesign(_Base):
         # R drops the rows outside a domain before svyrecvar, except for calibrated designs,
         # whose subsets keep every row (zero weight; their residualised scores are non-zero)
         present = None if self.calibrations else self.weights != 0
-        later = (self.n_stages > 1 and not self.ultimate_cluster
-                 and self.spec.get("fpc") is not None)
-        return recursive_vcov(self.stages, x, present, self.lonely_psu, later)
+        return recursive_vcov(self.stages, x, present, self.lonely_psu, self._later_stages)
+
+    def vcov_psu_totals(self, z: np.ndarray, present_psu: np.ndarray | None = None
+                        ) -> np.ndarray:
+        """:meth:`vcov` from scores already summed within PSUs (n_psu x p, PSUs in code order).
+
+        Only for designs with :attr:`psu_aggregable`. ``present_psu`` marks the PSUs with rows
+        in the domain the scores belong to (R drops the other rows, hence their strata, before
+        ``svyrecvar``); default: the PSUs with non-zero weight in this design's domain.
+        """
+        if not self.psu_aggregable:
+            raise DesignError("this design's variance needs unit-level scores; use vcov()")
+        z = np.asarray(z, dtype=float)
+        if z.ndim == 1:
+            z = z[:, None]
+        if z.shape[0] != self.n_psu:
+            raise DesignError(f"PSU totals have {z.shape[0]} rows, design has {self.n_psu} PSUs")
+        if present_psu is None:
+            present_psu = np.bincount(self.psu_codes[self.weights != 0],
+                                      minlength=self.n_psu) > 0
+        present = np.zeros(self.n_strata, dtype=bool)
+        present[self.psu_stratum[np.asarray(present_psu, dtype=bool)]] = True
+        first = self.stages[0]
+        return unit_variance(first, z, present, np.ones(first.n_strata), self.lonely_psu, 1)
+
+    def df_psu(self, present_psu: np.ndarray) -> int:
+        """R's ``degf`` of the domain whose rows lie in the PSUs marked ``present_psu``:
+        #PSUs - #strata among them (as :attr:`df`, without a pass over the rows)."""
+        present = np.asarray(present_psu, dtype=bool)
+        strata = np.zeros(self.n_strata, dtype=bool)
+        strata[self.psu_stratum[present]] = True
+        return int(present.sum() - strata.sum())
 
     def describe(self) -> str:
         """One-paragraph description, like R's ``print(design)``."""

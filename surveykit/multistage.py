@@ -111,22 +111,31 @@ def stage_variance(stage: Stage, x: np.ndarray, present_rows: np.ndarray | None,
     such rows are skipped, while absent units of present strata count as zero totals (R pads
     them, using the full-sample ``n``).
     """
-    p = x.shape[1]
-    n_strata = stage.n_strata
     z = _cluster_totals(stage, x)
+    hs = stage.cluster_stratum
+    if present_rows is None:
+        present = np.ones(stage.n_strata, dtype=bool)
+    else:
+        present = np.zeros(stage.n_strata, dtype=bool)
+        rows = stage.cluster[present_rows] if not stage.rows_are_units else np.flatnonzero(
+            present_rows)
+        present[hs[rows]] = True
+    return unit_variance(stage, z, present, multiplier, lonely_psu, number)
+
+
+def unit_variance(stage: Stage, z: np.ndarray, present: np.ndarray, multiplier: np.ndarray,
+                  lonely_psu: str, number: int) -> np.ndarray:
+    """:func:`stage_variance` from the unit totals ``z`` (n_units x p) and the strata of the
+    domain (``present``). Estimators that aggregate their scores to PSU totals themselves use
+    it for the first stage through ``SurveyDesign.vcov_psu_totals``."""
+    p = z.shape[1]
+    n_strata = stage.n_strata
     hs = stage.cluster_stratum
     nh = stage.n.astype(float)
     sums = np.empty((n_strata, p))
     for j in range(p):
         sums[:, j] = np.bincount(hs, weights=z[:, j], minlength=n_strata)
     centre = sums / np.maximum(nh, 1.0)[:, None]
-    if present_rows is None:
-        present = np.ones(n_strata, dtype=bool)
-    else:
-        present = np.zeros(n_strata, dtype=bool)
-        rows = stage.cluster[present_rows] if not stage.rows_are_units else np.flatnonzero(
-            present_rows)
-        present[hs[rows]] = True
     certain = stage.f < CERTAINTY_TOL  # R returns zero for these before any lonely-PSU rule
     lonely = (nh == 1) & present & ~certain
     scale = np.where(nh > 1, stage.f * nh / np.maximum(nh - 1.0, 1.0), stage.f)

@@ -35,6 +35,9 @@ RESULT_COLUMNS = ("variable", "estimate", "std_error", "ci_low", "ci_high", "def
 PROPORTION_COLUMNS = ("variable", "level", "estimate", "std_error", "ci_low", "ci_high", "deff",
                       "n_unweighted", "n_missing")
 
+#: PSU x group x quantity cells up to which by-group totals are aggregated in one pass
+_AGG_CELLS = 20_000_000
+
 #: rows x replicates above which replicate products run in row blocks (memory, progress bar)
 _BLOCK_CELLS = 20_000_000
 
@@ -101,6 +104,51 @@ def numeric_column(design: Design, name: str) -> tuple[np.ndarray, np.ndarray]:
     )
 
 
+#: widest value range coded by counting instead of hashing (see small_integer_codes)
+_MAX_RANGE = 1_000_000
+
+
+def small_integer_codes(col: pd.Series) -> tuple[np.ndarray, list[Any]] | None:
+    """Codes 0..K-1 in sorted value order (-1: missing) and the K distinct values, in O(n)
+    without hashing or sorting, for integer columns (or floats holding whole numbers) whose
+    range is small, as survey codes are; None for any other column.
+
+    Gives exactly what ``pd.factorize(col, sort=True)`` gives, just faster on large data.
+    """
+    dt = col.dtype
+    if not isinstance(dt, np.dtype) or dt.kind not in "iuf":
+        return None
+    v = col.to_numpy()
+    if v.size == 0:
+        return None
+    if dt.kind == "f":
+        miss = np.isnan(v)
+        ok = v[~miss] if miss.any() else v
+        if ok.size == 0 or not np.isfinite(ok).all():
+            return None
+        lo, hi = ok.min(), ok.max()
+        if hi - lo > _MAX_RANGE or not (ok == np.floor(ok)).all():
+            return None
+        off = np.where(miss, 0, v - lo).astype(np.intp) if miss.any() else (v - lo).astype(
+            np.intp)
+    else:
+        miss = None
+        lo, hi = v.min(), v.max()
+        if int(hi) - int(lo) > _MAX_RANGE:
+            return None
+        off = (v - lo).astype(np.intp)
+    counts = np.bincount(off, minlength=int(hi - lo) + 1)
+    if miss is not None and miss.any():
+        counts[0] -= int(miss.sum())  # missing rows were counted at offset 0
+    present = counts > 0
+    # usual case: every value in the range occurs, so the offsets are already the codes
+    codes = off if present.all() else (np.cumsum(present) - 1)[off]
+    if miss is not None and miss.any():
+        codes[miss] = -1
+    vals = (np.flatnonzero(present) + lo).astype(dt)
+    return codes.astype(np.intp, copy=False), [x.item() for x in vals]
+
+
 def categorical_column(design: Design, name: str) -> tuple[np.ndarray, list[Any], np.ndarray]:
     """Integer codes 0..K-1 (-1 for missing), the K levels, and the missing mask.
 
@@ -108,7 +156,10 @@ def categorical_column(design: Design, name: str) -> tuple[np.ndarray, list[Any]
     distinct values of the column (sorted code order).
     """
     col = get_column(design, name)
-    if isinstance(col.dtype, pd.CategoricalDtype):
+    fast = small_integer_codes(col)
+    if fast is not None:
+        codes, levels = fast
+    elif isinstance(col.dtype, pd.CategoricalDtype):
         codes = col.cat.codes.to_numpy().astype(np.intp)
         levels = list(col.cat.categories)
     else:
@@ -168,6 +219,9 @@ def make_groups(design: Design, by: str | Sequence[str] | None) -> Groups:
         return Groups(codes=np.where(design.domain, 0, -1).astype(np.intp),
                       keys=pd.DataFrame(index=[0]))
     cols = [get_column(design, b, "by column") for b in names]
+    fast = [small_integer_codes(c) for c in cols]
+    if all(f is not None for f in fast):
+        return _groups_from_codes(design, names, cols, fast, inset)  # type: ignore[arg-type]
     frame = pd.DataFrame({f"_b{i}": c.to_numpy() for i, c in enumerate(cols)})
     missing = frame.isna().any(axis=1).to_numpy()
     n_missing_by = int((missing & design.domain).sum())
@@ -238,6 +292,45 @@ def warn_empty_groups(groups: Groups, name: str, miss: np.ndarray, stacklevel: i
             f"{empty.size} group(s) have no respondent with a value of {name}; their rows are "
             f"NaN (n_unweighted 0): {'; '.join(labels)}{' ...' if empty.size > 10 else ''}",
             UserWarning, stacklevel=stacklevel)
+
+
+def _groups_from_codes(design: Design, names: list[str], cols: list[pd.Series],
+                       coded: list[tuple[np.ndarray, list[Any]]], inset: np.ndarray) -> Groups:
+    """:func:`make_groups` for by columns already coded in sorted order (O(n), no hashing):
+    mixed-radix combination of the codes, groups kept where a domain row has weight."""
+    if len(coded) == 1:
+        combined = coded[0][0]
+        missing = combined < 0
+    else:
+        combined = np.zeros(len(cols[0]), dtype=np.intp)
+        missing = np.zeros(len(cols[0]), dtype=bool)
+        for codes, levels in coded:
+            missing |= codes < 0
+            combined = combined * len(levels) + np.maximum(codes, 0)
+    n_missing_by = int((missing & design.domain).sum())
+    if n_missing_by:
+        bad = [b for b, (codes, _) in zip(names, coded, strict=True)
+               if ((codes < 0) & design.domain).any()]
+        warnings.warn(
+            f"{n_missing_by} row(s) in the domain have a missing value of the by column(s) "
+            f"{', '.join(bad)} and are not in any group",
+            UserWarning, stacklevel=4,
+        )
+    use = inset & ~missing
+    size = int(np.prod([len(lv) for _, lv in coded]))
+    all_use = bool(use.all())
+    present = np.bincount(combined if all_use else np.where(use, combined, size),
+                          minlength=size + 1)[:size] > 0
+    codes = combined if present.all() else (np.cumsum(present) - 1)[np.maximum(combined, 0)]
+    codes = codes.astype(np.intp, copy=True) if all_use else np.where(use, codes, -1).astype(
+        np.intp, copy=False)
+    cells = np.flatnonzero(present)
+    keys = {}
+    for b, c, (_, levels) in zip(reversed(names), reversed(cols), reversed(coded), strict=True):
+        keys[b] = pd.Series(np.asarray(levels)[cells % len(levels)]).astype(c.dtype)
+        cells = cells // len(levels)
+    frame = pd.DataFrame({b: keys[b] for b in names})
+    return Groups(codes=codes, keys=frame, n_missing_by=n_missing_by)
 
 
 @dataclass
@@ -389,6 +482,361 @@ def replicate_cov(design: ReplicateDesign, theta: np.ndarray, reps: np.ndarray) 
     return design.scale * (d.T @ d)
 
 
+@dataclass
+class ByEstimates:
+    """Estimates of p quantities in each of G groups and, when asked, their joint covariance
+    (G p x G p, group-major: all p quantities of group 0, then group 1, ...)."""
+
+    groups: list[DomainEstimate]
+    joint: np.ndarray | None = None
+
+
+def _empty(p: int, n_d: int, psum: float) -> DomainEstimate:
+    return DomainEstimate(np.full(p, np.nan), np.full((p, p), np.nan), np.full(p, np.nan), n_d,
+                          psum, float("nan"))
+
+
+def estimate_by(
+    design: Design,
+    y: np.ndarray | None,
+    codes: np.ndarray,
+    n_groups: int,
+    kind: str,
+    *,
+    cat: np.ndarray | None = None,
+    n_levels: int = 0,
+    joint: bool = False,
+    keep_reps: bool = False,
+    progress: bool | None = None,
+) -> ByEstimates:
+    """Totals (``kind="total"``) or means (``kind="mean"``) of p quantities in G groups.
+
+    ``codes`` gives each row's group 0..G-1 (-1: not used, e.g. a missing value), either one
+    column for all quantities (n,) or one per quantity (n, p). The design's domain and zero
+    weights are applied on top. The quantities are the columns of ``y`` (n x p), or, with
+    ``cat`` (level codes 0..n_levels-1), the indicators of the levels (proportions; the n x p
+    indicator matrix is never built). Means are ratios ``sum w y / sum w`` with influence
+    scores ``w (y - mean) / sum w`` (R's ``svymean``).
+
+    Variance: linearisation designs whose variance needs only PSU totals
+    (``design.psu_aggregable``) aggregate the scores to PSU x group totals with one
+    ``bincount`` per quantity and call ``design.vcov_psu_totals``; other linearisation designs
+    (calibrated) pass n x p scores to ``design.vcov``; replicate designs re-estimate every
+    group on all replicates in one sparse product. ``joint=True`` adds the covariance across
+    groups (one variance call on all groups' scores, or one replicate covariance), as
+    ``svyby(..., covmat=TRUE)``. Each group's own covariance is computed on its own domain
+    (R's ``svyby`` subsets), so in designs with lonely-PSU adjustments its diagonal can differ
+    slightly from the joint matrix's.
+    """
+    codes = np.asarray(codes)
+    if cat is not None:
+        p = int(n_levels)
+        if codes.ndim != 1:
+            raise ValueError("category indicators need one code column")
+    else:
+        y = np.asarray(y, dtype=float)
+        if y.ndim == 1:
+            y = y[:, None]
+        p = y.shape[1]
+    if codes.ndim == 2 and codes.shape[1] != p:
+        raise ValueError("codes need one column per quantity")
+    if isinstance(design, ReplicateDesign):
+        if codes.ndim == 2:
+            parts = [_replicate_by(design, y[:, [j]], codes[:, j], n_groups, kind, None, 1,
+                                   progress) for j in range(p)]
+            return _merge_columns(design, parts, n_groups, joint, keep_reps)
+        ests, theta, reps = _replicate_by(design, y, codes, n_groups, kind, cat, p, progress)
+        return _finish_replicate(design, ests, theta, reps, joint, keep_reps)
+    if design.psu_aggregable:
+        cells = design.n_psu * n_groups * p
+        if joint or cells <= max(2 * design.n_total, _AGG_CELLS) or n_groups == 1:
+            return _linear_aggregated(design, y, codes, n_groups, kind, cat, p, joint)
+        # many PSUs (e.g. every row its own PSU): PSU x group x quantity totals of all groups
+        # at once would outgrow the data, so aggregate a few groups at a time
+        step = max(1, _AGG_CELLS // (design.n_psu * p))
+        out: list[DomainEstimate] = []
+        for g0 in range(0, n_groups, step):
+            g1 = min(g0 + step, n_groups)
+            sub = np.where((codes >= g0) & (codes < g1), codes - g0, -1)
+            out += _linear_aggregated(design, y, sub, g1 - g0, kind, cat, p, False).groups
+        return ByEstimates(out)
+    return _linear_full(design, y, codes, n_groups, kind, cat, p, joint)
+
+
+def _linear_aggregated(design: SurveyDesign, y: np.ndarray | None, codes: np.ndarray, G: int,
+                       kind: str, cat: np.ndarray | None, p: int, joint: bool) -> ByEstimates:
+    """Linearisation from PSU x group totals (one pass of ``bincount`` per quantity)."""
+    pc = design.psu_codes
+    n_psu = design.n_psu
+    w = design.base_weights
+    dom = design.domain & (w != 0)
+    has_fpc = bool(np.any(design.fpc_f < 1))
+    z = np.zeros((n_psu, G, p))  # PSU totals of the influence scores
+    present = np.zeros((n_psu, G, p), dtype=bool)  # PSUs with rows of (group, quantity)
+    theta = np.full((G, p), np.nan)
+    s2 = np.full((G, p), np.nan)
+    n_d = np.zeros((G, p), dtype=np.int64)
+    wsum = np.zeros((G, p))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if cat is not None:
+            use = (codes >= 0) & dom
+            all_use = bool(use.all())
+            gc = codes if all_use else np.where(use, codes, G)
+            cell = pc * G
+            cell += codes
+            cell *= p
+            cell += cat
+            if not all_use:
+                np.putmask(cell, ~use, n_psu * G * p)
+            t = np.bincount(cell, weights=w, minlength=n_psu * G * p + 1)[:n_psu * G * p]
+            del cell
+            t = t.reshape(n_psu, G, p)
+            nn = t.sum(axis=2)
+            big_w = nn.sum(axis=0)
+            cnt = np.bincount(gc, minlength=G + 1)[:G]
+            tot = t.sum(axis=0)
+            mean = tot / big_w[:, None]
+            if kind == "mean":
+                z = (t - mean[None] * nn[:, :, None]) / big_w[None, :, None]
+            else:
+                z = t
+            theta = mean if kind == "mean" else tot
+            n_d[:] = cnt[:, None]
+            wsum[:] = big_w[:, None]
+            s2 = mean * (1 - mean) * (cnt / (cnt - 1))[:, None]
+            present[:] = (nn > 0)[:, :, None]
+        else:
+            assert y is not None
+            for j in range(p):
+                cj = codes[:, j] if codes.ndim == 2 else codes
+                use = (cj >= 0) & dom
+                gc = cj if use.all() else np.where(use, cj, G)
+                cell = pc * (G + 1)
+                cell += gc
+                nn = np.bincount(cell, weights=w, minlength=n_psu * (G + 1))
+                nn = nn.reshape(n_psu, G + 1)[:, :G]
+                yj = np.where(use, y[:, j], 0.0)
+                ty = np.bincount(cell, weights=w * yj, minlength=n_psu * (G + 1))
+                del cell
+                ty = ty.reshape(n_psu, G + 1)[:, :G]
+                cnt = np.bincount(gc, minlength=G + 1)[:G]
+                big_w = nn.sum(axis=0)
+                tot = ty.sum(axis=0)
+                mean = tot / big_w
+                dev = yj - np.append(np.nan_to_num(mean), 0.0)[gc]
+                ss = np.bincount(gc, weights=w * dev * dev, minlength=G + 1)[:G]
+                del dev, yj, gc
+                z[:, :, j] = (ty - mean * nn) / big_w if kind == "mean" else ty
+                theta[:, j] = mean if kind == "mean" else tot
+                s2[:, j] = ss / big_w * cnt / (cnt - 1)
+                n_d[:, j] = cnt
+                wsum[:, j] = big_w
+                present[:, :, j] = nn > 0
+    empty = (n_d == 0) | (wsum <= 0)
+    z[:, empty] = 0.0
+    out = []
+    for g in range(G):
+        if empty[g].all():
+            out.append(_empty(p, int(n_d[g].max()), float(wsum[g].max())))
+            continue
+        any_present = present[:, g, :].any(axis=1)
+        v = np.atleast_2d(design.vcov_psu_totals(z[:, g, :], any_present))
+        if codes.ndim == 2:  # each quantity's own domain for its own variance
+            for j in np.flatnonzero(~empty[g]):
+                v[j, j] = design.vcov_psu_totals(z[:, g, [j]], present[:, g, j])[0, 0]
+        v[empty[g], :] = np.nan
+        v[:, empty[g]] = np.nan
+        th = np.where(empty[g], np.nan, theta[g])
+        n_g = int(n_d[g].max()) if codes.ndim == 2 else int(n_d[g, 0])
+        out.append(DomainEstimate(th, v, _deff(v, s2[g], float(wsum[g].max()), n_g, kind,
+                                               has_fpc) if codes.ndim == 1 else
+                                  _deff_each(v, s2[g], wsum[g], n_d[g], kind, has_fpc),
+                                  n_g, float(wsum[g].max()), float(design.df_psu(any_present))))
+    vj = None
+    if joint:
+        vj = design.vcov_psu_totals(z.reshape(n_psu, G * p))
+        bad = empty.reshape(-1)
+        vj[bad, :] = np.nan
+        vj[:, bad] = np.nan
+    return ByEstimates(out, vj)
+
+
+def _deff_each(v: np.ndarray, s2: np.ndarray, psum: np.ndarray, n: np.ndarray, kind: str,
+               has_fpc: bool) -> np.ndarray:
+    """Design effects of quantities estimated on different rows (per-variable missing)."""
+    return np.array([_deff(v[[j]][:, [j]], s2[[j]], float(psum[j]), int(n[j]), kind,
+                           has_fpc)[0] for j in range(len(s2))])
+
+
+def _linear_full(design: SurveyDesign, y: np.ndarray | None, codes: np.ndarray, G: int,
+                 kind: str, cat: np.ndarray | None, p: int, joint: bool) -> ByEstimates:
+    """Linearisation with n x p influence scores (calibrated designs: residualisation)."""
+    has_fpc = bool(np.any(design.fpc_f < 1))
+    wall = design.weights
+    n = design.n_total
+    dom = design.domain & (design.base_weights != 0)
+    out = []
+    all_scores = []
+    for g in range(G):
+        cols = [codes[:, j] if codes.ndim == 2 else codes for j in range(p)]
+        masks = [(c == g) & dom for c in cols]
+        scores = np.zeros((n, p))
+        theta = np.full(p, np.nan)
+        s2 = np.full(p, np.nan)
+        n_j = np.zeros(p, dtype=np.int64)
+        w_j = np.zeros(p)
+        rows = [np.flatnonzero(masks[0])] * p if codes.ndim == 1 else [
+            np.flatnonzero(m) for m in masks]
+        for j in range(p):
+            idx = rows[j]
+            wi = wall[idx]
+            psum = float(wi.sum())
+            n_j[j], w_j[j] = idx.size, psum
+            if idx.size == 0 or psum <= 0:
+                continue
+            yi = (cat[idx] == j).astype(float) if cat is not None else y[idx, j]
+            tot = float(wi @ yi)
+            mean = tot / psum
+            scores[idx, j] = wi * (yi - mean) / psum if kind == "mean" else wi * yi
+            theta[j] = mean if kind == "mean" else tot
+            s2[j] = _srs_variance(wi, yi[:, None], np.array([mean]), idx.size)[0]
+        if joint:
+            all_scores.append(scores)
+        if (n_j == 0).all() or (w_j <= 0).all():
+            out.append(_empty(p, int(n_j.max()), float(w_j.max())))
+            continue
+        union = np.logical_or.reduce(masks)
+        sub = design.subset(union)
+        v = np.atleast_2d(sub.vcov(scores))
+        if codes.ndim == 2:
+            for j in np.flatnonzero(n_j > 0):
+                v[j, j] = design.subset(masks[j]).vcov(scores[:, [j]])[0, 0]
+        bad = np.isnan(theta)
+        v[bad, :] = np.nan
+        v[:, bad] = np.nan
+        n_g = int(n_j.max())
+        deff = (_deff(v, s2, float(w_j.max()), n_g, kind, has_fpc) if codes.ndim == 1
+                else _deff_each(v, s2, w_j, n_j, kind, has_fpc))
+        out.append(DomainEstimate(theta, v, deff, n_g, float(w_j.max()), float(sub.df)))
+    vj = None
+    if joint:
+        vj = design.vcov(np.hstack(all_scores))
+        bad = np.concatenate([np.isnan(e.theta) for e in out])
+        vj[bad, :] = np.nan
+        vj[:, bad] = np.nan
+    return ByEstimates(out, vj)
+
+
+def _replicate_by(design: ReplicateDesign, y: np.ndarray | None, codes: np.ndarray, G: int,
+                  kind: str, cat: np.ndarray | None, p: int, progress: bool | None
+                  ) -> tuple[list[DomainEstimate], np.ndarray, np.ndarray]:
+    """Replicate re-estimation of every group at once: one sparse product ``Y' W``.
+
+    Returns the per-group estimates (with their replicates), and the stacked full-sample
+    (G p,) and replicate (R, G p) estimates.
+    """
+    has_fpc = False  # replicate designs carry no FPC; R's deff uses sum(w) as the population
+    n = design.n_total
+    w_base = design.base_weights
+    use = (codes >= 0) & design.domain & (w_base != 0)
+    rows = np.flatnonzero(use)
+    gd = codes[rows]
+    width = p + 1
+    if cat is not None:
+        r_idx, c_idx, vals = rows, gd * width + cat[rows], np.ones(rows.size)
+    else:
+        assert y is not None
+        yr = y[rows]
+        rr, jj = np.nonzero(yr)
+        r_idx = np.concatenate([rows[rr], rows])
+        c_idx = np.concatenate([gd[rr] * width + jj, gd * width + p])
+        vals = np.concatenate([yr[rr, jj], np.ones(rows.size)])
+    mat = sparse.csr_matrix((vals, (r_idx, c_idx)), shape=(n, G * width))
+    full, reps = replicate_totals(design, mat, progress)
+    cnt = np.bincount(gd, minlength=G)
+    out = []
+    theta_all = np.full(G * p, np.nan)
+    reps_all = np.full((reps.shape[0], G * p), np.nan)
+    for g in range(G):
+        base = g * width
+        n_d = int(cnt[g])
+        tot, rt = full[base:base + p], reps[:, base:base + p]
+        if cat is not None:
+            psum, rsum = float(tot.sum()), rt.sum(axis=1)
+        else:
+            psum, rsum = float(full[base + p]), reps[:, base + p]
+        if n_d == 0 or psum <= 0:
+            out.append(_empty(p, n_d, psum))
+            continue
+        mean = tot / psum
+        if kind == "mean":
+            theta = mean
+            with np.errstate(divide="ignore", invalid="ignore"):
+                theta_r = rt / rsum[:, None]
+        else:
+            theta, theta_r = tot, rt
+        v = np.atleast_2d(replicate_cov(design, theta, theta_r))
+        m = np.zeros(n, dtype=bool)
+        m[rows[gd == g]] = True
+        if cat is not None:
+            s2 = mean * (1 - mean) * n_d / (n_d - 1) if n_d > 1 else np.full(p, np.nan)
+        else:
+            idx = np.flatnonzero(m)
+            s2 = _srs_variance(w_base[idx], y[idx], mean, n_d)  # type: ignore[index]
+        out.append(DomainEstimate(theta, v, _deff(v, s2, psum, n_d, kind, has_fpc), n_d, psum,
+                                  float(replicate_df(design, m)), theta_r))
+        theta_all[g * p:(g + 1) * p] = theta
+        reps_all[:, g * p:(g + 1) * p] = theta_r
+    return out, theta_all, reps_all
+
+
+def _joint_replicate(design: ReplicateDesign, theta: np.ndarray, reps: np.ndarray) -> np.ndarray:
+    """Joint replicate covariance of all groups' estimates (empty groups: NaN rows/columns)."""
+    ok = np.isfinite(theta)
+    vj = np.full((theta.size, theta.size), np.nan)
+    if ok.any():
+        vj[np.ix_(ok, ok)] = replicate_cov(design, theta[ok], reps[:, ok])
+    return vj
+
+
+def _finish_replicate(design: ReplicateDesign, ests: list[DomainEstimate], theta: np.ndarray,
+                      reps: np.ndarray, joint: bool, keep_reps: bool) -> ByEstimates:
+    vj = _joint_replicate(design, theta, reps) if joint else None
+    if not keep_reps:
+        for e in ests:
+            e.reps = None
+    return ByEstimates(ests, vj)
+
+
+def _merge_columns(design: ReplicateDesign,
+                   parts: list[tuple[list[DomainEstimate], np.ndarray, np.ndarray]], G: int,
+                   joint: bool, keep_reps: bool) -> ByEstimates:
+    """Per-quantity replicate results (different missing rows) as one p-quantity result."""
+    p = len(parts)
+    out = []
+    for g in range(G):
+        es = [part[0][g] for part in parts]
+        theta = np.array([e.theta[0] for e in es])
+        reps = (np.column_stack([e.reps[:, 0] if e.reps is not None else
+                                 np.full(design.n_replicates, np.nan) for e in es]))
+        ok = np.isfinite(theta)
+        v = np.full((p, p), np.nan)
+        if ok.any():
+            v[np.ix_(ok, ok)] = replicate_cov(design, theta[ok], reps[:, ok])
+        for j, e in enumerate(es):
+            v[j, j] = e.vcov[0, 0]
+        out.append(DomainEstimate(theta, v, np.array([e.deff[0] for e in es]),
+                                  max(e.n for e in es), max(e.weight_sum for e in es),
+                                  max(e.df for e in es), reps if keep_reps else None))
+    vj = None
+    if joint:
+        theta = np.concatenate([e.theta for e in out])
+        reps = np.column_stack([np.column_stack([part[2][:, g] for part in parts])
+                                for g in range(G)])
+        vj = _joint_replicate(design, theta, reps)
+    return ByEstimates(out, vj)
+
+
 def estimate_domains(
     design: Design,
     y: np.ndarray,
@@ -399,120 +847,25 @@ def estimate_domains(
     progress: bool | None = None,
     one_hot: bool = False,
 ) -> list[DomainEstimate]:
-    """Totals (``kind="total"``) or means (``kind="mean"``) of the columns of ``y`` per domain.
-
-    ``y`` is n x p (values outside a domain are ignored, NaN allowed there); ``masks`` are
-    boolean n-vectors of the rows to use (already excluding missing values). The design's own
-    domain is applied on top. Means are ratios ``sum w y / sum w``; their linearisation uses
-    the influence scores ``w (y - mean) / sum w`` (R's ``svymean``). ``one_hot=True`` promises
-    that every used row has exactly one 1 and zeros elsewhere (category indicators), which lets
-    the replicate product skip the domain-size column.
-    """
+    """Totals or means of the columns of ``y`` in each of several (possibly overlapping)
+    domains given as boolean masks (already excluding missing values): :func:`estimate_by`
+    once when the domains are disjoint, once per domain otherwise. ``one_hot=True`` promises
+    that every used row of ``y`` has exactly one 1 (category indicators)."""
     y = np.asarray(y, dtype=float)
     if y.ndim == 1:
         y = y[:, None]
-    p = y.shape[1]
-    masks = [np.asarray(m, dtype=bool) & design.domain & (design.base_weights != 0)
-             for m in masks]
-    if isinstance(design, ReplicateDesign):
-        return _estimate_replicate(design, y, masks, kind, keep_reps, progress,
-                                   one_hot and kind == "mean")
-    one_hot = one_hot and kind == "mean"
-    has_fpc = bool(np.any(design.fpc_f < 1))
-    out = []
-    wall = design.weights
-    n = y.shape[0]
-    for m in masks:
-        idx = np.flatnonzero(m)
-        n_d = idx.size
-        wi = wall[idx]
-        psum = float(wi.sum())
-        if n_d == 0 or psum <= 0:
-            out.append(DomainEstimate(np.full(p, np.nan), np.full((p, p), np.nan),
-                                      np.full(p, np.nan), n_d, psum, float("nan")))
-            continue
-        scores = np.zeros((n, p))
-        if one_hot:  # indicators: work with the category of each row, not n x p arrays
-            cat = y[idx].argmax(axis=1)
-            tot = np.bincount(cat, weights=wi, minlength=p)
-            mean = tot / psum
-            if kind == "mean":
-                scores[idx] = -(wi[:, None] / psum) * mean
-                scores[idx, cat] += wi / psum
-            else:
-                scores[idx, cat] = wi
-            s2 = mean * (1 - mean) * n_d / (n_d - 1) if n_d > 1 else np.full(p, np.nan)
-        else:
-            yi = y[idx]
-            tot = wi @ yi
-            mean = tot / psum
-            if kind == "mean":
-                scores[idx] = wi[:, None] * (yi - mean) / psum
-            else:
-                scores[idx] = wi[:, None] * yi
-            s2 = _srs_variance(wi, yi, mean, n_d)
-        theta = mean if kind == "mean" else tot
-        sub = design.subset(m)
-        v = np.atleast_2d(sub.vcov(scores))
-        out.append(DomainEstimate(theta, v, _deff(v, s2, psum, n_d, kind, has_fpc), n_d, psum,
-                                  float(sub.df)))
-    return out
-
-
-def _estimate_replicate(design: ReplicateDesign, y: np.ndarray, masks: list[np.ndarray],
-                        kind: str, keep_reps: bool, progress: bool | None,
-                        one_hot: bool) -> list[DomainEstimate]:
-    """Replicate-weight version of :func:`estimate_domains`: all domains in one product."""
-    has_fpc = False  # replicate designs carry no FPC; R's deff uses sum(w) as the population
+    masks = [np.asarray(m, dtype=bool) for m in masks]
     n, p = y.shape
-    rows, cols, vals = [], [], []
-    # one-hot rows (proportions): the domain size is the sum of the columns, so the product
-    # needs a single non-zero per row instead of p + 1
-    idxs = [np.flatnonzero(m) for m in masks]
-    for d, idx in enumerate(idxs):
-        base = d * (p + 1)
-        yd = y[idx]
-        r, j = np.nonzero(yd)
-        rows.append(idx[r])
-        cols.append(base + j)
-        vals.append(yd[r, j])
-        if not one_hot:
-            rows.append(idx)
-            cols.append(np.full(idx.size, base + p, dtype=np.intp))
-            vals.append(np.ones(idx.size))
-    n_cols = len(masks) * (p + 1)
-    mat = sparse.csr_matrix(
-        (np.concatenate(vals) if vals else np.zeros(0),
-         (np.concatenate(rows) if rows else np.zeros(0, np.intp),
-          np.concatenate(cols) if cols else np.zeros(0, np.intp))),
-        shape=(n, n_cols),
-    )
-    full, reps = replicate_totals(design, mat, progress)
-    out = []
-    w_base = design.base_weights
-    for d, m in enumerate(masks):
-        base = d * (p + 1)
-        n_d = int(m.sum())
-        tot, rt = full[base:base + p], reps[:, base:base + p]
-        if one_hot:
-            psum, rsum = float(tot.sum()), rt.sum(axis=1)
-        else:
-            psum, rsum = float(full[base + p]), reps[:, base + p]
-        if n_d == 0 or psum <= 0:
-            out.append(DomainEstimate(np.full(p, np.nan), np.full((p, p), np.nan),
-                                      np.full(p, np.nan), n_d, psum, float("nan")))
-            continue
-        mean = tot / psum
-        if kind == "mean":
-            theta = mean
-            with np.errstate(divide="ignore", invalid="ignore"):
-                theta_r = rt / rsum[:, None]
-        else:
-            theta, theta_r = tot, rt
-        v = np.atleast_2d(replicate_cov(design, theta, theta_r))
-        idx = np.flatnonzero(m)
-        s2 = _srs_variance(w_base[idx], y[idx], mean, n_d)
-        out.append(DomainEstimate(theta, v, _deff(v, s2, psum, n_d, kind, has_fpc), n_d, psum,
-                                  float(replicate_df(design, m)),
-                                  theta_r if keep_reps else None))
-    return out
+    cat = y.argmax(axis=1) if one_hot else None
+    yy = None if one_hot else y
+    hits = np.zeros(n, dtype=np.int64)
+    for m in masks:
+        hits += m
+    if (hits <= 1).all():
+        codes = np.full(n, -1, dtype=np.intp)
+        for g, m in enumerate(masks):
+            codes[m] = g
+        return estimate_by(design, yy, codes, len(masks), kind, cat=cat, n_levels=p,
+                           keep_reps=keep_reps, progress=progress).groups
+    return [estimate_by(design, yy, np.where(m, 0, -1), 1, kind, cat=cat, n_levels=p,
+                        keep_reps=keep_reps, progress=progress).groups[0] for m in masks]

@@ -27,10 +27,11 @@ from surveykit.estimation._core import (
     RESULT_COLUMNS,
     Design,
     DomainEstimate,
+    Groups,
     as_list,
+    categorical_column,
     check_design,
-    estimate_domains,
-    indicators,
+    estimate_by,
     make_groups,
     numeric_column,
     replicate_cov,
@@ -39,8 +40,8 @@ from surveykit.estimation._core import (
     require_nonempty,
     warn_empty_groups,
 )
+from surveykit.estimation._result import tidy_result
 from surveykit.estimation.profile_ci import likelihood_ci
-from surveykit.provenance import mark
 
 CIMethod = Literal["logit", "beta", "wald", "xlogit", "asin", "likelihood"]
 CI_METHODS = ("logit", "beta", "wald", "xlogit", "asin", "likelihood")
@@ -52,79 +53,118 @@ def _check_level(level: float) -> float:
     return float(level)
 
 
-def _frame(rows: list[dict[str, Any]], by_names: list[str], columns: Sequence[str],
-           n_missing_by: int) -> pd.DataFrame:
-    out = pd.DataFrame(rows, columns=[*by_names, *columns])
-    for col in ("n_unweighted", "n_missing"):
-        out[col] = out[col].astype("int64")
-    out.attrs["n_missing_by"] = n_missing_by
-    return out
+NaRule = Literal["listwise", "per_variable"]
+
+
+def _design_df(design: Design) -> float:
+    """R's ``degf`` of the design's domain."""
+    return float(design.df)
 
 
 def _describe(design: Design, var: str | Sequence[str], by: str | Sequence[str] | None,
-              kind: str, na_rm: bool, level: float,
-              progress: bool | None) -> pd.DataFrame:
+              kind: str, na_rm: bool, level: float, progress: bool | None, na: str,
+              vcov: bool) -> pd.DataFrame:
     design = check_design(design)
     level = _check_level(level)
     names = as_list(var, "var")
     if not names:
         raise EstimationError("no variable given")
+    if na not in ("listwise", "per_variable"):
+        raise EstimationError(f"unknown missing-value rule na={na!r}",
+                              hint="use 'listwise' (R's rule) or 'per_variable'")
     by_names = as_list(by, "by")
     groups = make_groups(design, by_names)
     z = stats.norm.ppf(0.5 + level / 2)  # R's confint(svymean(...)) uses df = Inf
-    rows: list[dict[str, Any]] = []
-    results = {}
+    in_group = groups.codes >= 0
+    in_domain = in_group & design.domain
+    cols = []
     for name in names:
         y, miss = numeric_column(design, name)
         if not na_rm:
-            n_bad = int((miss & (groups.codes >= 0)).sum())
-            if n_bad:
+            bad = miss & in_group
+            if bad.any():
                 raise EstimationError(
-                    f"variable has {n_bad} missing value(s) in the domain and na_rm=False",
-                    file=design.source, column=name,
-                    values=[f"row {i}" for i in np.flatnonzero(miss & (groups.codes >= 0))],
+                    f"variable has {int(bad.sum())} missing value(s) in the domain and "
+                    "na_rm=False", file=design.source, column=name,
+                    values=[f"row {i}" for i in np.flatnonzero(bad)],
                     hint="use na_rm=True to exclude them as a domain (counted in n_missing)",
                 )
-        require_nonempty(design, name, groups.codes >= 0, miss)
-        warn_empty_groups(groups, name, miss, stacklevel=4)
-        masks = [(groups.codes == g) & ~miss for g in range(groups.n_groups)]
-        with np.errstate(over="ignore", invalid="ignore"):
-            ests = estimate_domains(design, y, masks, kind, progress=progress)
-        for e in ests:
-            if e.n:
-                require_finite(design, name, np.r_[e.theta, e.se], kind)
-        results[name] = (ests, [int(((groups.codes == g) & miss).sum())
-                                for g in range(groups.n_groups)])
-    for g in range(groups.n_groups):
+        require_nonempty(design, name, in_group, miss)
+        if na == "per_variable" or len(names) == 1:
+            warn_empty_groups(groups, name, miss, stacklevel=4)
+        cols.append((y, miss))
+    y = np.column_stack([c[0] for c in cols])
+    G = groups.n_groups
+    if na == "listwise" or len(names) == 1:
+        any_miss = np.logical_or.reduce([c[1] for c in cols])
+        if not (in_domain & ~any_miss).any():
+            raise EstimationError(
+                "no respondent in the domain has a value of every variable (R's rule drops "
+                "rows missing any of them)", file=design.source, values=names,
+                hint="use na='per_variable' to analyse each variable on its own rows")
+        if len(names) > 1:
+            warn_empty_groups(groups, " and ".join(names), any_miss, stacklevel=4)
+        codes: np.ndarray = np.where(any_miss, -1, groups.codes)
+        nmiss = np.bincount(groups.codes[in_group & any_miss], minlength=G)
+        n_missing = np.repeat(nmiss[:, None], len(names), axis=1)
+    else:
+        miss2 = np.column_stack([c[1] for c in cols])
+        codes = np.where(miss2, -1, groups.codes[:, None])
+        n_missing = np.column_stack([np.bincount(groups.codes[in_group & m], minlength=G)
+                                     for m in miss2.T])
+    with np.errstate(over="ignore", invalid="ignore"):
+        res = estimate_by(design, y, codes, G, kind, joint=vcov, progress=progress)
+    n_used = None
+    if codes.ndim == 2:  # respondents behind each variable's estimate
+        ok = design.domain & (design.base_weights != 0)
+        n_used = np.column_stack([np.bincount(c[(c >= 0) & ok], minlength=G) for c in codes.T])
+    for g, e in enumerate(res.groups):
+        has = n_used[g] > 0 if n_used is not None else np.full(len(names), e.n > 0)
+        for j in np.flatnonzero(has):
+            require_finite(design, names[j], np.r_[e.theta[j], e.se[j]], kind)
+    rows: list[dict[str, Any]] = []
+    for g, e in enumerate(res.groups):
         key = {b: groups.keys.iloc[g][b] for b in by_names}
-        for name in names:
-            ests, nmiss = results[name]
-            e = ests[g]
-            est, se = float(e.theta[0]), float(e.se[0])
-            rows.append({**key, "variable": name, "estimate": est, "std_error": se,
-                         "ci_low": est - z * se, "ci_high": est + z * se,
-                         "deff": float(e.deff[0]), "n_unweighted": e.n,
-                         "n_missing": nmiss[g]})
-    return mark(_frame(rows, by_names, RESULT_COLUMNS, groups.n_missing_by), design.is_synthetic)
+        se = e.se
+        for j, name in enumerate(names):
+            est, s = float(e.theta[j]), float(se[j])
+            n_j = int(n_used[g, j]) if n_used is not None else e.n
+            rows.append({**key, "variable": name, "estimate": est, "std_error": s,
+                         "ci_low": est - z * s, "ci_high": est + z * s,
+                         "deff": float(e.deff[j]), "n_unweighted": n_j,
+                         "n_missing": int(n_missing[g, j])})
+    return tidy_result(rows, by_names, RESULT_COLUMNS, synthetic=design.is_synthetic,
+                       n_missing_by=groups.n_missing_by, vcov=res.joint,
+                       df=_design_df(design) if vcov else None, several=len(names) > 1)
 
 
 def mean(design: Design, var: str | Sequence[str], by: str | Sequence[str] | None = None, *,
-         na_rm: bool = True, level: float = 0.95,
-         progress: bool | None = None) -> pd.DataFrame:
+         na_rm: bool = True, na: NaRule = "listwise", level: float = 0.95,
+         vcov: bool = False, progress: bool | None = None) -> pd.DataFrame:
     """Weighted mean of one or several numeric variables, overall or by groups (``svymean``).
 
     CIs are Wald intervals with normal quantiles, as R's ``confint(svymean(...))``; ``deff`` is
-    R's ``deff=TRUE`` (design variance / SRS-without-replacement variance). Each variable is
-    analysed on its own non-missing respondents.
+    R's ``deff=TRUE`` (design variance / SRS-without-replacement variance).
+
+    Missing values (``na_rm=True``) are excluded as a domain. With several variables the
+    default ``na="listwise"`` is R's ``svymean(~a+b, na.rm=TRUE)``: a respondent missing any of
+    them is left out of all (counted in ``n_missing``); ``na="per_variable"`` analyses each
+    variable on its own non-missing respondents.
+
+    ``vcov=True`` puts the joint covariance of all rows (across groups and variables, R's
+    ``svyby(..., covmat=TRUE)``) in ``attrs["vcov"]`` and the design df in ``attrs["df"]``,
+    for :func:`surveykit.contrast`. Parameter names: see :mod:`surveykit.estimation._result`.
     """
-    return _describe(design, var, by, "mean", na_rm, level, progress)
+    return _describe(design, var, by, "mean", na_rm, level, progress, na, vcov)
 
 
 def total(design: Design, var: str | Sequence[str], by: str | Sequence[str] | None = None, *,
-          na_rm: bool = True, level: float = 0.95,
-          progress: bool | None = None) -> pd.DataFrame:
-    """Weighted (population) total of numeric variables, overall or by groups (``svytotal``)."""
-    return _describe(design, var, by, "total", na_rm, level, progress)
+          na_rm: bool = True, na: NaRule = "listwise", level: float = 0.95,
+          vcov: bool = False, progress: bool | None = None) -> pd.DataFrame:
+    """Weighted (population) total of numeric variables, overall or by groups (``svytotal``).
+
+    Missing values, ``na`` and ``vcov`` as in :func:`mean`."""
+    return _describe(design, var, by, "total", na_rm, level, progress, na, vcov)
 
 
 def _t_quantile(level: float, df: float) -> float:
@@ -201,6 +241,14 @@ def _logit_se(design: Design, e: DomainEstimate) -> np.ndarray | None:
     return out
 
 
+def _indicator_matrix(cat: np.ndarray, k: int, rows: np.ndarray) -> np.ndarray:
+    """n x k 0/1 indicators of the level codes ``cat`` on ``rows`` (zero elsewhere)."""
+    ind = np.zeros((len(cat), k))
+    idx = np.flatnonzero(rows & (cat >= 0))
+    ind[idx, cat[idx]] = 1.0
+    return ind
+
+
 def _likelihood_limits(design: Design, e: DomainEstimate, ind: np.ndarray, used: np.ndarray,
                        group: np.ndarray, miss: np.ndarray, df: float, level: float
                        ) -> tuple[np.ndarray, np.ndarray]:
@@ -232,8 +280,8 @@ def _likelihood_limits(design: Design, e: DomainEstimate, ind: np.ndarray, used:
     return lo, hi
 
 
-def _ci_df_n(design: Design, group: np.ndarray) -> tuple[float, int]:
-    """Degrees of freedom and row count that R's ``svyciprop`` uses for a group's interval.
+def _ci_df_n(design: Design, groups: Groups) -> tuple[np.ndarray, np.ndarray]:
+    """Degrees of freedom and row counts that R's ``svyciprop`` uses for each group's interval.
 
     R takes ``degf(design)`` and ``nrow(design)`` of the design it is given: missing values of
     the variable are still in it (they are dropped later, by ``svymean``/``svyglm``), so both
@@ -241,15 +289,24 @@ def _ci_df_n(design: Design, group: np.ndarray) -> tuple[float, int]:
     drops the other rows, except for calibrated designs, whose subsets keep every row with zero
     weight: there ``nrow`` is the full sample size.
     """
-    rows = group & design.domain & (design.base_weights != 0)
+    G = groups.n_groups
+    rows = (groups.codes >= 0) & design.domain & (design.base_weights != 0)
+    n = np.bincount(groups.codes[rows], minlength=G)
     if isinstance(design, ReplicateDesign):
-        return float(replicate_df(design, rows)), int(rows.sum())
-    n = design.n_total if design.calibrations else int(rows.sum())
-    return float(design.subset(rows).df), n
+        return (np.array([float(replicate_df(design, rows & (groups.codes == g)))
+                          for g in range(G)]), n)
+    cell = design.psu_codes * G
+    cell += groups.codes
+    np.putmask(cell, ~rows, design.n_psu * G)
+    pres = np.bincount(cell, minlength=design.n_psu * G + 1)[:-1].reshape(design.n_psu, G) > 0
+    df = np.array([float(design.df_psu(pres[:, g])) for g in range(G)])
+    if design.calibrations:
+        n = np.full(G, design.n_total)
+    return df, n
 
 
 def proportion(design: Design, var: str, by: str | Sequence[str] | None = None, *,
-               ci: CIMethod = "logit", level: float = 0.95,
+               ci: CIMethod = "logit", level: float = 0.95, vcov: bool = False,
                progress: bool | None = None) -> pd.DataFrame:
     """Weighted share of each category of ``var``, overall or by groups.
 
@@ -260,7 +317,8 @@ def proportion(design: Design, var: str, by: str | Sequence[str] | None = None, 
     still count the group's respondents with a missing ``var`` (see :func:`_ci_df_n`; to leave
     them out of the df too, pass ``design.subset(<var not missing>)``, R's ``subset`` idiom).
     ``deff`` as R's ``deff=TRUE``. ``n_unweighted`` is the number of respondents in the group
-    with a non-missing ``var``.
+    with a non-missing ``var``. ``vcov=True``: joint covariance of all rows in
+    ``attrs["vcov"]`` (names "group:var:level"), as :func:`mean`.
     """
     design = check_design(design)
     level = _check_level(level)
@@ -270,31 +328,36 @@ def proportion(design: Design, var: str, by: str | Sequence[str] | None = None, 
         raise EstimationError("proportion() takes one variable name", values=[var])
     by_names = as_list(by, "by")
     groups = make_groups(design, by_names)
-    ind, levels, miss = indicators(design, var)
+    cat, levels, miss = categorical_column(design, var)
     require_nonempty(design, var, groups.codes >= 0, miss)
     warn_empty_groups(groups, var, miss)
-    masks = [(groups.codes == g) & ~miss for g in range(groups.n_groups)]
+    G = groups.n_groups
+    codes = np.where(miss, -1, groups.codes)
     with np.errstate(over="ignore", invalid="ignore"):
-        ests = estimate_domains(design, ind, masks, "mean", progress=progress,
-                                keep_reps=(ci in ("logit", "likelihood")), one_hot=True)
-    for e in ests:
+        res = estimate_by(design, None, codes, G, "mean", cat=cat, n_levels=len(levels),
+                          joint=vcov, keep_reps=(ci in ("logit", "likelihood")), progress=progress)
+    for e in res.groups:
         if e.n:
             require_finite(design, var, np.r_[e.theta, e.se], "proportion")
+    nmiss = np.bincount(groups.codes[(groups.codes >= 0) & miss], minlength=G)
+    dfs, n_cis = _ci_df_n(design, groups)
     rows: list[dict[str, Any]] = []
-    for g, e in enumerate(ests):
+    for g, e in enumerate(res.groups):
         key = {b: groups.keys.iloc[g][b] for b in by_names}
         se = e.se
-        df, n_ci = _ci_df_n(design, groups.codes == g)
         if ci == "likelihood":
-            lo, hi = _likelihood_limits(design, e, ind, masks[g], groups.codes == g, miss, df,
-                                        level)
+            group = groups.codes == g
+            used = group & ~miss
+            lo, hi = _likelihood_limits(design, e, _indicator_matrix(cat, len(levels), used),
+                                        used, group, miss, float(dfs[g]), level)
         else:
-            lo, hi = prop_ci(e.theta, se, ci, level, df, n_ci, _logit_se(design, e))
-        nmiss = int(((groups.codes == g) & miss).sum())
+            lo, hi = prop_ci(e.theta, se, ci, level, float(dfs[g]), int(n_cis[g]),
+                             _logit_se(design, e))
         for j, lv in enumerate(levels):
             rows.append({**key, "variable": var, "level": lv, "estimate": float(e.theta[j]),
                          "std_error": float(se[j]), "ci_low": float(lo[j]),
                          "ci_high": float(hi[j]), "deff": float(e.deff[j]),
-                         "n_unweighted": e.n, "n_missing": nmiss})
-    return mark(_frame(rows, by_names, PROPORTION_COLUMNS, groups.n_missing_by),
-                design.is_synthetic)
+                         "n_unweighted": e.n, "n_missing": int(nmiss[g])})
+    return tidy_result(rows, by_names, PROPORTION_COLUMNS, synthetic=design.is_synthetic,
+                       n_missing_by=groups.n_missing_by, vcov=res.joint,
+                       df=_design_df(design) if vcov else None)

@@ -37,4 +37,96 @@ add_contrast("glm_dstrat", svycontrast(m, list(
   "M-H" = c("stypeM" = 1, "stypeH" = -1))))
 add_contrast("glm_dstrat_nl", svycontrast(m, quote(ell / meals)))
 
+## ---- joint covariance of by-group estimates (vcov=True) ------------------------------------
+# Linearisation: survey 4.1.1's svyby(covmat=TRUE) returns a block-diagonal matrix (zero
+# covariance between groups) on svydesign objects, so the reference for the joint covariance
+# is svyratio(covmat=TRUE) / svytotal on domain-indicator variables, which gives the same
+# within-group values (checked against svyby SEs below) and the cross-group covariances.
+# Parameter names follow surveykit's rule: "group", "group:variable", "group:variable:level".
+dom_cols <- function(design, vars, by, levels = NULL) {
+  v <- design$variables
+  groups <- sort(unique(as.character(v[[by]][weights(design, "sampling") > 0])))
+  complete <- Reduce(`&`, lapply(vars, function(x) !is.na(v[[x]])))
+  num <- list(); den <- list(); nm <- c()
+  for (g in groups) {
+    ing <- as.character(v[[by]]) == g & complete
+    for (x in vars) {
+      if (is.null(levels)) {
+        num[[length(num) + 1]] <- ifelse(ing, v[[x]], 0)
+        den[[length(den) + 1]] <- as.numeric(ing)
+        nm <- c(nm, if (length(vars) > 1) paste(g, x, sep = ":") else g)
+      } else for (lv in levels) {
+        num[[length(num) + 1]] <- as.numeric(ing & as.character(v[[x]]) == lv)
+        den[[length(den) + 1]] <- as.numeric(ing)
+        nm <- c(nm, paste(g, x, lv, sep = ":"))
+      }
+    }
+  }
+  list(num = do.call(cbind, num), den = do.call(cbind, den), names = nm)
+}
+add_joint <- function(case, design, vars, by, kind = "mean", levels = NULL) {
+  cols <- dom_cols(design, vars, by, levels)
+  k <- length(cols$names)
+  colnames(cols$num) <- paste0("n", seq_len(k)); colnames(cols$den) <- paste0("d", seq_len(k))
+  if (kind == "total") {
+    s <- svytotal(cols$num, design)
+    est <- coef(s); v <- vcov(s)
+  } else {
+    r <- svyratio(cols$num, cols$den, design, covmat = TRUE)
+    pick <- paste0("n", seq_len(k), "/d", seq_len(k))
+    est <- as.vector(r$ratio)[match(pick, outer(colnames(cols$num), colnames(cols$den),
+                                                 paste, sep = "/"))]
+    v <- vcov(r)[pick, pick]
+  }
+  dimnames(v) <- list(cols$names, cols$names)
+  add(case, "estimate", cols$names, est, sqrt(diag(v)))
+  add_vcov(case, v)
+}
+add_joint("mean_by_dclus1", dclus1, "api00", "stype")
+add_joint("mean2_by_dstrat", dstrat, c("api00", "api99"), "stype")
+add_joint("total_by_dstrat", dstrat, "enroll", "stype", kind = "total")
+add_joint("prop_by_dclus1", dclus1, "awards", "stype", levels = c("No", "Yes"))
+add_joint("mean_by_domain_dstrat", subset(dstrat, meals > 30), "api00", "stype")
+add_joint("listwise_by_dstrat", dstrat, c("acs.46", "api00"), "stype")
+tot.api99 <- c(`(Intercept)` = nrow(apipop), stypeH = sum(apipop$stype == "H"),
+               stypeM = sum(apipop$stype == "M"), api99 = sum(apipop$api99))
+cal1 <- calibrate(dclus1, ~stype + api99, tot.api99)
+add_joint("mean_by_cal_clus1", cal1, "api00", "sch.wide")
+add_joint("prop_by_cal_clus1", cal1, "awards", "sch.wide", levels = c("No", "Yes"))
+# multistage (later-stage terms: unit-level path) and its ultimate-cluster variance
+dclus2 <- svydesign(id = ~dnum + snum, fpc = ~fpc1 + fpc2, data = apiclus2)
+add_joint("mean_by_clus2", dclus2, "api00", "stype")
+op <- options(survey.ultimate.cluster = TRUE)
+add_joint("mean_by_clus2_uc", dclus2, "api00", "stype")
+options(op)
+# the svyby SEs the diagonal must reproduce
+b <- svyby(~api00, ~stype, dclus1, svymean)
+add("mean_by_dclus1", "svyby_se", rownames(b), coef(b), SE(b))
+b <- svyby(~acs.46 + api00, ~stype, dstrat, svymean, na.rm = TRUE)
+add("listwise_by_dstrat", "svyby_se", names(coef(b)), coef(b), as.vector(as.matrix(SE(b))))
+# R's rule for several variables with missing values: rows missing any are dropped
+s <- svymean(~acs.k3 + acs.46, dstrat, na.rm = TRUE)
+add("listwise_dstrat", "estimate", names(coef(s)), coef(s), SE(s))
+add_vcov("listwise_dstrat", vcov(s))
+s <- svytotal(~acs.k3 + acs.46, dstrat, na.rm = TRUE)
+add("listwise_total_dstrat", "estimate", names(coef(s)), coef(s), SE(s))
+
+# Replicate designs: svyby(covmat=TRUE) is the joint replicate covariance
+for (kind in c("mean", "total")) {
+  f <- if (kind == "mean") svymean else svytotal
+  b <- svyby(~api00, ~stype, jk1, f, covmat = TRUE)
+  add(paste0(kind, "_by_jk1"), "estimate", rownames(b), coef(b), SE(b))
+  add_vcov(paste0(kind, "_by_jk1"), vcov(b))
+}
+b <- svyby(~awards, ~stype, jk1, svymean, covmat = TRUE)
+nm <- paste(rep(rownames(b), 2), "awards", rep(c("No", "Yes"), each = 3), sep = ":")
+v <- vcov(b); dimnames(v) <- list(nm, nm)
+add("prop_by_jk1", "estimate", nm, coef(b), as.vector(as.matrix(SE(b))))
+add_vcov("prop_by_jk1", v)
+b <- svyby(~api00, ~stype, jk1, svymean, covmat = TRUE)
+add_contrast("jk1_contrast", svycontrast(b, list("E-H" = c(E = 1, H = -1),
+                                                 "avg" = c(E = 1/3, H = 1/3, M = 1/3))))
+b <- svyby(~api00, ~stype, jk1, svymean, covmat = TRUE)
+add_contrast("jk1_ratio", svycontrast(b, quote(E / H)))
+
 write.csv(do.call(rbind, rows), file.path(out, "estimators_results.csv"), row.names = FALSE)
