@@ -486,3 +486,12 @@ def test_pchisqsum_public_signature_matches_r():
     np.testing.assert_allclose(pchisqsum(x, 1, ref), [1 - p], rtol=1e-6)
     p10 = _ref("logit_clus1", "regtermtest_LRT_default")["p"]
     np.testing.assert_allclose(pFsum(x, np.ones(3), ref, 10, lower_tail=False), p10, rtol=1e-4)
+
+
+def test_offset_as_values(dstrat):
+    a = glm(dstrat, "emer ~ meals + offset(log(enroll))", family="poisson")
+    b = glm(dstrat, "emer ~ meals", family="poisson",
+            offset=np.log(dstrat.data["enroll"].to_numpy()))
+    np.testing.assert_allclose(a.params, b.params, rtol=1e-12)
+    with pytest.raises(ModelError, match="one per row"):
+        glm(dstrat, "emer ~ meals", family="poisson", offset=np.zeros(3))

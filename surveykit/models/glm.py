@@ -320,16 +320,18 @@ def eval_offset(data: pd.DataFrame, exprs: list[str], source: str | None = None)
 
 
 def glm(design: Any, formula: str, family: str = "gaussian", link: str | None = None, *,
-        offset: str | None = None, tol: float = 1e-10, maxiter: int = 100) -> ModelResult:
+        offset: str | np.ndarray | pd.Series | None = None, tol: float = 1e-10,
+        maxiter: int = 100) -> ModelResult:
     """Fit a survey-weighted GLM (R ``svyglm``): pseudo-ML estimates, design-based covariance.
 
     ``family``: "gaussian", "binomial", "quasibinomial", "poisson", "quasipoisson", "Gamma" or
     "inverse.gaussian"; ``link`` defaults to R's (identity, logit, log, inverse, 1/mu^2) and
     takes R's other links (gaussian: log, inverse; binomial: probit, cloglog, cauchit, log;
     poisson: identity, sqrt; Gamma: identity, log). Offsets as R: ``offset(log(x))`` terms in
-    the formula and/or ``offset="column"`` (added). The fit converges on the score
-    (``tol``: relative size of the scoring step; ``maxiter``), so it is the exact solution of
-    the weighted score equations to ~1e-10 whatever the family and link. Rows with missing
+    the formula and/or ``offset=`` (a column name or one value per data row; added). The fit
+    converges on the score (``tol``: relative size of the scoring step; ``maxiter``), so it is
+    the exact solution of the weighted score equations to ~1e-10 whatever the family and
+    link. Rows with missing
     model variables are excluded as a domain and counted in ``result.n_missing``; a missing
     offset is an error.
     """
@@ -346,11 +348,19 @@ def glm(design: Any, formula: str, family: str = "gaussian", link: str | None = 
         raise ModelError(f"tol must be positive and maxiter at least 1 (got {tol}, {maxiter})")
     lk = LINKS[link_name]
     clean, exprs = _split_offsets(formula) if isinstance(formula, str) else (formula, [])
-    if offset is not None:
-        if not isinstance(offset, str) or offset not in design.data.columns:
+    if isinstance(offset, str):
+        if offset not in design.data.columns:
             raise ModelError("offset= must name a column of the design's data",
-                             file=design.source, column=str(offset))
+                             file=design.source, column=offset)
         exprs.append(f"`{offset}`" if not re.fullmatch(r"[A-Za-z_]\w*", offset) else offset)
+    elif offset is not None:  # one value per row of the design's data
+        arr = np.asarray(offset, dtype=float)
+        if arr.shape != (design.n_total,):
+            raise ModelError(f"offset= must be a column name or {design.n_total} values (one "
+                             f"per row of the data), got shape {arr.shape}",
+                             file=design.source)
+        design = design.with_columns(_sk_offset=arr)
+        exprs.append("_sk_offset")
     frame = build_frame(design, clean)
     off: np.ndarray | None = None
     if exprs:
