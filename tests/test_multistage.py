@@ -251,3 +251,36 @@ def test_integer_codes_equal_sorted_factorize(values):
     want_codes, want_levels = pd.factorize(key, sort=True)
     np.testing.assert_array_equal(codes, want_codes)
     assert list(levels) == list(want_levels)
+
+
+@pytest.mark.parametrize("policy", ["fail", "average", "remove"])
+def test_a_stratum_taken_whole_is_not_a_lonely_psu(policy, ref):
+    """R returns zero variance for a stratum with f = 0 before any lonely-PSU rule: under
+    "fail" it is no error, under "average" it counts as an estimable stratum."""
+    st = read_r_data("apistrat")
+    keep = pd.read_csv(R_FIXTURES / "multistage_certainty_kept.csv")["row"].iloc[0] - 1
+    st1 = st[(st["stype"] != "H") | (st.index == keep)].reset_index(drop=True)
+    st1["fpc2"] = np.where(st1["stype"] == "H", 1, st1["fpc"])
+    d = SurveyDesign(st1, weights="pw", strata="stype", fpc="fpc2", lonely_psu=policy)
+    for stat, fn, var in (("mean", sk.mean, "api00"), ("total", sk.total, "enroll")):
+        r = fn(d, var)
+        check(r["estimate"], r["std_error"], rows(ref, f"certainty_{policy}", stat))
+    if policy == "fail":
+        return
+    m_first = st1.index[st1["stype"] == "M"][0]
+    lon = st1[(st1["stype"] != "M") | (st1.index == m_first)].reset_index(drop=True)
+    d = SurveyDesign(lon, weights="pw", strata="stype", fpc="fpc2", lonely_psu=policy)
+    r = sk.total(d, "enroll")
+    check(r["estimate"], r["std_error"], rows(ref, f"certainty_lonely_{policy}", "total"))
+
+
+def test_fpc_of_one_is_a_population_count_when_others_are_counts(apiclus2):
+    """R reads all fpc >= 1 as population counts: 1 next to counts is N = 1, not a fraction."""
+    st = read_r_data("apistrat")
+    bad = st.assign(f=np.where(st["stype"] == "H", 1, st["fpc"]))
+    with pytest.raises(DesignError, match="smaller than the number of sampled"):
+        SurveyDesign(bad, weights="pw", strata="stype", fpc="f")
+    # all values <= 1 are fractions: 1 is a stratum taken whole
+    frac = st.assign(f=np.where(st["stype"] == "H", 1.0, 0.5))
+    d = SurveyDesign(frac, weights="pw", strata="stype", fpc="f")
+    assert list(d.fpc_f) == [0.5, 0.0, 0.5]

@@ -169,4 +169,23 @@ st$frac <- ave(st$fpc, st$stype, FUN = function(v) length(v) / v)
 dstf <- svydesign(id = ~1, strata = ~stype, fpc = ~frac, data = st)
 addsvy("strat_frac_noweights", "total", "enroll", svytotal(~enroll, dstf))
 
+## a stratum taken whole with a single PSU (fpc N = n = 1) is not a lonely PSU: R gives it zero
+## variance before any lonely-PSU rule, and under "average" it counts as an estimable stratum
+st1 <- apistrat[!(apistrat$stype == "H" & duplicated(apistrat$stype)), ]
+st1$fpc2 <- ifelse(st1$stype == "H", 1, st1$fpc)
+write.csv(data.frame(row = which(apistrat$stype == "H")[1]),
+          file.path(out, "multistage_certainty_kept.csv"), row.names = FALSE)
+lon <- st1[!(st1$stype == "M" & duplicated(st1$stype)), ]  # and a real lonely stratum, M
+for (policy in c("fail", "average", "remove")) {
+  options(survey.lonely.psu = policy)
+  d <- svydesign(id = ~1, strata = ~stype, weights = ~pw, fpc = ~fpc2, data = st1)
+  addsvy(paste0("certainty_", policy), "mean", "api00", svymean(~api00, d))
+  addsvy(paste0("certainty_", policy), "total", "enroll", svytotal(~enroll, d))
+  if (policy != "fail") {
+    d <- svydesign(id = ~1, strata = ~stype, weights = ~pw, fpc = ~fpc2, data = lon)
+    addsvy(paste0("certainty_lonely_", policy), "total", "enroll", svytotal(~enroll, d))
+  }
+}
+options(survey.lonely.psu = "fail")
+
 write.csv(do.call(rbind, res), file.path(out, "multistage_results.csv"), row.names = FALSE)
