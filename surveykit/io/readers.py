@@ -138,6 +138,12 @@ def read(path: str | Path, *, encoding: str | None = None) -> RawFile:
     require_parquet(path, "read")
     if fmt in _READERS:
         return _read_pyreadstat(path, fmt, encoding)
+    if fmt == "csv":
+        with open(path, "rb") as fh:
+            head = fh.read(1 << 16)
+        if b"\x00" in head:
+            raise InputFileError("not a CSV text file (it contains NUL bytes)", file=str(path),
+                                 hint="is it a binary file with the wrong extension?")
     try:
         if fmt == "csv":
             data = pd.read_csv(path, encoding=encoding)
