@@ -62,6 +62,8 @@ _API: dict[str, str] = {
     "ranktest": "surveykit.models",
     "margins": "surveykit.models",
     "pchisqsum": "surveykit.distributions",
+    "multinom": "surveykit.models",
+    "MultinomResult": "surveykit.models",
     # published tables, replica, replication
     "published": "surveykit.published",
     "replica": "surveykit.replica",

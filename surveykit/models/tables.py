@@ -21,6 +21,8 @@ from surveykit.provenance import SYNTHETIC_BANNER, is_synthetic
 def _label(result: Any, exponentiate: bool) -> str:
     if not exponentiate:
         return "Coef."
+    if getattr(result, "ratio_label", None):  # e.g. "RRR" for multinomial logit equations
+        return str(result.ratio_label)
     return "OR" if result.link == "logit" else "IRR" if result.link == "log" else "exp(b)"
 
 

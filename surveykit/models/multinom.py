@@ -1,0 +1,311 @@
+"""Survey-weighted baseline-category multinomial logit for a nominal outcome (R
+``svyVGAM::svy_vglm(family = multinomial)``; point estimates as ``nnet::multinom`` with weights).
+
+Model: for outcome levels ``0..K-1`` with baseline ``b``,
+``log P(Y = k | x) / P(Y = b | x) = x'beta_k`` (k != b). Parameters are stacked outcome level by
+outcome level and named ``"<term>[<level>]"`` (e.g. ``"C(edu)[T.4][2]"``), so that
+``wald_test(model, "C(edu)")`` tests a term in every equation at once; ``tidy()`` splits them
+into ``outcome`` and ``term`` columns.
+
+Estimation: pseudo-ML, Newton-Raphson on the design-weighted log-likelihood with the analytic
+gradient and Hessian (vectorised over respondents; the loop is over outcome-level pairs), step
+halving, converged to ~1e-10 relative step size.
+
+Covariance: linearisation sandwich ``design.vcov(U H^{-1})`` with ``U`` the weighted score
+contributions and ``H`` the observed information (what ``svy_vglm`` computes as
+``vcov(svytotal(inffuns, design))``); replicate designs refit with every replicate's weights,
+warm-started. Residual df = design df + 1 - p, with p the number of coefficients per equation
+(``svyglm``'s rule applied to each logit; ``svy_vglm`` itself prints normal z tests).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import special
+
+from surveykit.errors import ConvergenceError, ModelError
+from surveykit.models._design_matrix import build_frame, check_rank
+from surveykit.models._replicates import refit_replicates
+from surveykit.models.results import ModelResult, _t_inference
+
+
+def _label(v: Any) -> str:
+    if isinstance(v, (float, np.floating)) and float(v).is_integer():
+        return str(int(v))
+    return str(v)
+
+
+def outcome_codes(y: pd.Series, w: np.ndarray, column: str, base: Any = None
+                  ) -> tuple[np.ndarray, list[Any]]:
+    """0-based codes of the used rows with the baseline level first, and the levels in that
+    order. Levels: Categorical categories, else sorted distinct values. Empty levels raise."""
+    if isinstance(y.dtype, pd.CategoricalDtype):
+        levels = list(y.cat.categories)
+        codes = y.cat.codes.to_numpy().astype(np.intp)
+    else:
+        levels = sorted(pd.unique(y.dropna()).tolist(), key=lambda v: (str(type(v)), v))
+        codes = pd.Categorical(y, categories=levels).codes.astype(np.intp)
+    if len(levels) < 2:
+        raise ModelError("multinomial outcome needs at least 2 categories among the rows used",
+                         column=column, values=levels)
+    wk = np.bincount(codes, weights=w, minlength=len(levels))
+    empty = [levels[k] for k in np.flatnonzero(wk <= 0)]
+    if empty:
+        raise ModelError(f"{len(empty)} outcome categor{'y is' if len(empty) == 1 else 'ies are'} "
+                         "empty in the fitted rows", column=column, values=empty,
+                         hint="merge or drop the empty categories (a Categorical keeps unused "
+                              "levels: remove_unused_categories())")
+    if base is not None:
+        matches = [k for k, lv in enumerate(levels) if lv == base or _label(lv) == str(base)]
+        if not matches:
+            raise ModelError("base is not a level of the outcome", column=column,
+                             values=[base], hint=f"levels are {[_label(v) for v in levels]}")
+        b = matches[0]
+        order = [b] + [k for k in range(len(levels)) if k != b]
+        remap = np.empty(len(levels), dtype=np.intp)
+        remap[order] = np.arange(len(levels))
+        codes, levels = remap[codes], [levels[k] for k in order]
+    return codes, levels
+
+
+class _MLogit:
+    """Weighted multinomial log-likelihood in theta = (beta_1, ..., beta_M), M = K - 1."""
+
+    def __init__(self, X: np.ndarray, codes: np.ndarray, K: int) -> None:
+        self.X, self.codes, self.K = X, codes, K
+        self.Y = np.zeros((len(codes), K))
+        self.Y[np.arange(len(codes)), codes] = 1.0
+
+    def probs(self, theta: np.ndarray) -> np.ndarray:
+        """n x K probabilities (baseline first)."""
+        p = self.X.shape[1]
+        eta = np.column_stack([np.zeros(len(self.X)), self.X @ theta.reshape(-1, p).T])
+        return special.softmax(eta, axis=1)
+
+    def loglik(self, theta: np.ndarray, w: np.ndarray) -> float:
+        p = self.X.shape[1]
+        eta = np.column_stack([np.zeros(len(self.X)), self.X @ theta.reshape(-1, p).T])
+        lse = special.logsumexp(eta, axis=1)
+        return float(w @ (eta[np.arange(len(eta)), self.codes] - lse))
+
+    def scores(self, theta: np.ndarray, w: np.ndarray, P: np.ndarray | None = None) -> np.ndarray:
+        """n x Mp weighted score contributions."""
+        P = self.probs(theta) if P is None else P
+        R = (self.Y - P)[:, 1:] * w[:, None]
+        return (R[:, :, None] * self.X[:, None, :]).reshape(len(self.X), -1)
+
+    def grad_hess(self, theta: np.ndarray, w: np.ndarray, P: np.ndarray | None = None
+                  ) -> tuple[np.ndarray, np.ndarray]:
+        P = self.probs(theta) if P is None else P
+        X, p, M = self.X, self.X.shape[1], self.K - 1
+        Q = P[:, 1:]
+        grad = (X.T @ ((self.Y[:, 1:] - Q) * w[:, None])).T.ravel()
+        H = np.empty((M * p, M * p))
+        for j in range(M):  # blocks: -X' diag(w q_j (delta_jk - q_k)) X
+            for k in range(j, M):
+                v = w * Q[:, j] * ((j == k) - Q[:, k])
+                blk = -(X.T @ (X * v[:, None]))
+                H[j * p:(j + 1) * p, k * p:(k + 1) * p] = blk
+                H[k * p:(k + 1) * p, j * p:(j + 1) * p] = blk.T
+        return grad, H
+
+
+def _newton(model: _MLogit, w: np.ndarray, theta: np.ndarray, *, tol: float = 1e-10,
+            maxit: int = 100) -> tuple[np.ndarray, np.ndarray, int, bool, float]:
+    """Newton-Raphson with step halving; (theta, Hessian, iterations, converged, |grad|)."""
+    ll = model.loglik(theta, w)
+    gnorm = np.inf
+    H = np.zeros((len(theta), len(theta)))
+    for it in range(1, maxit + 1):
+        grad, H = model.grad_hess(theta, w)
+        gnorm = float(np.linalg.norm(grad))
+        try:
+            step = -np.linalg.solve(H, grad)
+        except np.linalg.LinAlgError:
+            return theta, H, it, False, gnorm
+        t = 1.0
+        for _ in range(40):
+            new = theta + t * step
+            ll_new = model.loglik(new, w)
+            if np.isfinite(ll_new) and ll_new >= ll - 1e-12 * abs(ll):
+                break
+            t /= 2
+        else:
+            return theta, H, it, False, gnorm
+        size = np.max(np.abs(new - theta))
+        theta, ll = new, ll_new
+        if size <= tol * (1 + np.max(np.abs(theta))):
+            grad, H = model.grad_hess(theta, w)
+            return theta, H, it, True, float(np.linalg.norm(grad))
+    return theta, H, maxit, False, gnorm
+
+
+@dataclass(repr=False)
+class MultinomResult(ModelResult):
+    """A fitted survey multinomial logit: ``params``/``vcov`` over ``"<term>[<level>]"``;
+    ``outcome_levels`` (baseline first), ``terms`` (the model-matrix columns)."""
+
+    outcome_levels: list[Any] | None = None
+    terms: list[str] | None = None
+
+    @property
+    def base(self) -> Any:
+        return self.outcome_levels[0]
+
+    def default_exponentiate(self) -> bool:
+        return True  # relative risk ratios
+
+    ratio_label = "RRR"
+
+    def tidy(self, exponentiate: bool = False, conf_level: float = 0.95) -> pd.DataFrame:
+        """outcome, term, estimate, std_error, statistic, p_value, ci_low, ci_high (t with
+        df_resid), one row per (non-baseline outcome level, term). ``exponentiate=True``:
+        relative risk ratios exp(b) (vs the baseline), SE exp(b) se(b), exp of the limits.
+        ``attrs``: ``vcov`` (labelled by parameter name), ``df``, ``base``."""
+        if not 0 < conf_level < 1:
+            raise ModelError(f"conf_level must be in (0, 1), got {conf_level}")
+        est = self.params.to_numpy(dtype=float)
+        se = self.std_errors.to_numpy()
+        stat, pval, lo, hi = _t_inference(est, se, self.df_resid, conf_level)
+        if exponentiate:
+            est, se, lo, hi = np.exp(est), np.exp(est) * se, np.exp(lo), np.exp(hi)
+        terms = list(self.terms or [])
+        out = pd.DataFrame({
+            "outcome": np.repeat([_label(v) for v in self.outcome_levels[1:]], len(terms)),
+            "term": terms * (len(self.outcome_levels) - 1),
+            "estimate": est, "std_error": se, "statistic": stat, "p_value": pval,
+            "ci_low": lo, "ci_high": hi})
+        out.attrs.update(vcov=self.vcov.copy(), df=float(self.df_resid), base=_label(self.base))
+        return out
+
+    def _link(self, X: np.ndarray, params: np.ndarray | None = None) -> np.ndarray:
+        B = (self.params.to_numpy() if params is None else params).reshape(-1, X.shape[1])
+        return X @ B.T
+
+    def predict(self, newdata: pd.DataFrame | None = None, type: str = "prob"
+                ) -> pd.Series | pd.DataFrame:
+        """``type="prob"``: n x K outcome probabilities (columns = levels, baseline first);
+        ``"link"``: n x (K-1) log-odds against the baseline; ``"response"``: the most probable
+        level. ``newdata`` defaults to the fitted rows."""
+        if newdata is None:
+            X, index = self.frame.X, self.frame.data.index
+        else:
+            X, index = self.frame.model_matrix(newdata), newdata.index
+        eta = self._link(X)
+        labels = [_label(v) for v in self.outcome_levels]
+        if type == "link":
+            return pd.DataFrame(eta, index=index, columns=labels[1:])
+        probs = special.softmax(np.column_stack([np.zeros(len(X)), eta]), axis=1)
+        if type == "prob":
+            return pd.DataFrame(probs, index=index, columns=labels)
+        if type == "response":
+            return pd.Series(np.asarray(self.outcome_levels, dtype=object)[probs.argmax(axis=1)],
+                             index=index, name="response")
+        raise ModelError(f"unknown prediction type {type!r}",
+                         hint="use 'prob', 'link' or 'response'")
+
+    def marginal_effects(self, conf_level: float = 0.95) -> pd.DataFrame:
+        raise ModelError("average marginal effects are not implemented for multinom",
+                         hint="compare predict(newdata, type='prob') at chosen profiles")
+
+    def describe_model(self) -> str:
+        return (f"Survey multinomial logit (baseline category {_label(self.base)!r}; "
+                "coefficients are log relative risks)")
+
+    def table(self, fmt: str = "markdown", exponentiate: bool = True, digits: int = 3) -> str:
+        """Publication table, one column per non-baseline outcome level: RRR (or log RRR with
+        ``exponentiate=False``) with stars, SE in parentheses, N."""
+        from surveykit.models.tables import regression_table
+
+        views = [_OutcomeView(self, k) for k in range(1, len(self.outcome_levels))]
+        names = [f"{_label(v)} vs {_label(self.base)}" for v in self.outcome_levels[1:]]
+        return regression_table(views, fmt=fmt, exponentiate=exponentiate, digits=digits,
+                                names=names)
+
+    def to_markdown(self, exponentiate: bool | None = None, digits: int = 3) -> str:
+        return self.table("markdown", True if exponentiate is None else exponentiate, digits)
+
+    def to_latex(self, exponentiate: bool | None = None, digits: int = 3) -> str:
+        return self.table("latex", True if exponentiate is None else exponentiate, digits)
+
+    def __repr__(self) -> str:
+        return f"<MultinomResult {self.describe_model()}: {self.formula}, N={self.nobs}>"
+
+
+class _OutcomeView:
+    """One outcome equation of a MultinomResult, shaped for ``regression_table``."""
+
+    ratio_label = "RRR"
+    link = "mlogit"
+    def __init__(self, result: MultinomResult, k: int) -> None:
+        self.result, self.k = result, k
+        self.extra: dict[str, Any] = {}
+        self.design, self.nobs, self.n_missing = result.design, result.nobs, result.n_missing
+
+    def default_exponentiate(self) -> bool:
+        return True
+
+    def tidy(self, exponentiate: bool = False) -> pd.DataFrame:
+        t = self.result.tidy(exponentiate=exponentiate)
+        return t[t["outcome"] == _label(self.result.outcome_levels[self.k])].reset_index(drop=True)
+
+
+def multinom(design: Any, formula: str, base: Any = None) -> MultinomResult:
+    """Fit a survey-weighted baseline-category multinomial logit (R ``svy_vglm`` with
+    ``family=multinomial``; ``nnet::multinom`` point estimates).
+
+    The outcome is nominal: a Categorical (its category order), numeric codes or strings
+    (sorted). ``base``: the baseline level (default the first, as ``nnet``). Empty outcome
+    levels raise ModelError naming them; rows with missing model variables are counted in
+    ``n_missing``. Domains: ``design.subset(mask)``.
+    """
+    frame = build_frame(design, formula)
+    w = np.asarray(design.weights, dtype=float)[frame.rows]
+    codes, levels = outcome_codes(frame.y, w, frame.lhs, base)
+    K, X = len(levels), frame.X
+    p = X.shape[1]
+    check_rank(X, w, frame.columns, source=design.source)
+    model = _MLogit(X, codes, K)
+    share = np.bincount(codes, weights=w, minlength=K)
+    theta0 = np.zeros((K - 1, p))
+    if "Intercept" in frame.columns:
+        theta0[:, frame.columns.index("Intercept")] = np.log(share[1:] / share[0])
+    theta, H, it, ok, gnorm = _newton(model, w, theta0.ravel())
+    big = np.max(np.abs(theta), initial=0)
+    if not ok or big > 30:
+        if big > 20:
+            order = np.argsort(-np.abs(theta))[:3]
+            raise ModelError("coefficients diverge (complete or quasi-complete separation of "
+                             "the outcome categories)", column=frame.lhs,
+                             values=[f"{_param_names(frame.columns, levels)[j]}={theta[j]:.3g}"
+                                     for j in order])
+        raise ConvergenceError(f"Newton-Raphson did not converge in {it} iterations (last "
+                               f"gradient norm {gnorm:.3g})", column=frame.lhs)
+    info_inv = np.linalg.inv(-H)
+    names = _param_names(frame.columns, levels)
+    if design.is_replicate:
+        def fit(wr: np.ndarray) -> tuple[np.ndarray, bool, float]:
+            th_r, _, _, ok_r, g_r = _newton(model, wr, theta.copy())
+            return th_r, ok_r, g_r
+
+        thetas = refit_replicates(design.replicate_weights[frame.rows], len(theta), fit,
+                                  frame.lhs)
+        V = design.replicate_vcov(theta, thetas)
+    else:
+        infl = model.scores(theta, w) @ info_inv
+        V = design.vcov(frame.embed(infl, design.n_total))
+    return MultinomResult(
+        model="multinom", family="multinomial", link="mlogit", frame=frame, design=design,
+        params=pd.Series(theta, index=names, name="estimate"),
+        vcov=pd.DataFrame(V, index=names, columns=names),
+        df_resid=design.subset(frame.used).df + 1 - p, iterations=it, naive_vcov=info_inv,
+        outcome_levels=list(levels), terms=list(frame.columns),
+    )
+
+
+def _param_names(columns: list[str], levels: list[Any]) -> list[str]:
+    return [f"{c}[{_label(lv)}]" for lv in levels[1:] for c in columns]
