@@ -189,3 +189,14 @@ def test_with_weights_still_refuses_without_replicates() -> None:
     with pytest.raises(DesignError, match="every replicate"):
         d.with_weights(d.base_weights)
     assert isinstance(SurveyDesign(d.data, weights="pw"), SurveyDesign)
+
+
+def test_replicate_without_weight_in_a_category_is_named(apiclus1):
+    """A JK1 replicate that deletes the only PSU holding a category cannot be raked to it."""
+    data = apiclus1.assign(g=np.where(apiclus1["dnum"] == apiclus1["dnum"].iloc[0], "x", "y"))
+    d = SurveyDesign(data, weights="pw", psu="dnum").replicate("jk1")
+    with pytest.raises(WeightingError, match=r"1 replicate.*no weight in a category of g") as info:
+        rake(d, {"g": {"x": 100.0, "y": 6000.0}})
+    assert len(info.value.values) == 1 and info.value.values[0].startswith("x in replicate")
+    with pytest.raises(WeightingError, match="no weight in a post-stratification cell"):
+        poststratify(d, "g", {"x": 100.0, "y": 6000.0})

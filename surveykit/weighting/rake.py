@@ -235,7 +235,7 @@ def rake(
                  "margins are compatible with the sample")
     if isinstance(des, ReplicateDesign):  # R's rake on an svyrep.design: every replicate too
         reps = ipf_columns(codes, ks, targets, des.replicate_weights, limit, max_iter, names,
-                           des.source)
+                           levels, des.source)
         return RakeResult(weights=w, design=reweighted(des, w, reps), converged=True,
                           iterations=it, history=history, targets=tdict)
     rec = Raking(margins=names, codes=codes, final_weights=w, last_factors=last)

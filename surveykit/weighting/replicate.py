@@ -69,12 +69,22 @@ MAX_CELLS_PER_ROW = 4
 
 def ipf_columns(codes: list[np.ndarray], ks: list[int], targets: list[np.ndarray],
                 w: np.ndarray, limit: float, max_iter: int, names: list[str],
-                source: str | None) -> np.ndarray:
+                levels: list[list[Any]], source: str | None) -> np.ndarray:
     """Rake every column of ``w`` (n x R) to the margins; error naming non-converged replicates.
 
     Sweeps run on the table of cells of the margins' cross-classification when it is small
     (the raking factors depend on a row only through its cell), else on the rows.
     """
+    for c, k, t, name, lev in zip(codes, ks, targets, names, levels, strict=True):
+        empty = (np.asarray(indicator(c, k) @ w) <= 0) & (t[:, None] > 0)
+        if empty.any():
+            cats, cols = np.nonzero(empty)
+            raise WeightingError(
+                f"{len(np.unique(cols))} replicate(s) have no weight in a category of {name}, "
+                "so they cannot be raked to its target", file=source, column=name,
+                values=[f"{lev[a]} in {_replicates_named([r])[0]}"
+                        for a, r in zip(cats, cols, strict=True)],
+                hint="collapse sparse categories (R would leave these replicates unraked)")
     n = w.shape[0]
     n_cells = float(np.prod(ks, dtype=np.float64))
     if len(codes) > 1 and n_cells <= max(MAX_CELLS_PER_ROW * n, 1 << 20):
