@@ -226,7 +226,9 @@ class _Base:
         if clash:
             raise DesignError("columns already exist in the design's data", file=self.source,
                               values=clash)
-        return self._evolve(data=pd.concat([self.data, extra], axis=1))
+        data = pd.concat([self.data, extra], axis=1)
+        data.attrs = dict(self.data.attrs)  # concat drops attrs: keep synthetic flag and labels
+        return self._evolve(data=data)
 
     def _domain_mask(self, mask: Any) -> np.ndarray:
         if isinstance(mask, str):

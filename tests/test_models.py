@@ -181,8 +181,8 @@ def test_tidy_uses_t_with_residual_df(dclus1):
     np.testing.assert_allclose(e["estimate"], np.exp(ref["estimate"]), rtol=1e-6)
     np.testing.assert_allclose(e["std_error"], np.exp(ref["estimate"]) * ref["std_error"],
                                rtol=1e-4)
-    assert list(t.columns) == ["term", "estimate", "std_error", "statistic", "p_value", "ci_low",
-                               "ci_high"]
+    assert list(t.columns) == ["term", "label", "estimate", "std_error", "statistic", "p_value",
+                               "ci_low", "ci_high"]
 
 
 def test_glm_predict_and_binary_ame(dclus1):

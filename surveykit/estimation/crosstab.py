@@ -28,13 +28,15 @@ from surveykit.estimation._core import (
 )
 from surveykit.estimation.descriptive import proportion
 from surveykit.estimation.quadform import fsum_sf
+from surveykit.labels import codes, label_of, value_labels
 
 
 @dataclass
 class CrosstabResult:
     """Result of :func:`crosstab`.
 
-    ``table``: one row per (row category, column category) with columns ``row``, ``col``,
+    ``table``: one row per (row category, column category) with columns ``row``,
+    ``row_label``, ``col``, ``col_label`` (codes and their value labels),
     ``estimate`` (cell share of the total), ``std_error``, ``row_share`` (share of the column
     category within the row category), ``row_share_se``, ``n_unweighted`` (respondents in the
     cell). ``test``: dict with ``statistic`` (its name), ``value`` (the statistic as R reports
@@ -231,4 +233,9 @@ def crosstab(design: Design, row: str, col: str, *, statistic: str = "F",
                          "std_error": float(se[k]), "row_share": float(rs),
                          "row_share_se": float(rse), "n_unweighted": int(counts[k])})
     table = pd.DataFrame(recs)
+    for key, var in (("row", row), ("col", col)):  # integer codes and their value labels
+        table[key] = codes(table[key])
+        labels = value_labels(design, var)
+        table.insert(table.columns.get_loc(key) + 1, f"{key}_label",
+                     [label_of(labels, c) for c in table[key]])
     return CrosstabResult(table=table, test=test, row=row, col=col)

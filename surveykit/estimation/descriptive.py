@@ -42,6 +42,7 @@ from surveykit.estimation._core import (
 )
 from surveykit.estimation._result import tidy_result
 from surveykit.estimation.profile_ci import likelihood_ci
+from surveykit.labels import label_result
 
 CIMethod = Literal["logit", "beta", "wald", "xlogit", "asin", "likelihood"]
 CI_METHODS = ("logit", "beta", "wald", "xlogit", "asin", "likelihood")
@@ -133,9 +134,10 @@ def _describe(design: Design, var: str | Sequence[str], by: str | Sequence[str] 
                          "ci_low": est - z * s, "ci_high": est + z * s,
                          "deff": float(e.deff[j]), "n_unweighted": n_j,
                          "n_missing": int(n_missing[g, j])})
-    return tidy_result(rows, by_names, RESULT_COLUMNS, synthetic=design.is_synthetic,
-                       n_missing_by=groups.n_missing_by, vcov=res.joint,
-                       df=_design_df(design) if vcov else None, several=len(names) > 1)
+    out = tidy_result(rows, by_names, RESULT_COLUMNS, synthetic=design.is_synthetic,
+                      n_missing_by=groups.n_missing_by, vcov=res.joint,
+                      df=_design_df(design) if vcov else None, several=len(names) > 1)
+    return label_result(out, design, by=by_names, level=None)
 
 
 def mean(design: Design, var: str | Sequence[str], by: str | Sequence[str] | None = None, *,
@@ -358,6 +360,7 @@ def proportion(design: Design, var: str, by: str | Sequence[str] | None = None, 
                          "std_error": float(se[j]), "ci_low": float(lo[j]),
                          "ci_high": float(hi[j]), "deff": float(e.deff[j]),
                          "n_unweighted": e.n, "n_missing": int(nmiss[g])})
-    return tidy_result(rows, by_names, PROPORTION_COLUMNS, synthetic=design.is_synthetic,
-                       n_missing_by=groups.n_missing_by, vcov=res.joint,
-                       df=_design_df(design) if vcov else None)
+    out = tidy_result(rows, by_names, PROPORTION_COLUMNS, synthetic=design.is_synthetic,
+                      n_missing_by=groups.n_missing_by, vcov=res.joint,
+                      df=_design_df(design) if vcov else None)
+    return label_result(out, design, by=by_names)

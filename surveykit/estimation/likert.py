@@ -3,10 +3,11 @@
 Shape of the result (a DataFrame):
 
 - index (named after ``var``): one row per code of ``var`` in sorted code order, labelled from
-  ``labels`` (code -> text) or the code itself, then the rows ``"N"`` and ``"N missing"``;
-- columns: ``"Total"``, then one per group of ``by`` (the group value; several ``by`` columns
-  are joined with " / "), then one per entry of ``domains`` (its key); with ``se=True`` each
-  column is followed by ``"<column> (SE)"``;
+  ``labels`` (code -> text), else the data's value labels, else the code itself, then the rows
+  ``"N"`` and ``"N missing"`` (``attrs["codes"]`` keeps the codes in row order);
+- columns: ``"Total"``, then one per group of ``by`` (the group's value label, else its value;
+  several ``by`` columns are joined with " / "), then one per entry of ``domains`` (its key);
+  with ``se=True`` each column is followed by ``"<column> (SE)"``;
 - cells: weighted percentages (0–100) of the column's respondents with a non-missing ``var``;
   SE columns in percentage points; row ``"N"``: unweighted respondents of the column with a
   non-missing ``var``; row ``"N missing"``: those with a missing ``var``, left out of the
@@ -38,6 +39,7 @@ from surveykit.estimation._core import (
     make_groups,
     require_nonempty,
 )
+from surveykit.labels import as_code, label_of, value_labels, variable_label
 from surveykit.provenance import mark
 
 DEFAULT_MAX_LEVELS = 11
@@ -106,8 +108,8 @@ def likert(
         groups = make_groups(design, by_names)
         n_missing_by = groups.n_missing_by
         for g in range(groups.n_groups):
-            vals = [groups.keys.iloc[g][b] for b in by_names]
-            names.append(" / ".join(str(v) for v in vals))
+            vals = [label_of(value_labels(design, b), groups.keys.iloc[g][b]) for b in by_names]
+            names.append(" / ".join(vals))
             masks.append(groups.codes == g)
     for label, mask in (domains or {}).items():
         masks.append(_domain_mask(design, str(label), mask))
@@ -123,7 +125,8 @@ def likert(
         warnings.warn(f"{len(empty)} likert column(s) have no respondent with a value of {var}; "
                       f"they are NaN (N 0): {', '.join(empty)}", UserWarning, stacklevel=2)
 
-    row_labels = [labels.get(lv, lv) if labels else lv for lv in levels]
+    labels = labels if labels else value_labels(design, var)  # given, else from the data
+    row_labels = [labels.get(lv, labels.get(as_code(lv), as_code(lv))) for lv in levels]
     cols: dict[str, np.ndarray] = {}
     for name, e in zip(names, ests, strict=True):
         cols[name] = np.append(100.0 * e.theta, float(e.n))
@@ -139,4 +142,7 @@ def likert(
                                             dtype=object))
     out.attrs["n_missing"] = n_missing
     out.attrs["n_missing_by"] = n_missing_by  # rows in no `by` column (missing by value)
+    out.attrs["codes"] = [as_code(lv) for lv in levels]  # the codes behind the row labels
+    out.attrs["variable"] = var
+    out.attrs["variable_labels"] = {var: variable_label(design, var)}
     return mark(out, design.is_synthetic)

@@ -28,6 +28,7 @@ from surveykit.dictionary import (
 from surveykit.errors import InputFileError, MappingError, ValidationError
 from surveykit.io.mapping import Mapping, Rule, load_mapping
 from surveykit.io.readers import PARQUET_HINT, SYSTEM_MISSING, RawFile, read, write_sav
+from surveykit.labels import attach_codebook
 from surveykit.provenance import SYNTHETIC_BANNER, flag, synthetic_evidence, with_source_column
 
 NOT_COLLECTED = "not collected"
@@ -480,6 +481,7 @@ def harmonise(data: RawFile | pd.DataFrame | str | Path,
         flag(frame, evidence)
         notes.append(f"{SYNTHETIC_BANNER} ({evidence}): every output made from this frame "
                      "must say so")
+    attach_codebook(frame, cb)  # value/variable labels travel with the frame into results
     return Harmonised(frame=frame, report=report, missing=reasons, codebook=cb)
 
 
@@ -612,6 +614,7 @@ def stack(items: Sequence[Harmonised]) -> Harmonised:
     )
     if any(h.frame.attrs.get("synthetic") for h in items):
         frame.attrs["synthetic"] = True
+    attach_codebook(frame, cb)
     return Harmonised(frame=frame, report=report, missing=missing, codebook=cb)
 
 

@@ -19,6 +19,7 @@ import pandas as pd
 import pyreadstat
 
 from surveykit.errors import InputFileError
+from surveykit.labels import attach as attach_labels
 
 #: extension -> format name
 FORMATS = {
@@ -240,6 +241,7 @@ def _read_pyreadstat(path: Path, fmt: str, encoding: str | None) -> RawFile:
         data[col] = clean
         why[clean.isna().to_numpy() & ~is_tag] = SYSTEM_MISSING
         reasons[col] = pd.Series(why, index=data.index, dtype=object, name=col)
+    attach_labels(data, value_labels, variable_labels)  # labels travel with the frame
     return RawFile(
         path=str(path), data=data, variable_labels=variable_labels, value_labels=value_labels,
         missing_reasons=_system_missing(data, reasons), file_label=meta.file_label or None,

@@ -24,6 +24,7 @@ import pandas as pd
 from scipy import special, stats
 
 from surveykit.errors import ModelError
+from surveykit.labels import term_labels
 
 _SQRT2PI = np.sqrt(2 * np.pi)
 
@@ -144,7 +145,9 @@ class ModelResult:
 
     # -- tidy table ----------------------------------------------------------------------------
     def tidy(self, exponentiate: bool = False, conf_level: float = 0.95) -> pd.DataFrame:
-        """term, estimate, std_error, statistic, p_value, ci_low, ci_high.
+        """term, label, estimate, std_error, statistic, p_value, ci_low, ci_high. ``term`` is
+        the formula's name (``C(age_group)[T.2.0]``), ``label`` its reading from the data's
+        labels ("Age group: 31–50", :func:`surveykit.labels.term_labels`).
 
         glm/negbin: t with ``df_resid`` (R ``summary.svyglm``/``confint.svyglm``); ordinal:
         normal quantiles and p-values, as R (``svyolr`` has no ``confint`` method, so R uses
@@ -160,6 +163,7 @@ class ModelResult:
         stat, pval, lo, hi = _t_inference(est, se, self.inference_df, conf_level)
         out = pd.DataFrame({"term": self.params.index, "estimate": est, "std_error": se,
                             "statistic": stat, "p_value": pval, "ci_low": lo, "ci_high": hi})
+        out.insert(1, "label", term_labels(out["term"], self.design, self.frame.lhs))
         if exponentiate:
             k = self.n_coef
             e = np.exp(est[:k])

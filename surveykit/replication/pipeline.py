@@ -113,7 +113,9 @@ def canonical_from_file(path: str | Path) -> pd.DataFrame:
                               hint="the file is not canonical; pass --mapping YAML to "
                                    "harmonise it") from exc
     present = [c for c in cb.derived if c in known]
-    out = cb.derive(frame, missing=raw.missing_reasons, skip=present)
+    from surveykit.labels import attach_codebook
+
+    out = attach_codebook(cb.derive(frame, missing=raw.missing_reasons, skip=present), cb)
     return flag(out, synthetic_evidence(frame, file_label=raw.file_label))
 
 

@@ -1,0 +1,119 @@
+"""Labels flow from the data (a .sav file's value labels, the canonical codebook) into tidy
+results, cross-tabulations, Likert tables and model terms."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import surveykit as sk
+from surveykit.labels import as_code, codes, term_label, value_labels, variable_label
+
+
+@pytest.fixture(scope="module")
+def labelled(tmp_path_factory) -> sk.SurveyDesign:
+    """A .sav with value labels read back: the design knows the labels of its variables."""
+    rng = np.random.default_rng(3)
+    n = 400
+    df = pd.DataFrame({
+        "q1": rng.integers(1, 4, n).astype(float),
+        "sex": rng.integers(1, 3, n).astype(float),
+        "w": rng.uniform(0.5, 2.0, n),
+        "score": rng.normal(50, 10, n),
+    })
+    path = tmp_path_factory.mktemp("sav") / "labelled.sav"
+    sk.write_sav(df, path, variable_labels={"q1": "Trust in courts", "sex": "Sex"},
+                 value_labels={"q1": {1.0: "none", 2.0: "some", 3.0: "a lot"},
+                               "sex": {1.0: "female", 2.0: "male"}})
+    raw = sk.read(path)
+    return sk.SurveyDesign(raw.data, weights="w")
+
+
+def test_proportion_levels_are_integer_codes_with_file_labels(labelled):
+    res = sk.proportion(labelled, "q1", by="sex")
+    assert res["level"].dtype == np.int64 and res["sex"].dtype == np.int64
+    assert list(res.columns[:5]) == ["sex", "sex_label", "variable", "level", "level_label"]
+    got = dict(zip(res["level"], res["level_label"], strict=False))
+    assert got == {1: "none", 2: "some", 3: "a lot"}
+    assert set(zip(res["sex"], res["sex_label"], strict=True)) == {(1, "female"), (2, "male")}
+    # the numbers are those of the unlabelled computation
+    bare = labelled.data.copy()
+    bare.attrs = {}
+    plain = sk.SurveyDesign(bare, weights="w")
+    ref = sk.proportion(plain, "q1", by="sex")
+    np.testing.assert_allclose(res["estimate"], ref["estimate"], rtol=1e-12)
+    assert "level_label" in ref.columns and ref["level_label"].tolist() == [
+        str(c) for c in ref["level"]]  # no labels: the code as text
+
+
+def test_mean_by_labelled_group(labelled):
+    res = sk.mean(labelled, "score", by="sex")
+    assert res["sex_label"].tolist() == ["female", "male"]
+    assert "level" not in res.columns
+
+
+def test_crosstab_and_likert_use_labels(labelled):
+    ct = sk.crosstab(labelled, "q1", "sex")
+    assert ct.table["row"].dtype == np.int64
+    assert ct.table.groupby("row")["row_label"].first().to_dict() == {
+        1: "none", 2: "some", 3: "a lot"}
+    assert set(ct.table["col_label"]) == {"female", "male"}
+    lik = sk.likert(labelled, "q1", by="sex")
+    assert list(lik.index) == ["none", "some", "a lot", "N"]
+    assert list(lik.columns) == ["Total", "female", "male"]
+    assert lik.attrs["codes"] == [1, 2, 3]
+    # explicit labels still win
+    own = sk.likert(labelled, "q1", labels={1.0: "x", 2.0: "y", 3.0: "z"})
+    assert list(own.index) == ["x", "y", "z", "N"]
+
+
+def test_labels_survive_with_columns_and_subset(labelled):
+    d = labelled.with_columns(extra=np.ones(labelled.n_total)).subset(
+        labelled.data["sex"] == 1)
+    assert value_labels(d, "q1") == {1: "none", 2: "some", 3: "a lot"}
+    assert variable_label(d, "q1") == "Trust in courts"
+
+
+def test_model_terms_keep_formula_name_and_gain_label(labelled):
+    fit = sk.glm(labelled, "score ~ C(q1) + C(sex)")
+    t = fit.tidy()
+    assert t["term"].tolist()[1] == "C(q1)[T.2.0]"
+    assert t["label"].tolist() == ["Intercept", "Trust in courts: some",
+                                   "Trust in courts: a lot", "Sex: male"]
+
+
+def test_term_label_forms():
+    df = pd.DataFrame({"age_group": [1.0], "urban": [0.0], "x": [1.0]})
+    sk_labels = {"age_group": {1: "14-30", 2: "31-50"}, "urban": {0: "rural", 1: "urban"}}
+    df.attrs.update(value_labels=sk_labels,
+                    variable_labels={"age_group": "Age group", "urban": "Urban residence"})
+    assert term_label("C(age_group)[T.2.0]", df) == "Age group: 31–50"
+    assert term_label("C(age_group, Treatment(2))[T.1]", df) == "Age group: 14–30"
+    assert term_label("age_group[T.2]", df) == "Age group: 31–50"
+    assert term_label("urban", df) == "Urban residence (urban vs rural)"
+    assert term_label("C(age_group)[T.2.0]:urban", df) == (
+        "Age group: 31–50 × Urban residence (urban vs rural)")
+    assert term_label("1|2", df, outcome="age_group") == "14–30 | 31–50"
+    assert term_label("np.log(x)", df) == "np.log(x)"
+    assert term_label("Intercept", df) == "Intercept"
+
+
+def test_replica_results_carry_codebook_labels():
+    design = sk.SurveyDesign(sk.load_replica(), weights="weight")
+    res = sk.proportion(design, "approval")
+    assert res["level"].tolist() == [1, 2, 3, 4, 5]
+    assert res["level_label"].iloc[0] == "strongly disapprove"
+    fit = sk.ordinal(design, "approval ~ C(age_group) + urban")
+    t = fit.tidy()
+    assert t.loc[t["term"] == "C(age_group)[T.2.0]", "label"].item() == "Age group: 31–50"
+    assert t.loc[t["term"] == "1|2", "label"].item() == (
+        "strongly disapprove | somewhat disapprove")
+
+
+def test_codes_helpers():
+    assert as_code(2.0) == 2 and isinstance(as_code(2.0), int)
+    assert as_code(2.5) == 2.5 and as_code("a") == "a"
+    assert codes(pd.Series([1.0, 2.0])).dtype == np.int64
+    assert codes(pd.Series([1.0, np.nan])).dtype == float  # NA keeps the float type
+    assert codes(pd.Series([1.5, 2.0])).tolist() == [1.5, 2.0]
