@@ -5,6 +5,8 @@ different mapping, and the `surveykit replicate` command."""
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -214,7 +216,7 @@ def test_replica_outputs_written(replica_run: tuple) -> None:
     assert data["n_failed"] == 0 and data["summary"] == result.summary
     first = data["tables"]["fig_5_4"]["cells"][0]
     assert first["published"] == 0.6 and first["passed"] is True
-    csv = pd.read_csv(out / "tables" / "fig_5_4.csv", comment="#")
+    csv = pd.read_csv(out / "tables" / "fig_5_4.csv")
     np.testing.assert_allclose(csv["computed"], result.tables["fig_5_4"]["computed"], atol=1e-6)
     assert f"**{result.summary}.**" in (out / "replication.md").read_text(encoding="utf-8")
 
@@ -222,17 +224,56 @@ def test_replica_outputs_written(replica_run: tuple) -> None:
 def test_banner_in_every_replica_output(replica_run: tuple) -> None:
     _, out = replica_run
     files = sorted([*out.glob("tables/*"), *out.glob("models/*"), *out.glob("replication.*")])
-    assert len(files) == len(load_registry().tables()) * 3 + 3 * 3 + 2
+    # csv, md, tex and the csv's json sidecar per table and model
+    assert len(files) == len(load_registry().tables()) * 4 + 3 * 4 + 2
     for path in files:
         text = path.read_text(encoding="utf-8")
-        if path.suffix == ".csv":
-            assert text.splitlines()[0] == f"# {SYNTHETIC_BANNER}", path
+        if path.suffix == ".csv":  # plain CSV: the data_source column says synthetic
+            assert set(pd.read_csv(path)["data_source"]) == {"synthetic replica"}, path
         elif path.suffix == ".tex":
             assert SYNTHETIC_BANNER.replace("—", "---") in text.split(r"\caption{")[1], path
         elif path.suffix == ".json":
             assert json.loads(text)["banner"] == SYNTHETIC_BANNER
         else:
             assert f"> **{SYNTHETIC_BANNER}" in text, path
+
+
+def test_every_csv_reads_with_defaults(replica_run: tuple) -> None:
+    """pandas.read_csv with its defaults reads every CSV (no comment lines); each has its
+    sidecar .json with the provenance and the published source cited by author and page."""
+    result, out = replica_run
+    csvs = sorted(out.rglob("*.csv"))
+    assert len(csvs) == len(result.tables) + len(result.models)
+    for path in csvs:
+        frame = pd.read_csv(path)
+        assert not frame.columns[0].startswith("#"), path
+        assert len(frame) > 0 and frame["data_source"].eq("synthetic replica").all(), path
+        side = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
+        assert side["file"] == path.name and side["synthetic"] is True
+        assert side["provenance"]["input_sha256"] == result.provenance["input_sha256"]
+        assert side["columns"] == list(frame.columns)
+    fig = json.loads((out / "tables" / "fig_5_4.json").read_text(encoding="utf-8"))
+    assert fig["published_source"].startswith("Kostka (2019)") and "p. 13" in fig[
+        "published_source"]
+    text = "\n".join(p.read_text(encoding="utf-8") for p in out.rglob("*")
+                     if p.suffix in (".md", ".tex", ".json"))
+    assert "seed text" not in text and "Figure 5.4 of" not in text
+
+
+@pytest.mark.skipif(shutil.which("Rscript") is None, reason="R not installed")
+def test_r_read_csv_reads_every_csv(replica_run: tuple) -> None:
+    _, out = replica_run
+    script = ("for (f in commandArgs(TRUE)) { d <- read.csv(f); "
+              "cat(basename(f), nrow(d), ncol(d), unique(d$data_source), sep='\\t'); cat('\\n') }")
+    csvs = sorted(out.rglob("*.csv"))
+    proc = subprocess.run(["Rscript", "-e", script, *map(str, csvs)], capture_output=True,
+                          text=True, check=True)
+    lines = proc.stdout.strip().splitlines()
+    assert len(lines) == len(csvs)
+    for path, line in zip(csvs, lines, strict=True):
+        frame = pd.read_csv(path)
+        assert line.split("\t") == [path.name, str(len(frame)), str(frame.shape[1]),
+                                     "synthetic replica"]
 
 
 def test_outputs_byte_identical_across_runs(tmp_path: Path, replica_run: tuple) -> None:

@@ -36,7 +36,7 @@ def report_table(table_id: str, table: Any, provenance: dict[str, Any], out: str
     from surveykit.replication.writers import table_summary, write_table
 
     banner = announce(provenance)
-    paths = write_table(table, table_meta(table_id), f"{out}/tables", banner)
+    paths = write_table(table, table_meta(table_id), f"{out}/tables", banner, provenance)
     shown = table[["row_label", "group_label", "published", "computed", "passed"]]
     print(shown.to_string(index=False, float_format=lambda x: f"{x:.2f}"))
     print(f"{table_id}: {table_summary(table)}; wrote {', '.join(str(p) for p in paths)}")
@@ -51,6 +51,7 @@ def report_models(names: Sequence[str], design: Any, provenance: dict[str, Any],
     banner = announce(provenance)
     for name in names:
         model = fit_model(name, design)  # survey model on the spec's domain
-        paths = write_model(name, model, model_meta(name, model), f"{out}/models", banner)
+        paths = write_model(name, model, model_meta(name, model), f"{out}/models", banner,
+                            provenance)
         print(paths[1].read_text(encoding="utf-8"))  # the Markdown table as written
         print(f"{name}: N = {model.nobs}; wrote {', '.join(str(p) for p in paths)}")

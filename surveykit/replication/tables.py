@@ -39,8 +39,9 @@ def table_meta(table_id: str, registry: Registry | None = None) -> dict[str, Any
     """Title, source, unit, decimals and note of a table (the contract's ``table_meta``)."""
     reg = registry if registry is not None else load_registry()
     meta = reg.meta(table_id)
-    src = meta.get("source") or {}
-    source = "; ".join(str(src[k]) for k in ("paper", "figure", "page") if src.get(k))
+    from surveykit.replication.writers import citation
+
+    source = citation(meta)  # author, year, title, page, caption: what a reader can look up
     return {"title": meta["title"], "source": source, "unit": meta["unit"],
             "decimals": int(meta["decimals"]), "note": (meta.get("notes") or "").strip(),
             "population": meta.get("population")}

@@ -1,10 +1,14 @@
 """Writing a :class:`ReplicationResult`: tables and models as CSV, Markdown and LaTeX, plus
 ``replication.md`` and ``replication.json``.
 
-Every output made from the synthetic replica carries :data:`SYNTHETIC_BANNER` (a quoted line in
-Markdown, a ``#`` comment line in CSV, the caption in LaTeX, a field in JSON). Numbers are
-written with fixed decimals and nothing depends on the clock, so two runs on the same input
-give byte-identical files.
+CSV files are plain, so ``pandas.read_csv(path)`` and R's ``read.csv(path)`` read them with their
+defaults: no comment lines; a ``data_source`` column says where the numbers come from
+("synthetic replica" for the bundled replica, else the input file's name) and a sidecar
+``<name>.json`` next to each CSV carries the provenance and the published source. Every output
+made from the synthetic replica carries :data:`SYNTHETIC_BANNER` (a quoted line in Markdown,
+the caption in LaTeX, a field in JSON). Published tables are cited by author, year, page and
+title (:func:`citation`). Numbers are written with fixed decimals and nothing depends on the
+clock, so two runs on the same input give byte-identical files.
 """
 
 from __future__ import annotations
@@ -75,6 +79,67 @@ def tex_escape(text: Any) -> str:
     return "" if _missing(text) else _TEX_RE.sub(lambda m: _TEX_SPECIAL[m.group(0)], str(text))
 
 
+#: The value of the ``data_source`` column in CSVs made from the bundled replica.
+REPLICA_SOURCE = "synthetic replica"
+#: notes about our transcription ("(cited as 2019 in the seed text)", ", as reported in ...")
+_SEED_NOTES = (re.compile(r"\s*\([^)]*\bseed\b[^)]*\)", re.IGNORECASE),
+               re.compile(r",[^,;]*\bseed\b[^,;]*", re.IGNORECASE))
+
+
+def _drop_seed_notes(text: str) -> str:
+    for pattern in _SEED_NOTES:
+        text = pattern.sub("", text)
+    return text.strip()
+
+
+def citation(meta: dict[str, Any] | None) -> str:
+    """The published source of a registry table as a reader can look it up: author, year,
+    title, page and the table's published caption, e.g. 'Kostka (2019), "China's Social Credit
+    Systems and Public Opinion", p. 13 ("Comparison of approval rates between different groups
+    (weighted)")'. ``meta`` is a registry table (``source`` a mapping with ``paper`` and
+    ``page``) or a table's meta whose ``source`` is already text. Never names a file of ours."""
+    meta = meta or {}
+    source = meta.get("source")
+    if not isinstance(source, dict):
+        return _drop_seed_notes(str(source or ""))
+    paper = _drop_seed_notes(str(source.get("paper") or ""))
+    paper = re.sub(r'"([^"]+)"', "\u201c\\1\u201d", paper)
+    page = re.search(r"\bpp?\.\s*[\d\u2013-]+", str(source.get("page") or ""))
+    text = f"{paper}, {page.group(0)}" if page else paper
+    caption = str(meta.get("title") or "").strip()
+    if caption and page:
+        text += f" (\u201c{caption}\u201d)"
+    elif not page:
+        text += ", numbers quoted in the running text (page given per row)"
+    return text
+
+
+def data_source(provenance: dict[str, Any] | None, banner: str | None) -> str:
+    """Value of the ``data_source`` column: "synthetic replica", else the input file."""
+    prov = provenance or {}
+    if banner or prov.get("is_replica"):
+        return REPLICA_SOURCE
+    return str(prov.get("input_file") or "input data")
+
+
+def _sidecar(csv_path: Path, *, title: str, banner: str | None, source: str | None,
+             provenance: dict[str, Any] | None, columns: list[str]) -> Path:
+    """``<stem>.json`` next to a CSV: what it is, where its numbers come from."""
+    prov = provenance or {}
+    doc = {
+        "file": csv_path.name,
+        "title": title,
+        "data_source": data_source(prov, banner),
+        "synthetic": bool(banner or prov.get("is_replica")),
+        "banner": banner,
+        "published_source": source,
+        "columns": columns,
+        "provenance": {k: _json_value(v) for k, v in prov.items()},
+    }
+    return _write(csv_path.with_suffix(".json"),
+                  json.dumps(doc, indent=2, ensure_ascii=False))
+
+
 def _md_table(header: list[str], rows: list[list[str]], align: list[str]) -> list[str]:
     lines = ["| " + " | ".join(header) + " |",
              "|" + "|".join("---:" if a == "r" else "---" for a in align) + "|"]
@@ -141,13 +206,20 @@ def table_summary(frame: pd.DataFrame) -> str:
     return text
 
 
-def table_csv(frame: pd.DataFrame, banner: str | None) -> str:
-    """The long comparison frame as CSV (fixed decimals; banner as a leading # comment)."""
+def _plain_csv(frame: pd.DataFrame, source: str) -> str:
+    """A plain CSV (header line, fixed decimals, no comments) with a ``data_source`` column."""
+    out = frame.copy()
+    out["data_source"] = source
+    return out.to_csv(index=False, float_format=f"%.{CSV_DECIMALS}f", lineterminator="\n")
+
+
+def table_csv(frame: pd.DataFrame, banner: str | None,
+              provenance: dict[str, Any] | None = None) -> str:
+    """The long comparison frame as a plain CSV (fixed decimals, ``data_source`` column)."""
     cols = [c for c in _CSV_COLUMNS if c in frame.columns]
     out = frame[cols].copy()
     out["passed"] = [None if _missing(p) else bool(p) for p in out["passed"]]
-    text = out.to_csv(index=False, float_format=f"%.{CSV_DECIMALS}f", lineterminator="\n")
-    return (f"# {banner}\n" if banner else "") + text
+    return _plain_csv(out, data_source(provenance, banner))
 
 
 def table_markdown(frame: pd.DataFrame, meta: dict[str, Any], banner: str | None) -> str:
@@ -156,7 +228,7 @@ def table_markdown(frame: pd.DataFrame, meta: dict[str, Any], banner: str | None
     lines = [f"# {table_id}: {meta.get('title', '')}", ""]
     if banner:
         lines += [f"> **{banner}**", ""]
-    lines += [f"Source: {meta.get('source', '')}. Unit: {meta.get('unit', '')}.", "",
+    lines += [f"Source: {_md_escape(citation(meta))}. Unit: {meta.get('unit', '')}.", "",
               f"**{table_summary(frame)}**", ""]
     header, body, align = _wide(frame)
     lines += ["Computed value, published value in brackets (✗ = outside rounding).", ""]
@@ -204,57 +276,31 @@ def table_latex(frame: pd.DataFrame, meta: dict[str, Any], banner: str | None) -
     lines += [r"\hline",
               rf"\multicolumn{{{len(header)}}}{{l}}{{\footnotesize "
               rf"{tex_escape(table_summary(frame))}; $^{{\dagger}}$ outside rounding. "
-              rf"Source: {tex_escape(meta.get('source', ''))}.}} \\",
+              rf"Source: {tex_escape(citation(meta))}.}} \\",
               r"\end{tabular}", r"\end{table}"]
     return "\n".join(lines) + "\n"
 
 
 def write_table(frame: pd.DataFrame, meta: dict[str, Any], out_dir: str | Path,
-                banner: str | None = None) -> list[Path]:
-    """Write ``<out_dir>/<table_id>.{csv,md,tex}``; returns the paths."""
+                banner: str | None = None,
+                provenance: dict[str, Any] | None = None) -> list[Path]:
+    """Write ``<out_dir>/<table_id>.{csv,md,tex}`` and the CSV's sidecar ``.json``; returns
+    the paths (CSV, Markdown, LaTeX, JSON)."""
     out = Path(out_dir)
     table_id = frame["table_id"].iloc[0]
-    return [_write(out / f"{table_id}.csv", table_csv(frame, banner)),
-            _write(out / f"{table_id}.md", table_markdown(frame, meta, banner)),
-            _write(out / f"{table_id}.tex", table_latex(frame, meta, banner))]
+    csv = _write(out / f"{table_id}.csv", table_csv(frame, banner, provenance))
+    return [csv, _write(out / f"{table_id}.md", table_markdown(frame, meta, banner)),
+            _write(out / f"{table_id}.tex", table_latex(frame, meta, banner)),
+            _sidecar(csv, title=str(meta.get("title") or table_id), banner=banner,
+                     source=citation(meta) or None, provenance=provenance,
+                     columns=[*(c for c in _CSV_COLUMNS if c in frame.columns), "data_source"])]
 
 
 # -- models ---------------------------------------------------------------------------------------
-_FACTOR_TERM = re.compile(r"^C\((\w+)(?:,[^)]*)?\)\[T\.([^\]]+)\]$")
-
-
-def term_labels(terms: list[str]) -> dict[str, str]:
-    """Readable labels for model terms from the codebooks ('C(age_group)[T.2.0]' -> 'Age
-    group: 31–50'); unknown terms keep their name."""
-    from surveykit.dictionary import combine, load_codebook
-    from surveykit.replication.pipeline import CODEBOOKS
-
-    cb = combine(load_codebook(n) for n in CODEBOOKS)
-    out = {}
-    for term in terms:
-        m = _FACTOR_TERM.match(term)
-        name = m.group(1) if m else term
-        if name not in cb.variables:
-            continue
-        var = cb.variables[name]
-        if m:
-            code: Any = m.group(2)
-            try:
-                code = int(float(code))
-            except ValueError:
-                pass
-            value = var.values.get(code, var.values.get(str(code), m.group(2)))
-            out[term] = f"{var.label}: {value}"
-        else:
-            out[term] = var.label
-    return out
-
-
 def model_tidy(model: Any) -> pd.DataFrame:
-    """Coefficients as the papers print them (odds ratios / IRRs), with readable term labels."""
+    """Coefficients as the papers print them (odds ratios / IRRs), with readable term labels
+    (the ``label`` column of ``tidy()``)."""
     tidy = model.tidy(exponentiate=model.default_exponentiate())
-    labels = term_labels(list(tidy["term"]))
-    tidy.insert(1, "label", [labels.get(t, t) for t in tidy["term"]])
     tidy["stars"] = ["***" if p < 0.001 else "**" if p < 0.01 else "*" if p < 0.05 else ""
                      for p in tidy["p_value"].fillna(1.0)]
     tidy["nobs"] = int(model.nobs)
@@ -271,8 +317,10 @@ def _relabel(text: str, labels: dict[str, str], latex: bool) -> str:
 
 
 def write_model(name: str, model: Any, meta: dict[str, Any], out_dir: str | Path,
-                banner: str | None = None) -> list[Path]:
-    """Write ``<out_dir>/<name>.{csv,md,tex}`` (only ``.md`` with the error for a failed fit)."""
+                banner: str | None = None,
+                provenance: dict[str, Any] | None = None) -> list[Path]:
+    """Write ``<out_dir>/<name>.{csv,md,tex}`` and the CSV's sidecar ``.json`` (only ``.md``
+    with the error for a failed fit)."""
     out = Path(out_dir)
     head = [f"# {meta['title']}", ""]
     if banner:
@@ -285,7 +333,7 @@ def write_model(name: str, model: Any, meta: dict[str, Any], out_dir: str | Path
             [*head, f"**Not fitted:** {_md_escape(meta.get('error', 'no model'))}"]) + "\n")]
     tidy = model_tidy(model)
     labels = dict(zip(tidy["term"], tidy["label"], strict=True))
-    csv = tidy.to_csv(index=False, float_format=f"%.{CSV_DECIMALS}f", lineterminator="\n")
+    csv = _plain_csv(tidy, data_source(provenance, banner))
     md = "\n".join([*head, _relabel(model.to_markdown(), labels, latex=False)])
     caption = f"{meta['title']}. {meta.get('note', '')}"
     if banner:
@@ -294,8 +342,10 @@ def write_model(name: str, model: Any, meta: dict[str, Any], out_dir: str | Path
                      rf"\caption{{{tex_escape(caption)}}}", rf"\label{{tab:{name}}}",
                      _relabel("\n" + model.to_latex(), labels, latex=True).strip("\n"),
                      r"\end{table}"])
-    return [_write(out / f"{name}.csv", (f"# {banner}\n" if banner else "") + csv),
-            _write(out / f"{name}.md", md), _write(out / f"{name}.tex", tex)]
+    csv_path = _write(out / f"{name}.csv", csv)
+    return [csv_path, _write(out / f"{name}.md", md), _write(out / f"{name}.tex", tex),
+            _sidecar(csv_path, title=str(meta["title"]), banner=banner, source=None,
+                     provenance=provenance, columns=[*tidy.columns, "data_source"])]
 
 
 # -- the whole run --------------------------------------------------------------------------------
@@ -351,8 +401,8 @@ def replication_markdown(result: ReplicationResult) -> str:
     for table_id, frame in result.tables.items():
         meta = result.table_meta.get(table_id, {})
         lines += [f"### {table_id}: {_md_escape(meta.get('title', ''))}", "",
-                  f"Source: {_md_escape(meta.get('source', ''))}. {table_summary(frame)}. "
-                  f"Files: `tables/{table_id}.csv`, `.md`, `.tex`.", ""]
+                  f"Source: {_md_escape(citation(meta))}. {table_summary(frame)}. "
+                  f"Files: `tables/{table_id}.csv` (provenance in `.json`), `.md`, `.tex`.", ""]
         rows = []
         for rec in frame.to_dict("records"):
             dec = int(rec["decimals"])
@@ -398,9 +448,11 @@ def write_outputs(result: ReplicationResult, out: str | Path) -> list[Path]:
     banner = result.banner
     paths: list[Path] = []
     for table_id, frame in result.tables.items():
-        paths += write_table(frame, result.table_meta.get(table_id, {}), root / "tables", banner)
+        paths += write_table(frame, result.table_meta.get(table_id, {}), root / "tables", banner,
+                             result.provenance)
     for name, meta in result.model_meta.items():
-        paths += write_model(name, result.models.get(name), meta, root / "models", banner)
+        paths += write_model(name, result.models.get(name), meta, root / "models", banner,
+                             result.provenance)
     paths.append(_write(root / "replication.md", replication_markdown(result)))
     text = json.dumps(replication_json(result), indent=2, ensure_ascii=False)
     paths.append(_write(root / "replication.json", text))
