@@ -74,6 +74,9 @@ _API: dict[str, str] = {
     "SYNTHETIC_BANNER": "surveykit.provenance",
     # weighting sensitivity of every published table (the module is callable: sk.sensitivity())
     "sensitivity": "surveykit.sensitivity",
+    # presentation: figures, labels
+    "plot": "surveykit.plot",
+    "labels": "surveykit.labels",
 }
 
 __all__ = ["__version__", *_API]

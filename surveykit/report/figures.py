@@ -285,6 +285,38 @@ def term_labels(terms: Sequence[str]) -> list[str]:
     return out
 
 
+def capitalise(text: Any) -> str:
+    """A label as shown on a figure: first letter upper case ("strongly approve" -> "Strongly
+    approve"); labels starting with a digit or already capitalised are unchanged."""
+    text = str(text)
+    return text[:1].upper() + text[1:] if text[:1].islower() else text
+
+
+def likert_frame(result: pd.DataFrame) -> pd.DataFrame:
+    """The long comparison-frame shape (``row_id``, ``row_label``, ``group_id``,
+    ``group_label``, ``computed``, ``group_n``) of a :func:`surveykit.likert` table, so the
+    figure functions draw it; SE columns become ``std_error``."""
+    if "N" not in result.index:
+        raise ValidationError("not an sk.likert table: it has no 'N' row",
+                              values=list(result.index)[-3:])
+    body = result.drop(index="N")
+    groups = [c for c in result.columns if not str(c).endswith(" (SE)")]
+    recs = []
+    for i, level in enumerate(body.index):
+        for g in groups:
+            se_col = f"{g} (SE)"
+            recs.append({"row_id": f"level_{i}", "row_label": str(level), "group_id": str(g),
+                         "group_label": str(g), "stat": "percent",
+                         "computed": float(body.loc[level, g]),
+                         "std_error": float(body.loc[level, se_col])
+                         if se_col in body.columns else np.nan,
+                         "group_n": float(result.loc["N", g])})
+    frame = pd.DataFrame(recs)
+    frame.attrs.update(result.attrs)
+    frame.attrs["likert"] = True
+    return frame
+
+
 def _pivot(table: pd.DataFrame, value: str) -> tuple[list[Any], list[Any], np.ndarray]:
     """rows x groups matrix of ``value`` in published order (missing cells are NaN)."""
     rows = _ordered_unique(table["row_id"])
@@ -321,10 +353,16 @@ def approval_diverging(table: pd.DataFrame, *, value: Literal["computed", "publi
     """Diverging stacked bars of a 5-point (any odd/even k-point) scale by group.
 
     ``table`` is a comparison frame whose rows are the scale levels (in code order) and whose
-    groups are the bars (published order, top to bottom); the neutral level is centred on zero,
-    disapproval extends left and approval right. Tick labels carry the group N (``group_n``).
-    Level labels come from the codebook of ``variable`` when the row ids carry its codes.
+    groups are the bars (published order, top to bottom), or the table of
+    :func:`surveykit.likert` (its columns are the bars, its rows the levels); the neutral level
+    is centred on zero, disapproval extends left and approval right. Tick labels carry the
+    group N (``group_n``). Level labels come from the codebook of ``variable`` when the row ids
+    carry its codes.
     """
+    from_likert = "row_id" not in table.columns and "Total" in table.columns
+    if from_likert:  # an sk.likert table
+        table, variable = likert_frame(table), ""
+    from_likert = from_likert or bool(table.attrs.get("likert"))
     _require(table, ["row_id", "group_id", value], "approval_diverging")
     _check_value(value)
     table = _select_stat(table, "percent")
@@ -336,18 +374,19 @@ def approval_diverging(table: pd.DataFrame, *, value: Literal["computed", "publi
     values = np.nan_to_num(values, nan=0.0)
     row_labels = _first_label(table, "row_id", "row_label")
     codes = [_trailing_code(r) for r in rows]
-    book = codebook_labels(variable)
+    book = codebook_labels(variable) if variable else None
     if book and all(c in book for c in codes):
-        level_labels = [book[c] for c in codes]
+        level_labels = [capitalise(book[c]) for c in codes]
     else:
-        level_labels = [row_labels[r] for r in rows]
+        level_labels = [capitalise(row_labels[r]) for r in rows]
     group_labels = _first_label(table, "group_id", "group_label")
     n_by_group: dict[Any, Any] = {}
     if "group_n" in table.columns:
         for g, n in zip(table["group_id"].tolist(), table["group_n"].tolist(), strict=True):
             if g not in n_by_group or pd.isna(n_by_group[g]):
                 n_by_group[g] = n
-    ticks = [_with_n(_wrap(group_labels[g], 36), n_by_group.get(g), sep="\n") for g in groups]
+    ticks = [_with_n(_wrap(capitalise(group_labels[g]), 36), n_by_group.get(g), sep="\n")
+             for g in groups]
 
     n_neg = k // 2
     has_neutral = k % 2 == 1
@@ -380,7 +419,8 @@ def approval_diverging(table: pd.DataFrame, *, value: Literal["computed", "publi
         ax.axvline(0.0, color="#404040", linewidth=0.8, zorder=0)
         ax.set_yticks(y, ticks)
         ax.invert_yaxis()
-        ax.set_xlabel(f"Percent of respondents (weighted, {value}); neutral centred on zero")
+        what = "weighted" if from_likert else f"weighted, {value}"
+        ax.set_xlabel(f"Percent of respondents ({what}); neutral centred on zero")
         handles, labels = ax.get_legend_handles_labels()
         _figure_legend(fig, handles, labels, ncol=min(k, 3))
     return fig

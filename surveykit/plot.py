@@ -1,0 +1,439 @@
+"""Publication figures from designs and results: ``sk.plot.likert``, ``estimates``, ``forest``,
+``hist``, ``boxplot`` and ``weights``.
+
+Each function returns a :class:`matplotlib.figure.Figure` (made without ``pyplot``, so nothing
+is shown or kept in a global registry; in a notebook the figure displays itself). The style is
+seaborn "ticks" with colour-blind-safe palettes (Okabe–Ito; ColorBrewer BrBG for diverging
+scales); categories carry the value labels of the data (:mod:`surveykit.labels`); ``note=``
+adds a source line; figures of the synthetic replica always carry its banner. Save with
+:func:`save` (PNG/SVG/PDF with fixed metadata: the same figure gives byte-identical files).
+
+The replication report draws its figures with these same functions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import matplotlib as mpl
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from surveykit.errors import ValidationError
+from surveykit.labels import label_of, term_labels, value_labels, variable_label
+from surveykit.provenance import is_synthetic
+from surveykit.report import figures as _f
+
+__all__ = ["boxplot", "estimates", "forest", "hist", "likert", "save", "weights"]
+
+PALETTE = _f.OKABE_ITO
+
+
+def save(fig: Figure, path_stem: str | Path,
+         formats: Sequence[str] = _f.FORMATS) -> dict[str, Path]:
+    """Write ``fig`` as ``<path_stem>.png`` (300 dpi), ``.svg`` and ``.pdf``, byte-identical
+    across runs; returns ``{format: path}``."""
+    return _f.save_figure(fig, path_stem, formats)
+
+
+def _synthetic(obj: Any) -> bool:
+    if isinstance(obj, pd.DataFrame):
+        return bool(obj.attrs.get("synthetic", False))
+    return bool(getattr(obj, "is_synthetic", False)) or is_synthetic(obj)
+
+
+def _note(note: str | None, design: Any = None) -> str | None:
+    """The caller's source note; for a design read from a file, "Source: <file>" by default."""
+    if note is not None:
+        return note or None
+    src = getattr(design, "source", None)
+    return f"Source: {Path(str(src)).name}" if src else None
+
+
+# ---------------------------------------------------------------------------------------------
+# Likert: diverging stacked bars
+# ---------------------------------------------------------------------------------------------
+
+
+def likert(result: pd.DataFrame, *, title: str | None = None, note: str | None = None,
+           columns: Sequence[str] | None = None) -> Figure:
+    """Diverging stacked bars of an :func:`surveykit.likert` table: one bar per column (Total,
+    groups, domains; ``columns`` picks and orders them), levels from disagreement (left) to
+    agreement (right) with the neutral level centred on zero; tick labels carry each column's
+    unweighted N. The synthetic banner is drawn when the table comes from the replica."""
+    if "N" not in result.index or "Total" not in result.columns:
+        raise ValidationError("plot.likert takes the table of sk.likert (rows = levels and "
+                              "'N', columns 'Total' and groups)", values=list(result.columns))
+    table = result
+    if columns is not None:
+        unknown = [c for c in columns if c not in result.columns]
+        if unknown:
+            raise ValidationError("plot.likert: unknown column(s)", values=unknown,
+                                  hint=f"columns: {list(result.columns)}")
+        keep = [c for col in columns for c in (col, f"{col} (SE)") if c in result.columns]
+        table = result[keep]
+        table.attrs.update(result.attrs)
+    frame = _f.likert_frame(table)
+    return _f.approval_diverging(frame, title=title, note=note, replica=_synthetic(result),
+                                 variable="")
+
+
+# ---------------------------------------------------------------------------------------------
+# Estimates with confidence intervals
+# ---------------------------------------------------------------------------------------------
+
+
+def _by_columns(result: pd.DataFrame) -> list[str]:
+    """The ``by`` columns of a tidy estimate: every column before ``variable`` that is not a
+    ``<by>_label`` column."""
+    if "variable" not in result.columns:
+        raise ValidationError("plot.estimates takes a tidy estimate (sk.mean, sk.proportion, "
+                              "...): it has no 'variable' column", values=list(result.columns))
+    cols = list(result.columns[: result.columns.get_loc("variable")])
+    return [c for c in cols if not (str(c).endswith("_label") and str(c)[:-6] in cols)]
+
+
+def _group_text(result: pd.DataFrame, by: list[str]) -> pd.Series:
+    parts = []
+    for b in by:
+        col = f"{b}_label" if f"{b}_label" in result.columns else b
+        parts.append(result[col].map(lambda v: _f.capitalise(label_of({}, v))))
+    if not parts:
+        return pd.Series([""] * len(result), index=result.index)
+    text = parts[0]
+    for p in parts[1:]:
+        text = text + " / " + p
+    return text
+
+
+def estimates(result: pd.DataFrame, *, by: str | None = None, kind: str = "point",
+              title: str | None = None, note: str | None = None,
+              xlabel: str | None = None) -> Figure:
+    """Estimates with 95 % confidence intervals from any tidy estimate (``sk.mean``,
+    ``sk.proportion``, ``sk.total``, quantiles), as dots with whiskers (``kind="point"``) or
+    bars (``kind="bar"``).
+
+    Proportions (in %): one row per level, one panel per group of the ``by`` column (``by=``
+    picks it when there are several; the others join the rows). Means, totals and quantiles:
+    one panel per variable (each on its own scale), one row per group.
+    """
+    if kind not in ("point", "bar"):
+        raise ValidationError("plot.estimates: kind must be 'point' or 'bar'", values=[kind])
+    _f._require(result, ["variable", "estimate"], "plot.estimates")
+    by_cols = _by_columns(result)
+    if by is not None and by not in by_cols:
+        raise ValidationError("plot.estimates: by= is not a by column of the result",
+                              column=by, values=by_cols)
+    frame = result.reset_index(drop=True)
+    is_prop = "level" in frame.columns
+    scale = 100.0 if is_prop else 1.0
+    if is_prop:
+        facet = [by] if by is not None else by_cols[:1]
+        inner = [b for b in by_cols if b not in facet]
+        lab = frame["level_label"] if "level_label" in frame.columns else frame["level"]
+        rows = lab.map(lambda v: _f.capitalise(label_of({}, v)))
+        if frame["variable"].nunique() > 1:
+            rows = frame["variable"] + ": " + rows
+        if inner:
+            rows = _group_text(frame, inner) + " – " + rows
+        if facet:
+            fname = variable_label(result, facet[0])
+            panels = fname + ": " + _group_text(frame, facet)
+        else:
+            panels = frame["variable"].map(lambda v: variable_label(result, str(v)))
+        share_x = True
+    else:
+        rows = _group_text(frame, by_cols) if by_cols else frame["variable"].map(
+            lambda v: variable_label(result, str(v)))
+        panels = frame["variable"].map(lambda v: variable_label(result, str(v)))
+        if not by_cols:
+            rows = pd.Series([""] * len(frame))
+        share_x = False
+    row_order = list(dict.fromkeys(rows.tolist()))
+    panel_order = list(dict.fromkeys(panels.tolist()))
+    est = _f._num(frame["estimate"]) * scale
+    lo = _f._num(frame["ci_low"]) * scale if "ci_low" in frame.columns else est * np.nan
+    hi = _f._num(frame["ci_high"]) * scale if "ci_high" in frame.columns else est * np.nan
+    if xlabel is None:
+        what = "Percent (weighted)" if is_prop else "Weighted estimate"
+        xlabel = f"{what} with 95 % confidence interval"
+    n_panels = len(panel_order)
+    ncol = min(n_panels, 3)
+    nrow = int(np.ceil(n_panels / ncol))
+    with _f._style():
+        height = nrow * (0.5 + 0.24 * max(len(row_order), 1))
+        fig = _f._new_figure(height, note=note, replica=_synthetic(result), title=title)
+        axes = fig.subplots(nrow, ncol, sharex=share_x, sharey=True, squeeze=False).ravel()
+        y_of = {r: i for i, r in enumerate(row_order)}
+        for k, (ax, p) in enumerate(zip(axes, panel_order, strict=False)):
+            sel = (panels == p).to_numpy()
+            y = np.array([y_of[r] for r in rows[sel]], dtype=float)
+            e, a, b = est[sel], lo[sel], hi[sel]
+            ok = np.isfinite(a) & np.isfinite(b)
+            err = np.clip(np.vstack([np.where(ok, e - a, 0.0), np.where(ok, b - e, 0.0)]),
+                          0, None)
+            if kind == "bar":
+                ax.barh(y, e, height=0.65, color=PALETTE[0], alpha=0.85)
+                ax.errorbar(e, y, xerr=err, fmt="none", ecolor="#222222", elinewidth=0.9,
+                            capsize=2.0)
+            else:
+                ax.errorbar(e, y, xerr=err, fmt="o", color=PALETTE[0], markersize=3.8,
+                            elinewidth=1.0, capsize=2.0)
+            if n_panels > 1 or not is_prop or by_cols:
+                ax.set_title(_f._wrap(p, 45), loc="left", fontsize=8.5)
+            ax.grid(axis="x", color="#E5E5E5", linewidth=0.5)
+            ax.set_axisbelow(True)
+            if k % ncol == 0:
+                ax.set_yticks(np.arange(len(row_order)), [_f._wrap(r, 34) for r in row_order])
+            if not share_x and kind == "bar":
+                top = float(np.nanmax(np.where(ok, b, e)))
+                ax.set_xlim(min(0.0, float(np.nanmin(np.where(ok, a, e)))), top * 1.05)
+        if share_x:  # proportions: from 0 to the largest upper limit of every panel
+            top = float(np.nanmax(np.where(np.isfinite(hi), hi, est)))
+            axes[0].set_xlim(min(0.0, float(np.nanmin(np.where(np.isfinite(lo), lo, est)))),
+                             top * 1.05)
+        for ax in axes[n_panels:]:
+            ax.set_visible(False)
+        axes[0].set_ylim(len(row_order) - 0.5, -0.5)
+        fig.supxlabel(xlabel, fontsize=8.0)
+    return fig
+
+
+# ---------------------------------------------------------------------------------------------
+# Forest plot of one or several models
+# ---------------------------------------------------------------------------------------------
+
+
+def forest(models: Any, *, names: Sequence[str] | None = None, exponentiate: bool | None = None,
+           title: str | None = None, note: str | None = None,
+           intercept: bool = False) -> Figure:
+    """Coefficients with 95 % CIs of one model or a list of models (``sk.glm``,
+    ``sk.ordinal``, ``sk.negbin``), one row per term labelled from the data ("Age group:
+    31–50"); several models are dodged and told apart by colour and marker. Odds ratios /
+    incidence-rate ratios on a log axis by default for logit / log links; ordinal thresholds
+    and (unless ``intercept``) the intercept are left out."""
+    single = not isinstance(models, (list, tuple))
+    fits = [models] if single else list(models)
+    if not fits:
+        raise ValidationError("plot.forest needs at least one model")
+    names = list(names) if names is not None else (
+        [""] if single else [f"Model {i + 1}" for i in range(len(fits))])
+    if len(names) != len(fits):
+        raise ValidationError("plot.forest: one name per model", values=names)
+    exps = [m.default_exponentiate() if exponentiate is None else exponentiate for m in fits]
+    if len(set(exps)) > 1:
+        raise ValidationError("plot.forest: models on different scales (ratios and raw "
+                              "coefficients); pass exponentiate= explicitly")
+    log = exps[0]
+    tables = []
+    for m, name in zip(fits, names, strict=True):
+        t = m.tidy(exponentiate=log)
+        t = t.iloc[: m.n_coef] if hasattr(m, "n_coef") else t
+        if not intercept:
+            t = t[t["term"] != "Intercept"]
+        if "label" not in t.columns:
+            t = t.assign(label=term_labels(t["term"], m))
+        tables.append(t.assign(model=name))
+    long = pd.concat(tables, ignore_index=True)
+    if long.empty:
+        raise ValidationError("plot.forest: no coefficients to plot (only intercepts/"
+                              "thresholds)")
+    terms = list(dict.fromkeys(long["term"]))
+    label_of_term = dict(zip(long["term"], long["label"], strict=False))
+    est, lo, hi = (_f._num(long[c]) for c in ("estimate", "ci_low", "ci_high"))
+    if log and ((est <= 0) | (lo <= 0) | (hi <= 0)).any():
+        raise ValidationError("plot.forest: ratios must be positive on a log axis")
+    links = {getattr(m, "link", "") for m in fits}
+    measure = ("Odds ratio" if links == {"logit"} else "Incidence-rate ratio"
+               if links == {"log"} else "Ratio") if log else "Coefficient"
+    k = len(fits)
+    offsets = (np.arange(k) - (k - 1) / 2.0) * (0.7 / max(k, 1)) if k > 1 else np.zeros(1)
+    markers = ("s", "o", "D", "^", "v", "P")
+    replica = any(_synthetic(getattr(m, "design", None)) for m in fits)
+    with _f._style():
+        height = 0.9 + 0.26 * len(terms) * (1 + 0.25 * (k - 1))
+        fig = _f._new_figure(height, note=note, replica=replica, title=title,
+                             legend_rows=1 if k > 1 else 0)
+        ax = fig.add_subplot()
+        y_of = {t: i for i, t in enumerate(terms)}
+        for j, name in enumerate(names):
+            sel = (long["model"] == name).to_numpy()
+            y = np.array([y_of[t] for t in long["term"][sel]], dtype=float) + offsets[j]
+            e, a, b = est[sel], lo[sel], hi[sel]
+            ok = np.isfinite(a) & np.isfinite(b)
+            err = np.vstack([np.where(ok, e - a, 0.0), np.where(ok, b - e, 0.0)])
+            ax.errorbar(e, y, xerr=np.clip(err, 0, None), fmt=markers[j % len(markers)],
+                        color=PALETTE[j % len(PALETTE)], markersize=3.6, elinewidth=0.9,
+                        capsize=1.5, label=name or None)
+            if k == 1:
+                for yi, ei, ai, bi, oki in zip(y, e, a, b, ok, strict=True):
+                    text = f"{ei:.2f} [{ai:.2f}, {bi:.2f}]" if oki else f"{ei:.2f}"
+                    ax.annotate(text, xy=(1.0, yi), xycoords=("axes fraction", "data"),
+                                xytext=(6, 0), textcoords="offset points", ha="left",
+                                va="center", fontsize=6.8)
+        ax.axvline(1.0 if log else 0.0, color="#808080", linewidth=0.8, linestyle="--",
+                   zorder=0)
+        if log:
+            ax.set_xscale("log")
+            shown = np.concatenate([est, lo[np.isfinite(lo)], hi[np.isfinite(hi)]])
+            span = max(abs(np.log10(shown.min())), abs(np.log10(shown.max())), 0.1)
+            ax.set_xlim(10 ** (-span * 1.08), 10 ** (span * 1.08))
+            tier = _f._LOG_TICKS if span <= 0.6 else (
+                _f._LOG_TICKS_125 if span <= 2.25 else _f._LOG_TICKS_10)
+            lo_lim, hi_lim = ax.get_xlim()
+            ax.xaxis.set_major_locator(mpl.ticker.FixedLocator(
+                [t for t in tier if lo_lim <= t <= hi_lim]))
+            ax.xaxis.set_minor_locator(mpl.ticker.NullLocator())
+            ax.xaxis.set_major_formatter(mpl.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+        ax.set_yticks(np.arange(len(terms)), [_f._wrap(label_of_term[t], 40) for t in terms])
+        ax.set_ylim(len(terms) - 0.5, -0.5)
+        ax.set_xlabel(f"{measure} (95 % CI{', log scale' if log else ''})")
+        ax.grid(axis="x", color="#E5E5E5", linewidth=0.5)
+        ax.set_axisbelow(True)
+        if k > 1:
+            handles, labels = ax.get_legend_handles_labels()
+            _f._figure_legend(fig, handles, labels, ncol=min(k, 4))
+    return fig
+
+
+# ---------------------------------------------------------------------------------------------
+# Weighted distributions: histogram and boxplot (R's svyhist, svyboxplot)
+# ---------------------------------------------------------------------------------------------
+
+
+def _values(design: Any, var: str) -> tuple[np.ndarray, np.ndarray, int]:
+    """(values, weights) of the design's domain with a non-missing ``var``; n missing."""
+    if var not in design.data.columns:
+        raise ValidationError("variable not found in the design's data", file=design.source,
+                              column=var)
+    x = pd.to_numeric(design.data[var], errors="coerce").to_numpy(dtype=float)
+    w = np.asarray(design.weights, dtype=float)
+    dom = np.asarray(design.domain, dtype=bool) & (w > 0)
+    ok = dom & np.isfinite(x)
+    if not ok.any():
+        raise ValidationError("no non-missing value in the design's domain",
+                              file=design.source, column=var)
+    return x[ok], w[ok], int((dom & ~np.isfinite(x)).sum())
+
+
+def weighted_quantiles(x: np.ndarray, w: np.ndarray, probs: Sequence[float]) -> np.ndarray:
+    """Weighted quantiles by the inverse of the weighted distribution function: the smallest
+    x whose weighted cumulative share reaches p (R ``svyquantile(qrule = "math")``)."""
+    order = np.argsort(x, kind="stable")
+    xs, cw = x[order], np.cumsum(w[order])
+    cdf = cw / cw[-1]
+    idx = np.searchsorted(cdf, np.asarray(probs, dtype=float) - 1e-12, side="left")
+    return xs[np.clip(idx, 0, len(xs) - 1)]
+
+
+def hist(design: Any, var: str, *, bins: int | Sequence[float] | None = None,
+         title: str | None = None, note: str | None = None, xlabel: str | None = None) -> Figure:
+    """Weighted histogram of ``var`` (R ``svyhist``): bar areas are weighted shares, so the
+    heights are a density estimate of the population distribution; an outline shows the
+    unweighted sample for comparison. Missing values are counted in the legend."""
+    x, w, n_missing = _values(design, var)
+    edges = np.histogram_bin_edges(x, bins=bins if bins is not None else "sturges")
+    dens_w, _ = np.histogram(x, bins=edges, weights=w, density=True)
+    dens_u, _ = np.histogram(x, bins=edges, density=True)
+    with _f._style():
+        fig = _f._new_figure(2.8, note=_note(note, design), replica=_synthetic(design),
+                             title=title, legend_rows=1)
+        ax = fig.add_subplot()
+        ax.bar(edges[:-1], dens_w, width=np.diff(edges), align="edge", color=PALETTE[0],
+               edgecolor="white", linewidth=0.4, label="weighted (population estimate)")
+        ax.stairs(dens_u, edges, color=PALETTE[1], linewidth=1.1,
+                  label="unweighted sample")
+        ax.set_xlabel(xlabel or variable_label(design, var))
+        ax.set_ylabel("Density")
+        miss = f"; {n_missing:,} missing excluded" if n_missing else ""
+        ax.set_title(f"n = {len(x):,}{miss}", loc="right", fontsize=7, fontweight="normal",
+                     color="#404040")
+        handles, labels = ax.get_legend_handles_labels()
+        order = sorted(range(len(labels)), key=lambda i: not labels[i].startswith("weighted"))
+        _f._figure_legend(fig, [handles[i] for i in order], [labels[i] for i in order], ncol=2)
+    return fig
+
+
+def boxplot(design: Any, var: str, by: str | None = None, *, title: str | None = None,
+            note: str | None = None, xlabel: str | None = None) -> Figure:
+    """Weighted boxplots of ``var``, overall or by the groups of ``by`` (R ``svyboxplot``):
+    the box spans the weighted quartiles with the weighted median inside; whiskers reach the
+    most extreme values within 1.5 IQR of the box; values beyond are drawn as points."""
+    x, w, n_missing = _values(design, var)
+    if by is None:
+        keys = [("All respondents", np.ones(len(x), dtype=bool))]
+        n_missing_by = 0
+    else:
+        if by not in design.data.columns:
+            raise ValidationError("by variable not found in the design's data",
+                                  file=design.source, column=by)
+        xs = pd.to_numeric(design.data[var], errors="coerce").to_numpy(dtype=float)
+        dom = np.asarray(design.domain, bool) & (np.asarray(design.weights) > 0) & np.isfinite(xs)
+        g = design.data[by].to_numpy()[dom]
+        present = pd.Series(g).dropna().unique()
+        labels = value_labels(design, by)
+        keys = [(_f.capitalise(label_of(labels, v)), pd.Series(g).eq(v).to_numpy())
+                for v in sorted(present, key=lambda v: (str(type(v)), v))]
+        n_missing_by = int(pd.Series(g).isna().sum())
+    stats = []
+    for name, sel in keys:
+        xi, wi = x[sel], w[sel]
+        q1, med, q3 = weighted_quantiles(xi, wi, [0.25, 0.5, 0.75])
+        iqr = q3 - q1
+        inside = xi[(xi >= q1 - 1.5 * iqr) & (xi <= q3 + 1.5 * iqr)]
+        out = np.unique(xi[(xi < q1 - 1.5 * iqr) | (xi > q3 + 1.5 * iqr)])
+        stats.append({"label": f"{name}\n(n = {len(xi):,})", "med": med, "q1": q1, "q3": q3,
+                      "whislo": float(inside.min()), "whishi": float(inside.max()),
+                      "fliers": out})
+    with _f._style():
+        height = 0.8 + 0.42 * len(stats)
+        fig = _f._new_figure(max(height, 1.6), note=_note(note, design),
+                             replica=_synthetic(design), title=title)
+        ax = fig.add_subplot()
+        horizontal = ({"orientation": "horizontal"}
+                      if tuple(int(v) for v in mpl.__version__.split(".")[:2]) >= (3, 10)
+                      else {"vert": False})
+        ax.bxp(stats[::-1], **horizontal, widths=0.55, patch_artist=True, showfliers=True,
+               boxprops={"facecolor": "#CFE3F2", "edgecolor": PALETTE[0], "linewidth": 0.9},
+               medianprops={"color": PALETTE[5], "linewidth": 1.4},
+               whiskerprops={"color": PALETTE[0], "linewidth": 0.9},
+               capprops={"color": PALETTE[0], "linewidth": 0.9},
+               flierprops={"marker": "o", "markersize": 2.2, "markerfacecolor": "none",
+                           "markeredgecolor": "#555555", "markeredgewidth": 0.5})
+        ax.set_xlabel(xlabel or f"{variable_label(design, var)} (weighted quartiles)")
+        if by is not None:
+            ax.set_ylabel(variable_label(design, by))
+        ax.grid(axis="x", color="#E5E5E5", linewidth=0.5)
+        ax.set_axisbelow(True)
+        extra = []
+        if n_missing:
+            extra.append(f"{n_missing:,} missing {var} excluded")
+        if n_missing_by:
+            extra.append(f"{n_missing_by:,} missing {by} excluded")
+        if extra:
+            ax.set_title("; ".join(extra), loc="right", fontsize=7, fontweight="normal",
+                         color="#404040")
+    return fig
+
+
+# ---------------------------------------------------------------------------------------------
+# Weight diagnostics
+# ---------------------------------------------------------------------------------------------
+
+
+def weights(design: Any, margins: pd.DataFrame | None = None, *, title: str | None = None,
+            note: str | None = None) -> Figure:
+    """Weight diagnostics of a design (its domain): histogram of the weights with n, mean,
+    range, CV, Kish design effect and effective sample size, and, when ``margins`` (a
+    :func:`surveykit.margin_table` frame) is given, sample vs weighted vs target shares."""
+    if hasattr(design, "base_weights"):
+        w = np.asarray(design.base_weights, dtype=float)[np.asarray(design.domain, bool)]
+        replica = _synthetic(design)
+    else:
+        w = np.asarray(design, dtype=float).ravel()
+        replica = False
+    return _f.weight_diagnostics(w, margins, title=title, note=_note(note, design),
+                                 replica=replica)
