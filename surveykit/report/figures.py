@@ -299,7 +299,7 @@ def likert_frame(result: pd.DataFrame) -> pd.DataFrame:
     if "N" not in result.index:
         raise ValidationError("not an sk.likert table: it has no 'N' row",
                               values=list(result.index)[-3:])
-    body = result.drop(index="N")
+    body = result.drop(index=[r for r in ("N", "N missing") if r in result.index])
     groups = [c for c in result.columns if not str(c).endswith(" (SE)")]
     recs = []
     for i, level in enumerate(body.index):
