@@ -145,10 +145,10 @@ def test_approval_diverging_draws_one_stacked_bar_per_group():
     assert "neutral centred on zero" in ax.get_xlabel()
     # level labels from the codebook (the frame says "3 = level 3")
     legend = [t.get_text() for t in fig.legends[0].get_texts()]
-    assert legend[0] == "strongly disapprove"
-    assert set(legend) == {"strongly disapprove", "somewhat disapprove",
-                           "neither approve nor disapprove", "somewhat approve",
-                           "strongly approve"}
+    assert legend[0] == "Strongly disapprove"  # codebook label, capitalised for display
+    assert set(legend) == {"Strongly disapprove", "Somewhat disapprove",
+                           "Neither approve nor disapprove", "Somewhat approve",
+                           "Strongly approve"}
 
 
 def test_approval_diverging_published_values_and_labels_fallback(monkeypatch):
