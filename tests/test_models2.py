@@ -495,3 +495,17 @@ def test_offset_as_values(dstrat):
     np.testing.assert_allclose(a.params, b.params, rtol=1e-12)
     with pytest.raises(ModelError, match="one per row"):
         glm(dstrat, "emer ~ meals", family="poisson", offset=np.zeros(3))
+
+
+@pytest.mark.parametrize("case", ["logit_clus1", "lm_rclus1", "logit_strat_domain",
+                                  "probit_nhanes", "poisson_offset_strat"])
+def test_sequential_anova_matches_r(test_fits, case):
+    from surveykit.models.wald import anova
+
+    big = test_fits[case][0]
+    for method in ("LRT", "Wald"):
+        ref = _ref(case, f"seqanova_{method}").to_numpy()
+        got = anova(big, method=method)
+        assert len(got) == len(ref) // 2
+        np.testing.assert_allclose(got["statistic"], ref[0::2], rtol=1e-6)
+        np.testing.assert_allclose(got["p_value"], ref[1::2], rtol=1e-4)

@@ -143,13 +143,47 @@ def _term_labels(model: Any) -> list[str]:
                               for c in model.params.index[: model.n_coef] if c != "Intercept"))
 
 
-def anova(smaller: Any, bigger: Any, *, method: str = "LRT", test: str = "F") -> pd.DataFrame:
+def _sequential(model: Any, method: str, df: float | None) -> pd.DataFrame:
+    """R's ``anova(model)`` (``oneanova.svyglm``): each term tested in the model holding the
+    terms before it, the smaller models refitted on the same design (as R's ``update``)."""
+    if model.model != "glm":
+        raise ModelError(f"anova(model) needs a glm, not a {model.model} model")
+    from surveykit.models.glm import glm
+
+    terms = _term_labels(model)
+    exprs = model.extra.get("offset_exprs") or []
+    rows: list[pd.DataFrame] = []
+    current = model
+    for i in range(len(terms), 0, -1):
+        rows.append(wald_test(current, terms[i - 1], method=method, df=df))
+        if i > 1:
+            rhs = " + ".join(terms[: i - 1] + [f"offset({e})" for e in exprs])
+            current = glm(model.design, f"{model.frame.lhs} ~ {rhs}", family=model.family,
+                          link=model.link, tol=model.extra["tol"],
+                          maxiter=model.extra["maxiter"])
+    rows = rows[::-1]
+    lambdas = [r.attrs.get("lambdas") for r in rows]
+    for r in rows:
+        r.attrs.clear()
+    out = pd.concat(rows, ignore_index=True)
+    if method == "LRT":
+        out.attrs["lambdas"] = lambdas
+    return out
+
+
+def anova(smaller: Any, bigger: Any | None = None, *, method: str = "LRT", test: str = "F"
+          ) -> pd.DataFrame:
     """Compare nested models (R ``anova.svyglm(smaller, bigger)``): tests the terms of
     ``bigger`` that are not in ``smaller`` by ``wald_test`` on ``bigger``. ``method``: "LRT"
     (R's default) or "Wald"; ``test``: "F" (residual df of the bigger model) or "Chisq"
-    (``df=inf``). The two models must be fitted to the same rows of the same design."""
+    (``df=inf``). The two models must be fitted to the same rows of the same design.
+
+    With one model (R ``anova(model)``): a sequential table, one row per term in formula
+    order, each term tested in the model holding only the terms before it."""
     if test not in ("F", "Chisq"):
         raise ModelError(f"unknown test {test!r}", hint="use 'F' or 'Chisq'")
+    if bigger is None:
+        return _sequential(smaller, method, None if test == "F" else float("inf"))
     t1, t2 = _term_labels(smaller), _term_labels(bigger)
     if not set(t1) <= set(t2):
         if set(t2) <= set(t1):

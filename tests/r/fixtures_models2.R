@@ -185,6 +185,13 @@ for (tc in tcases) {
     put(case, paste0("regtermtest1_", method), c("statistic", "p"),
         c(if (method == "LRT") one$chisq else one$Ftest, one$p))
   }
+  # sequential anova of one model (R's oneanova.svyglm): each term given the ones before it
+  for (method in c("LRT", "Wald")) {
+    sq <- anova(big, method = method)
+    put(case, paste0("seqanova_", method),
+        rep(c("statistic", "p"), length(sq)),
+        unlist(lapply(sq, function(r) c(if (method == "LRT") r$chisq else r$Ftest, r$p))))
+  }
   for (method in c("LRT", "Wald")) {
     for (test in c("F", "Chisq")) {
       r <- anova(small, big, method = method, test = test)
