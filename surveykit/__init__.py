@@ -48,6 +48,9 @@ _API: dict[str, str] = {
     "crosstab": "surveykit.estimation",
     "likert": "surveykit.estimation",
     "CrosstabResult": "surveykit.estimation",
+    "ratio": "surveykit.estimation",
+    "var": "surveykit.estimation",
+    "table": "surveykit.estimation",
     # inference on any result with a covariance (R's coef/vcov/svycontrast)
     "Estimates": "surveykit.inference",
     "as_estimates": "surveykit.inference",

@@ -508,6 +508,7 @@ def estimate_by(
     joint: bool = False,
     keep_reps: bool = False,
     progress: bool | None = None,
+    denom: np.ndarray | None = None,
 ) -> ByEstimates:
     """Totals (``kind="total"``) or means (``kind="mean"``) of p quantities in G groups.
 
@@ -516,7 +517,9 @@ def estimate_by(
     weights are applied on top. The quantities are the columns of ``y`` (n x p), or, with
     ``cat`` (level codes 0..n_levels-1), the indicators of the levels (proportions; the n x p
     indicator matrix is never built). Means are ratios ``sum w y / sum w`` with influence
-    scores ``w (y - mean) / sum w`` (R's ``svymean``).
+    scores ``w (y - mean) / sum w`` (R's ``svymean``). With ``denom`` (n,), ``kind="mean"``
+    gives ratios of totals ``sum w y / sum w x`` with scores ``w (y - R x) / sum w x`` (R's
+    ``svyratio``; no design effect).
 
     Variance: linearisation designs whose variance needs only PSU totals
     (``design.psu_aggregable``) aggregate the scores to PSU x group totals with one
@@ -543,14 +546,15 @@ def estimate_by(
     if isinstance(design, ReplicateDesign):
         if codes.ndim == 2:
             parts = [_replicate_by(design, y[:, [j]], codes[:, j], n_groups, kind, None, 1,
-                                   progress) for j in range(p)]
+                                   progress, denom) for j in range(p)]
             return _merge_columns(design, parts, n_groups, joint, keep_reps)
-        ests, theta, reps = _replicate_by(design, y, codes, n_groups, kind, cat, p, progress)
+        ests, theta, reps = _replicate_by(design, y, codes, n_groups, kind, cat, p, progress,
+                                          denom)
         return _finish_replicate(design, ests, theta, reps, joint, keep_reps)
     if design.psu_aggregable:
         cells = design.n_psu * n_groups * p
         if joint or cells <= max(2 * design.n_total, _AGG_CELLS) or n_groups == 1:
-            return _linear_aggregated(design, y, codes, n_groups, kind, cat, p, joint)
+            return _linear_aggregated(design, y, codes, n_groups, kind, cat, p, joint, denom)
         # many PSUs (e.g. every row its own PSU): PSU x group x quantity totals of all groups
         # at once would outgrow the data, so aggregate a few groups at a time
         step = max(1, _AGG_CELLS // (design.n_psu * p))
@@ -558,13 +562,15 @@ def estimate_by(
         for g0 in range(0, n_groups, step):
             g1 = min(g0 + step, n_groups)
             sub = np.where((codes >= g0) & (codes < g1), codes - g0, -1)
-            out += _linear_aggregated(design, y, sub, g1 - g0, kind, cat, p, False).groups
+            out += _linear_aggregated(design, y, sub, g1 - g0, kind, cat, p, False,
+                                      denom).groups
         return ByEstimates(out)
-    return _linear_full(design, y, codes, n_groups, kind, cat, p, joint)
+    return _linear_full(design, y, codes, n_groups, kind, cat, p, joint, denom)
 
 
 def _linear_aggregated(design: SurveyDesign, y: np.ndarray | None, codes: np.ndarray, G: int,
-                       kind: str, cat: np.ndarray | None, p: int, joint: bool) -> ByEstimates:
+                       kind: str, cat: np.ndarray | None, p: int, joint: bool,
+                       denom: np.ndarray | None = None) -> ByEstimates:
     """Linearisation from PSU x group totals (one pass of ``bincount`` per quantity)."""
     pc = design.psu_codes
     n_psu = design.n_psu
@@ -613,10 +619,13 @@ def _linear_aggregated(design: SurveyDesign, y: np.ndarray | None, codes: np.nda
                 gc = cj if use.all() else np.where(use, cj, G)
                 cell = pc * (G + 1)
                 cell += gc
-                nn = np.bincount(cell, weights=w, minlength=n_psu * (G + 1))
+                wd = w if denom is None else w * np.where(use, denom, 0.0)
+                nn = np.bincount(cell, weights=wd, minlength=n_psu * (G + 1))
                 nn = nn.reshape(n_psu, G + 1)[:, :G]
                 yj = np.where(use, y[:, j], 0.0)
                 ty = np.bincount(cell, weights=w * yj, minlength=n_psu * (G + 1))
+                occupied = None if denom is None else np.bincount(
+                    cell, minlength=n_psu * (G + 1)).reshape(n_psu, G + 1)[:, :G] > 0
                 del cell
                 ty = ty.reshape(n_psu, G + 1)[:, :G]
                 cnt = np.bincount(gc, minlength=G + 1)[:G]
@@ -631,8 +640,10 @@ def _linear_aggregated(design: SurveyDesign, y: np.ndarray | None, codes: np.nda
                 s2[:, j] = ss / big_w * cnt / (cnt - 1)
                 n_d[:, j] = cnt
                 wsum[:, j] = big_w
-                present[:, :, j] = nn > 0
-    empty = (n_d == 0) | (wsum <= 0)
+                present[:, :, j] = (nn > 0) if occupied is None else occupied
+    empty = (n_d == 0) | ((wsum <= 0) if denom is None else (wsum == 0))
+    if denom is not None:
+        s2[:] = np.nan  # no design effect for ratios
     z[:, empty] = 0.0
     out = []
     for g in range(G):
@@ -669,7 +680,8 @@ def _deff_each(v: np.ndarray, s2: np.ndarray, psum: np.ndarray, n: np.ndarray, k
 
 
 def _linear_full(design: SurveyDesign, y: np.ndarray | None, codes: np.ndarray, G: int,
-                 kind: str, cat: np.ndarray | None, p: int, joint: bool) -> ByEstimates:
+                 kind: str, cat: np.ndarray | None, p: int, joint: bool,
+                 denom: np.ndarray | None = None) -> ByEstimates:
     """Linearisation with n x p influence scores (calibrated designs: residualisation)."""
     has_fpc = bool(np.any(design.fpc_f < 1))
     wall = design.weights
@@ -690,19 +702,21 @@ def _linear_full(design: SurveyDesign, y: np.ndarray | None, codes: np.ndarray, 
         for j in range(p):
             idx = rows[j]
             wi = wall[idx]
-            psum = float(wi.sum())
+            di = np.ones(idx.size) if denom is None else denom[idx]
+            psum = float(wi @ di)
             n_j[j], w_j[j] = idx.size, psum
-            if idx.size == 0 or psum <= 0:
+            if idx.size == 0 or (psum <= 0 if denom is None else psum == 0):
                 continue
             yi = (cat[idx] == j).astype(float) if cat is not None else y[idx, j]
             tot = float(wi @ yi)
             mean = tot / psum
-            scores[idx, j] = wi * (yi - mean) / psum if kind == "mean" else wi * yi
+            scores[idx, j] = wi * (yi - mean * di) / psum if kind == "mean" else wi * yi
             theta[j] = mean if kind == "mean" else tot
-            s2[j] = _srs_variance(wi, yi[:, None], np.array([mean]), idx.size)[0]
+            if denom is None:
+                s2[j] = _srs_variance(wi, yi[:, None], np.array([mean]), idx.size)[0]
         if joint:
             all_scores.append(scores)
-        if (n_j == 0).all() or (w_j <= 0).all():
+        if (n_j == 0).all() or (np.isnan(theta)).all():
             out.append(_empty(p, int(n_j.max()), float(w_j.max())))
             continue
         union = np.logical_or.reduce(masks)
@@ -728,7 +742,8 @@ def _linear_full(design: SurveyDesign, y: np.ndarray | None, codes: np.ndarray, 
 
 
 def _replicate_by(design: ReplicateDesign, y: np.ndarray | None, codes: np.ndarray, G: int,
-                  kind: str, cat: np.ndarray | None, p: int, progress: bool | None
+                  kind: str, cat: np.ndarray | None, p: int, progress: bool | None,
+                  denom: np.ndarray | None = None
                   ) -> tuple[list[DomainEstimate], np.ndarray, np.ndarray]:
     """Replicate re-estimation of every group at once: one sparse product ``Y' W``.
 
@@ -750,7 +765,8 @@ def _replicate_by(design: ReplicateDesign, y: np.ndarray | None, codes: np.ndarr
         rr, jj = np.nonzero(yr)
         r_idx = np.concatenate([rows[rr], rows])
         c_idx = np.concatenate([gd[rr] * width + jj, gd * width + p])
-        vals = np.concatenate([yr[rr, jj], np.ones(rows.size)])
+        vals = np.concatenate([yr[rr, jj], np.ones(rows.size) if denom is None
+                               else denom[rows]])
     mat = sparse.csr_matrix((vals, (r_idx, c_idx)), shape=(n, G * width))
     full, reps = replicate_totals(design, mat, progress)
     cnt = np.bincount(gd, minlength=G)
@@ -765,7 +781,7 @@ def _replicate_by(design: ReplicateDesign, y: np.ndarray | None, codes: np.ndarr
             psum, rsum = float(tot.sum()), rt.sum(axis=1)
         else:
             psum, rsum = float(full[base + p]), reps[:, base + p]
-        if n_d == 0 or psum <= 0:
+        if n_d == 0 or (psum <= 0 if denom is None else psum == 0):
             out.append(_empty(p, n_d, psum))
             continue
         mean = tot / psum
@@ -782,7 +798,8 @@ def _replicate_by(design: ReplicateDesign, y: np.ndarray | None, codes: np.ndarr
             s2 = mean * (1 - mean) * n_d / (n_d - 1) if n_d > 1 else np.full(p, np.nan)
         else:
             idx = np.flatnonzero(m)
-            s2 = _srs_variance(w_base[idx], y[idx], mean, n_d)  # type: ignore[index]
+            s2 = (_srs_variance(w_base[idx], y[idx], mean, n_d) if denom is None  # type: ignore
+                  else np.full(p, np.nan))
         out.append(DomainEstimate(theta, v, _deff(v, s2, psum, n_d, kind, has_fpc), n_d, psum,
                                   float(replicate_df(design, m)), theta_r))
         theta_all[g * p:(g + 1) * p] = theta

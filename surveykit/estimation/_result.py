@@ -53,15 +53,18 @@ def parameter_names(frame: pd.DataFrame, by_names: Sequence[str], *,
 def tidy_result(rows: list[dict[str, Any]], by_names: Sequence[str], columns: Sequence[str],
                 *, synthetic: bool, n_missing_by: int = 0, vcov: np.ndarray | None = None,
                 df: float | None = None, several: bool = False,
-                name_column: str = "variable") -> pd.DataFrame:
-    """The tidy result frame of an estimator (see the module docstring)."""
+                name_column: str = "variable", names: list[str] | None = None) -> pd.DataFrame:
+    """The tidy result frame of an estimator (see the module docstring); ``names`` overrides
+    the parameter names (e.g. "a:b" for a covariance matrix)."""
     out = pd.DataFrame(rows, columns=[*by_names, *columns])
     for col in INT_COLUMNS:
         if col in out.columns:
             out[col] = out[col].astype("int64")
     out.attrs["n_missing_by"] = n_missing_by
     if vcov is not None:
-        names = parameter_names(out, list(by_names), name_column=name_column, several=several)
+        if names is None:
+            names = parameter_names(out, list(by_names), name_column=name_column,
+                                    several=several)
         if vcov.shape != (len(names), len(names)):
             raise EstimationError(f"internal: covariance {vcov.shape} for {len(names)} rows")
         out.attrs["vcov"] = pd.DataFrame(vcov, index=names, columns=names)

@@ -129,4 +129,65 @@ add_contrast("jk1_contrast", svycontrast(b, list("E-H" = c(E = 1, H = -1),
 b <- svyby(~api00, ~stype, jk1, svymean, covmat = TRUE)
 add_contrast("jk1_ratio", svycontrast(b, quote(E / H)))
 
+## ---- svyratio ------------------------------------------------------------------------------
+add_ratio <- function(case, r, nm) add(case, "ratio", nm, r$ratio, sqrt(r$var))
+add_ratio("ratio_dstrat", svyratio(~api00 + api99, ~enroll, dstrat),
+          c("api00/enroll", "api99/enroll"))
+add_ratio("ratio_dclus1", svyratio(~api00, ~enroll, dclus1), "api00/enroll")
+add_ratio("ratio_jk1", svyratio(~api00, ~enroll, jk1), "api00/enroll")
+add_ratio("ratio_domain", svyratio(~api00, ~enroll, subset(dstrat, meals > 30)),
+          "api00/enroll")
+add_ratio("ratio_na", svyratio(~acs.k3, ~enroll, dstrat, na.rm = TRUE), "acs.k3/enroll")
+b <- svyby(~api00, ~stype, dclus1, svyratio, denominator = ~enroll)
+add("ratio_by_dclus1", "ratio", rownames(b), coef(b), SE(b))
+b <- svyby(~api00, ~stype, jk1, svyratio, denominator = ~enroll, covmat = TRUE)
+add("ratio_by_jk1", "estimate", rownames(b), coef(b), SE(b))
+v <- vcov(b); dimnames(v) <- list(rownames(b), rownames(b)); add_vcov("ratio_by_jk1", v)
+
+## ---- svyvar --------------------------------------------------------------------------------
+add_var <- function(case, s) {
+  m <- as.matrix(coef(s))
+  nm <- if (length(m) == 1) "api00:api00" else
+    as.vector(outer(rownames(as.matrix(s)), colnames(as.matrix(s)), paste, sep = ":"))
+  v <- as.matrix(attr(s, "var"))
+  add(case, "var", nm, as.vector(unclass(s)), sqrt(diag(v)))
+}
+add_var("var_dstrat", svyvar(~api00, dstrat))
+s <- svyvar(~api00 + api99 + enroll, dclus1)
+add("var3_dclus1", "var", as.vector(t(outer(c("api00", "api99", "enroll"),
+    c("api00", "api99", "enroll"), paste, sep = ":"))), as.vector(t(as.matrix(s))),
+    sqrt(diag(as.matrix(attr(s, "var")))))
+s <- svyvar(~api00 + api99, jk1)
+add("var2_jk1", "var", c("api00:api00", "api99:api00", "api00:api99", "api99:api99"),
+    as.vector(as.matrix(s)), sqrt(diag(as.matrix(attr(s, "var")))))
+s <- svyvar(~api00, subset(dstrat, meals > 30))
+add("var_domain", "var", "api00:api00", coef(s), SE(s))
+s <- svyvar(~acs.k3, dstrat, na.rm = TRUE)
+add("var_na", "var", "acs.k3:acs.k3", coef(s), SE(s))
+s <- svyvar(~api00, subset(jk1, meals > 30))
+add("var_jk1_domain", "var", "api00:api00", coef(s), SE(s))
+
+## ---- svytable (counts) and svytotal of the cell indicators (SEs) -------------------------
+add_table <- function(case, design, f, Ntotal = NULL, round = FALSE) {
+  t <- svytable(f, design, Ntotal = Ntotal, round = round)
+  cells <- as.data.frame(t, stringsAsFactors = FALSE)
+  nm <- if (ncol(cells) == 3) paste(cells[[1]], cells[[2]], sep = ".") else cells[[1]]
+  add(case, "table", nm, cells$Freq)
+}
+add_table("table_dstrat", dstrat, ~stype + awards)
+add_table("table_dclus1", dclus1, ~stype)
+add_table("table_jk1", jk1, ~stype + awards)
+add_table("table_domain", subset(dstrat, meals > 30), ~stype + awards)
+add_table("table_ntotal", dstrat, ~stype + awards, Ntotal = 1000)
+add_table("table_round", dstrat, ~stype + awards, round = TRUE)
+s <- svytotal(~interaction(stype, awards), dstrat)
+add("table_dstrat", "total_se", sub("interaction\\(stype, awards\\)", "", names(coef(s))),
+    coef(s), SE(s))
+s <- svytotal(~interaction(stype, awards), jk1)
+add("table_jk1", "total_se", sub("interaction\\(stype, awards\\)", "", names(coef(s))),
+    coef(s), SE(s))
+s <- svymean(~interaction(stype, awards), dstrat)
+add("table_ntotal", "mean_se", sub("interaction\\(stype, awards\\)", "", names(coef(s))),
+    coef(s) * 1000, SE(s) * 1000)
+
 write.csv(do.call(rbind, rows), file.path(out, "estimators_results.csv"), row.names = FALSE)
