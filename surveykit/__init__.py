@@ -49,6 +49,7 @@ _API: dict[str, str] = {
     "likert": "surveykit.estimation",
     "CrosstabResult": "surveykit.estimation",
     "ratio": "surveykit.estimation",
+    "quantile": "surveykit.estimation",
     "var": "surveykit.estimation",
     "table": "surveykit.estimation",
     # inference on any result with a covariance (R's coef/vcov/svycontrast)

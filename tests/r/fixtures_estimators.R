@@ -190,4 +190,68 @@ s <- svymean(~interaction(stype, awards), dstrat)
 add("table_ntotal", "mean_se", sub("interaction\\(stype, awards\\)", "", names(coef(s))),
     coef(s) * 1000, SE(s) * 1000)
 
+## ---- svyquantile (survey >= 4.1: ci=TRUE, Woodruff "mean" interval, qrule "math") ---------
+add_q <- function(case, r, prefix = NULL) {
+  for (v in names(r)) {
+    m <- unclass(r)[[v]]
+    nm <- paste(c(prefix, v)[seq_along(c(prefix, v))], collapse = ":")
+    add(case, "quantile", paste(nm, rownames(m), sep = ":"), m[, 1], m[, 4], m[, 2], m[, 3])
+  }
+}
+# Quantiles sit on knife edges (is the weighted CDF exactly q?), so R works here on the data
+# exactly as the Python tests read them: the CSV exports (15 significant digits).
+rd <- function(name) read.csv(file.path(out, "data", paste0(name, ".csv")))
+apistrat_c <- rd("apistrat"); apiclus1_c <- rd("apiclus1")
+dstrat <- svydesign(id = ~1, strata = ~stype, weights = ~pw, data = apistrat_c, fpc = ~fpc)
+dclus1 <- svydesign(id = ~dnum, weights = ~pw, data = apiclus1_c, fpc = ~fpc)
+jk1 <- as.svrepdesign(dclus1, type = "JK1")
+cal1 <- calibrate(dclus1, ~stype + api99, tot.api99)
+qq <- c(0.1, 0.25, 0.5, 0.9)
+for (it in c("mean", "beta", "xlogit", "asin", "score"))
+  add_q(paste0("q_dstrat_", it), svyquantile(~api00 + enroll, dstrat, qq, ci = TRUE,
+                                              interval.type = it))
+for (qr in c("math", "school", "shahvaish", paste0("hf", 1:9)))
+  add_q(paste0("q_dclus1_", qr), svyquantile(~api00 + enroll, dclus1, qq, ci = TRUE,
+                                              qrule = qr))
+for (it in c("mean", "quantile", "beta", "xlogit"))
+  add_q(paste0("q_jk1_", it), svyquantile(~api00 + enroll, jk1, qq, ci = TRUE,
+                                           interval.type = it))
+# survey 4.1.1's svyquantile.svyrep.design never passes interval.type to woodruffCI, so
+# "beta"/"xlogit"/"asin" silently give the "mean" interval there; surveykit computes the
+# interval asked for: its reference is R's own woodruffCI called with that method.
+for (it in c("beta", "xlogit", "asin")) {
+  for (v in c("api00", "enroll")) {
+    x <- jk1$variables[[v]]; w <- weights(jk1, "sampling")
+    for (p in qq) {
+      qhat <- survey:::qrule_math(x, w, p)
+      ci <- survey:::woodruffCI(x, qhat, p, jk1, survey:::qrule_math, 0.05, degf(jk1),
+                                method = it)
+      add(paste0("q_jk1_woodruff_", it), "quantile", paste(v, p, sep = ":"), qhat,
+          diff(ci) / (2 * qt(0.975, degf(jk1))), ci[1], ci[2])
+    }
+  }
+}
+add_q("q_domain", svyquantile(~api00, subset(dstrat, meals > 30), qq, ci = TRUE))
+add_q("q_na", svyquantile(~acs.k3, dstrat, qq, ci = TRUE, na.rm = TRUE))
+add_q("q_cal", svyquantile(~api00, cal1, qq, ci = TRUE))
+for (g in c("E", "H", "M")) {
+  add_q("q_by_dclus1", svyquantile(~api00, subset(dclus1, stype == g), 0.5, ci = TRUE),
+        prefix = g)
+  add_q("q_by_jk1", svyquantile(~api00, subset(jk1, stype == g), 0.5, ci = TRUE,
+                                interval.type = "quantile"), prefix = g)
+}
+# joint replicate covariance of the group medians (svyby(covmat=TRUE) cannot do quantiles)
+reps <- sapply(c("E", "H", "M"), function(g) {
+  r <- svyquantile(~api00, subset(jk1, stype == g), 0.5, ci = TRUE,
+                   interval.type = "quantile", return.replicates = TRUE)
+  as.vector(r$replicates)
+})
+est <- sapply(c("E", "H", "M"), function(g)
+  unclass(svyquantile(~api00, subset(jk1, stype == g), 0.5, ci = TRUE))[[1]][1, 1])
+v <- svrVar(reps, jk1$scale, jk1$rscales, mse = jk1$mse, coef = est)
+v <- matrix(v, 3, 3, dimnames = list(paste0(c("E", "H", "M"), ":0.5"),
+                                      paste0(c("E", "H", "M"), ":0.5")))
+add("q_by_jk1_vcov", "estimate", rownames(v), est, sqrt(diag(v)))
+add_vcov("q_by_jk1_vcov", v)
+
 write.csv(do.call(rbind, rows), file.path(out, "estimators_results.csv"), row.names = FALSE)
