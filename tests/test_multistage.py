@@ -284,3 +284,24 @@ def test_fpc_of_one_is_a_population_count_when_others_are_counts(apiclus2):
     frac = st.assign(f=np.where(st["stype"] == "H", 1.0, 0.5))
     d = SurveyDesign(frac, weights="pw", strata="stype", fpc="f")
     assert list(d.fpc_f) == [0.5, 0.0, 0.5]
+
+
+def test_poststratified_two_stage_design_matches_r(apiclus2, ref):
+    d = SurveyDesign(apiclus2, psu=["dnum", "snum"], fpc=["fpc1", "fpc2"])
+    ps = sk.poststratify(d, "stype", {"E": 4421, "H": 755, "M": 1018})
+    for stat, fn, var in (("mean", sk.mean, "api00"), ("total", sk.total, "enroll")):
+        r = fn(ps, var)
+        check(r["estimate"], r["std_error"], rows(ref, "clus2_fpc_ps", stat))
+    r = sk.mean(ps.subset("stype == 'E'"), "api00")
+    check(r["estimate"], r["std_error"], rows(ref, "clus2_fpc_ps", "domain_mean"))
+
+
+def test_jkn_from_a_stratified_two_stage_design(apistrat2, ref):
+    d = SurveyDesign(apistrat2, psu=["dnum", "snum"], strata=["stype", "sch.wide"],
+                     fpc=["fpc1", "fpc2s"], nest=True)
+    with pytest.warns(UserWarning, match="after the first stage"):
+        rep = d.replicate("jkn")
+    np.testing.assert_allclose(rep.rscales, rows(ref, "strat2_jkn", "rscales")["estimate"],
+                               rtol=1e-12)
+    r = sk.mean(rep, "api00")
+    check(r["estimate"], r["std_error"], rows(ref, "strat2_jkn", "mean"))

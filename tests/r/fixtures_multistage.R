@@ -103,6 +103,20 @@ write.csv(as.data.frame(apply(rw, 2, function(v) sprintf("%.17g", v))),
 add("clus2_fpc_jk1", "scale", "", "scale", rclus2$scale, 0)
 addsvy("clus2_fpc_jk1", "mean", "api00", svymean(~api00, rclus2))
 
+## calibrating a two-stage design: the residualised scores enter every stage's term (svyrecvar)
+pop_stype <- data.frame(stype = c("E", "H", "M"), Freq = c(4421, 755, 1018))
+ps2 <- postStratify(dclus2, ~stype, pop_stype)
+addsvy("clus2_fpc_ps", "mean", "api00", svymean(~api00, ps2))
+addsvy("clus2_fpc_ps", "total", "enroll", svytotal(~enroll, ps2, na.rm = TRUE))
+addsvy("clus2_fpc_ps", "domain_mean", "api00", svymean(~api00, subset(ps2, stype == "E")))
+## JKn from the stratified two-stage design: first-stage PSUs and strata only
+a2r <- read.csv(file.path(dat, "apistrat2.csv"))
+ds2r <- svydesign(id = ~dnum + snum, strata = ~stype + sch.wide, fpc = ~fpc1 + fpc2s,
+                  nest = TRUE, data = a2r)
+rs2 <- suppressWarnings(as.svrepdesign(ds2r, type = "JKn"))
+addsvy("strat2_jkn", "mean", "api00", svymean(~api00, rs2))
+add("strat2_jkn", "rscales", "", as.character(seq_along(rs2$rscales)), rs2$rscales, 0)
+
 ## mu284: two-stage, population counts at both stages (Cochran)
 mu <- mu284
 mu$big <- factor(ifelse(mu$y1 >= 45, "yes", "no"))
