@@ -536,6 +536,7 @@ class SurveyDesign(_Base):
             "strata": strata if isinstance(strata, (str, list, tuple)) else None,
             "psu": psu if isinstance(psu, (str, list, tuple)) else None,
             "fpc": fpc if isinstance(fpc, (str, list, tuple)) else None,
+            "has_fpc": bool(fpc_specs),  # also when given as arrays (spec["fpc"] is None then)
             "probs": probs if isinstance(probs, (str, list, tuple)) else None,
             "nest": nest,
             "strata_levels": strata_levels,
@@ -607,7 +608,7 @@ class SurveyDesign(_Base):
     def _later_stages(self) -> bool:
         """The variance adds later-stage terms (several stages, an FPC, no ultimate cluster)."""
         return (self.n_stages > 1 and not self.ultimate_cluster
-                and self.spec.get("fpc") is not None)
+                and self.spec.get("has_fpc", False))
 
     def psu_totals(self, scores: np.ndarray) -> np.ndarray:
         """n_psu x p sums of the n x p ``scores`` within each PSU."""
@@ -677,7 +678,7 @@ class SurveyDesign(_Base):
             clus += f", {self.n_stages} stages"
             if self.ultimate_cluster:
                 clus += " (ultimate-cluster variance)"
-        fpc = ", with FPC" if self.spec.get("fpc") is not None else ""
+        fpc = ", with FPC" if self.spec.get("has_fpc") else ""
         eq = ("; equal probability (no weights, probs or fpc given)"
               if self.spec.get("weights_from") == "equal" else "")
         return (f"{kind} design ({self.n_strata} strata, {clus}{fpc}); n = {self.n} "

@@ -323,7 +323,7 @@ def make_replicate_design(
     if method not in ("bootstrap", "subbootstrap") and replicates is not None:
         raise DesignError(f"replicates= only applies to the bootstrap, not {method!r}")
     if (method in ("jk1", "jkn", "bootstrap") and design.n_stages > 1
-            and design.spec.get("fpc") is not None):
+            and design.spec.get("has_fpc", False)):
         warnings.warn("finite population corrections after the first stage are dropped: "
                       "replicates resample first-stage PSUs (as R's as.svrepdesign)",
                       UserWarning, stacklevel=3)

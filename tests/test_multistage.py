@@ -305,3 +305,15 @@ def test_jkn_from_a_stratified_two_stage_design(apistrat2, ref):
                                rtol=1e-12)
     r = sk.mean(rep, "api00")
     check(r["estimate"], r["std_error"], rows(ref, "strat2_jkn", "mean"))
+
+
+def test_columns_given_as_arrays_define_the_same_design(apiclus2):
+    """FPCs, PSUs and strata given as arrays instead of column names: same stages, same
+    variance (the later stages must not be dropped because no column name was given)."""
+    by_name = SurveyDesign(apiclus2, psu=["dnum", "snum"], fpc=["fpc1", "fpc2"])
+    arrays = SurveyDesign(apiclus2, psu=[apiclus2["dnum"].to_numpy(), apiclus2["snum"]],
+                          fpc=[apiclus2["fpc1"].to_numpy(), apiclus2["fpc2"].to_numpy()])
+    a = sk.mean(by_name, "api00")["std_error"].iloc[0]
+    b = sk.mean(arrays, "api00")["std_error"].iloc[0]
+    assert b == pytest.approx(a, rel=1e-12)
+    assert "with FPC" in arrays.describe() and "2 stages" in arrays.describe()
