@@ -160,3 +160,19 @@ def test_invariant_to_weight_scale_and_row_order(scale, seed):
     b = multinom(SurveyDesign(perm, weights="w", psu="psu"), "y ~ x + g")
     np.testing.assert_allclose(a.params, b.params, rtol=1e-7, atol=1e-9)
     np.testing.assert_allclose(a.std_errors, b.std_errors, rtol=1e-6)
+
+
+def test_predicted_probabilities_with_se_match_r(dclus1):
+    """Delta-method SEs of predicted probabilities (R: numerical gradient times the svyrecvar
+    covariance)."""
+    res = multinom(dclus1, "stype ~ ell + meals + mobility")
+    new = pd.DataFrame({"ell": [10.0, 40.0], "meals": [20.0, 80.0], "mobility": [15.0, 5.0]})
+    pred = res.predict(new, type="prob", se=True)
+    ref = _fixture("stype_apiclus1_predict")
+    assert list(pred["level"]) == list(ref["level"]) and list(pred["row"]) == list(ref["row"])
+    np.testing.assert_allclose(pred["estimate"], ref["estimate"], rtol=1e-6)
+    np.testing.assert_allclose(pred["std_error"], ref["std_error"], rtol=1e-4)
+    np.testing.assert_allclose(pred["estimate"].to_numpy().reshape(2, 3).sum(axis=1), 1.0)
+    assert pred.attrs["vcov"].shape == (6, 6)
+    with pytest.raises(ModelError, match="probabilities"):
+        res.predict(new, type="link", se=True)

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import special
+from scipy import special, stats
 
 from surveykit.errors import ConvergenceError, ModelError
 from surveykit.models._design_matrix import build_frame, check_rank
@@ -186,27 +186,56 @@ class MultinomResult(ModelResult):
         B = (self.params.to_numpy() if params is None else params).reshape(-1, X.shape[1])
         return X @ B.T
 
-    def predict(self, newdata: pd.DataFrame | None = None, type: str = "prob"
-                ) -> pd.Series | pd.DataFrame:
+    def predict(self, newdata: pd.DataFrame | None = None, type: str = "prob", *,
+                se: bool = False, conf_level: float = 0.95) -> pd.Series | pd.DataFrame:
         """``type="prob"``: n x K outcome probabilities (columns = levels, baseline first);
         ``"link"``: n x (K-1) log-odds against the baseline; ``"response"``: the most probable
-        level. ``newdata`` defaults to the fitted rows."""
+        level. ``newdata`` defaults to the fitted rows.
+
+        ``se=True`` (``type="prob"``): one row per (row, level) with the probability, its
+        delta-method SE from the design-based covariance and a normal interval, as ordinal
+        predictions; ``attrs["vcov"]`` is the joint covariance (so ``contrast`` works on it)."""
         if newdata is None:
             X, index = self.frame.X, self.frame.data.index
         else:
             X, index = self.frame.model_matrix(newdata), newdata.index
         eta = self._link(X)
         labels = [_label(v) for v in self.outcome_levels]
+        if type not in ("prob", "link", "response"):
+            raise ModelError(f"unknown prediction type {type!r}",
+                             hint="use 'prob', 'link' or 'response'")
+        if se and type != "prob":
+            raise ModelError("multinom predictions with se=True are outcome probabilities",
+                             hint="use type='prob'")
         if type == "link":
             return pd.DataFrame(eta, index=index, columns=labels[1:])
         probs = special.softmax(np.column_stack([np.zeros(len(X)), eta]), axis=1)
+        if se:
+            return self._prob_se(X, probs, index, labels, conf_level)
         if type == "prob":
             return pd.DataFrame(probs, index=index, columns=labels)
-        if type == "response":
-            return pd.Series(np.asarray(self.outcome_levels, dtype=object)[probs.argmax(axis=1)],
-                             index=index, name="response")
-        raise ModelError(f"unknown prediction type {type!r}",
-                         hint="use 'prob', 'link' or 'response'")
+        return pd.Series(np.asarray(self.outcome_levels, dtype=object)[probs.argmax(axis=1)],
+                         index=index, name="response")
+
+    def _prob_se(self, X: np.ndarray, probs: np.ndarray, index: pd.Index, labels: list[str],
+                 conf_level: float) -> pd.DataFrame:
+        """dP_j/dbeta_k = P_j (1[j = k] - P_k) x for the non-baseline k; delta method."""
+        n, K = probs.shape
+        p = X.shape[1]
+        d = probs[:, :, None] * (np.eye(K)[None, :, 1:] - probs[:, None, 1:])  # n x K x (K-1)
+        G = (d[:, :, :, None] * X[:, None, None, :]).reshape(n * K, (K - 1) * p)
+        cov = G @ self.vcov.to_numpy() @ G.T
+        sd = np.sqrt(np.maximum(np.diag(cov), 0))
+        est = probs.ravel()
+        q = stats.norm.ppf(0.5 + conf_level / 2)
+        rows = np.repeat(np.asarray(index, dtype=object), K)
+        lev = np.tile(np.asarray(labels, dtype=object), n)
+        out = pd.DataFrame({"row": rows, "level": lev, "estimate": est, "std_error": sd,
+                            "ci_low": est - q * sd, "ci_high": est + q * sd})
+        names = [f"{r}:{v}" for r, v in zip(rows, lev, strict=True)]
+        out.attrs.update(vcov=pd.DataFrame(cov, index=names, columns=names),
+                         coef=pd.Series(est, index=names), df=float("inf"))
+        return out
 
     def marginal_effects(self, conf_level: float = 0.95) -> pd.DataFrame:
         raise ModelError("average marginal effects are not implemented for multinom",

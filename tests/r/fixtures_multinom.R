@@ -79,7 +79,8 @@ write_multinom <- function(name, fit, est, V, design_df, n, extra = list()) {
 }
 
 # linearisation: nnet fit on the domain's complete rows, sandwich through svyrecvar
-lin_fixture <- function(name, formula, design, domain = rep(TRUE, nrow(design$variables))) {
+lin_fixture <- function(name, formula, design, domain = rep(TRUE, nrow(design$variables)),
+                        newdata = NULL) {
   dat <- design$variables
   w <- weights(design)
   mf <- model.frame(formula, dat[domain & w > 0, , drop = FALSE], na.action = na.omit)
@@ -97,6 +98,21 @@ lin_fixture <- function(name, formula, design, domain = rep(TRUE, nrow(design$va
   infl <- matrix(0, nrow(dat), length(par))
   infl[rows, ] <- parts$scores(par) %*% solve(-H)
   V <- svyrecvar(infl, design$cluster, design$strata, design$fpc, postStrata = design$postStrata)
+  if (!is.null(newdata)) {  # predicted probabilities and delta-method SEs (numerical gradient)
+    Xn <- model.matrix(delete.response(terms(fit)), newdata)
+    prob <- function(q) {
+      e <- exp(cbind(0, Xn %*% matrix(q, ncol(X))))
+      as.vector(t(e / rowSums(e)))
+    }
+    G <- sapply(seq_along(par), function(j) {
+      h <- 1e-6 * max(1, abs(par[j])); u <- par; l <- par; u[j] <- u[j] + h; l[j] <- l[j] - h
+      (prob(u) - prob(l)) / (2 * h)
+    })
+    write.csv(data.frame(row = rep(seq_len(nrow(Xn)) - 1, each = length(fit$lev)),
+                         level = rep(fit$lev, nrow(Xn)), estimate = sprintf("%.17g", prob(par)),
+                         std_error = sprintf("%.17g", sqrt(diag(G %*% V %*% t(G))))),
+              file.path(out, paste0("multinom_", name, "_predict.csv")), row.names = FALSE)
+  }
   write_multinom(name, fit, par, V, degf(subset(design, domain)), length(rows),
                  extra = list(nnet_estimate = nnet_par,
                               max_abs_score = rep(max(abs(colSums(parts$scores(par)))),
@@ -110,7 +126,8 @@ dnh <- svydesign(id = ~SDMVPSU, strata = ~SDMVSTRA, weights = ~WTMEC2YR, nest = 
 # stratified multistage (NHANES), covariate missing for some rows (HI_CHOL), 4 outcome levels
 lin_fixture("race_nhanes", factor(race) ~ agecat + RIAGENDR + HI_CHOL, dnh)
 # cluster sample with FPC, string outcome, 3 levels
-lin_fixture("stype_apiclus1", stype ~ ell + meals + mobility, dclus1)
+lin_fixture("stype_apiclus1", stype ~ ell + meals + mobility, dclus1,
+            newdata = data.frame(ell = c(10, 40), meals = c(20, 80), mobility = c(15, 5)))
 # a domain (R's subset: rows outside keep their PSU structure, weight zero)
 lin_fixture("stype_apiclus1_domain", stype ~ ell + meals + mobility, dclus1,
             domain = apiclus1$both == "Yes")
