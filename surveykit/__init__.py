@@ -81,6 +81,7 @@ _API: dict[str, str] = {
     # presentation: figures, labels
     "plot": "surveykit.plot",
     "labels": "surveykit.labels",
+    "summary_table": "surveykit.summary_table",  # callable module: sk.summary_table(...)
 }
 
 __all__ = ["__version__", *_API]

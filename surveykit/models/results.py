@@ -439,6 +439,13 @@ class ModelResult:
 
         return regression_table([self], fmt="markdown", exponentiate=exponentiate, digits=digits)
 
+    def to_docx(self, path: Any, exponentiate: bool | None = None, digits: int = 3) -> Any:
+        """Publication table as a Word file (python-docx); see
+        :func:`surveykit.summary_table.regression_docx`."""
+        from surveykit.summary_table import regression_docx
+
+        return regression_docx([self], path, exponentiate=exponentiate, digits=digits)
+
     def to_latex(self, exponentiate: bool | None = None, digits: int = 3) -> str:
         """Publication table (LaTeX tabular): estimate with stars, SE in parentheses, N."""
         from surveykit.models.tables import regression_table
