@@ -186,6 +186,16 @@ class _Base:
     domain: np.ndarray
     source: str | None = None
 
+    def __repr__(self) -> str:  # short (<= 20 lines), not the dataclass dump of the data
+        from surveykit.display import design_repr
+
+        return design_repr(self)
+
+    def _repr_html_(self) -> str:
+        from surveykit.display import design_html
+
+        return design_html(self)
+
     @property
     def weights(self) -> np.ndarray:
         """Analysis weights: the design weights, zero outside the current domain."""
@@ -265,7 +275,7 @@ class _Base:
         return self.data[name]
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class SurveyDesign(_Base):
     """A linearisation (Taylor series) survey design, like R's ``svydesign``.
 
@@ -689,7 +699,7 @@ class SurveyDesign(_Base):
 REPLICATE_TYPES = ("JK1", "JKn", "bootstrap", "BRR", "Fay", "other")
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class ReplicateDesign(_Base):
     """A replicate-weight design, like R's ``svrepdesign(combined.weights=TRUE)``.
 

@@ -52,6 +52,16 @@ class CrosstabResult:
     row: str = ""
     col: str = ""
 
+    def __repr__(self) -> str:  # test line and row percentages, <= 20 lines
+        from surveykit.display import crosstab_repr
+
+        return crosstab_repr(self)
+
+    def _repr_html_(self) -> str:
+        from surveykit.display import crosstab_html
+
+        return crosstab_html(self)
+
 
 def _design_effect_matrix(mean2: np.ndarray, v: np.ndarray, nr: int, nc: int,
                           n: int) -> np.ndarray:

@@ -59,6 +59,16 @@ class HarmonisationReport:
     variables: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
         columns=VARIABLE_COLUMNS))
 
+    def __repr__(self) -> str:  # short summary; the tables are attributes
+        from surveykit.display import report_repr
+
+        return report_repr(self)
+
+    def _repr_html_(self) -> str:
+        from surveykit.display import report_html
+
+        return report_html(self)
+
     def to_frame(self) -> pd.DataFrame:
         """One long table: ``section`` (rows/recode/unmapped/missing) plus the details."""
         cols = ["section", "study", "variable", "raw_column", "raw", "canonical", "reason", "n"]
@@ -135,6 +145,16 @@ class Harmonised:
     report: HarmonisationReport
     missing: dict[str, pd.Series]
     codebook: Codebook
+
+    def __repr__(self) -> str:  # short summary, not 33,000 characters of frame and reasons
+        from surveykit.display import harmonised_repr
+
+        return harmonised_repr(self)
+
+    def _repr_html_(self) -> str:
+        from surveykit.display import harmonised_html
+
+        return harmonised_html(self)
 
     def write(self, path: str | Path, file_label: str | None = None) -> Path:
         """Write the canonical frame (.csv, .parquet, .sav/.zsav); see :func:`write_canonical`."""

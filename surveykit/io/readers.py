@@ -57,6 +57,16 @@ class RawFile:
         """Number of rows (respondents)."""
         return len(self.data)
 
+    def __repr__(self) -> str:  # short: not the dataclass dump of every label and reason
+        from surveykit.display import raw_repr
+
+        return raw_repr(self)
+
+    def _repr_html_(self) -> str:
+        from surveykit.display import raw_html
+
+        return raw_html(self)
+
     def reasons(self, column: str) -> pd.Series:
         """NA reasons of one column (None where the value is present)."""
         given = self.missing_reasons.get(column)

@@ -433,6 +433,11 @@ class ModelResult:
     def __repr__(self) -> str:
         return f"<ModelResult {self.describe_model()}: {self.formula}, N={self.nobs}>"
 
+    def _repr_html_(self) -> str:
+        from surveykit.display import model_html
+
+        return model_html(self)
+
     def to_markdown(self, exponentiate: bool | None = None, digits: int = 3) -> str:
         """Publication table (Markdown): estimate with stars, SE in parentheses, N."""
         from surveykit.models.tables import regression_table
