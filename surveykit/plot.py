@@ -232,8 +232,8 @@ def forest(models: Any, *, names: Sequence[str] | None = None, exponentiate: boo
     for m, name in zip(fits, names, strict=True):
         t = m.tidy(exponentiate=log)
         t = t.iloc[: m.n_coef] if hasattr(m, "n_coef") else t
-        if not intercept:
-            t = t[t["term"] != "Intercept"]
+        if not intercept:  # "Intercept", R's "(Intercept)"; ordinal thresholds "a|b" too
+            t = t[~t["term"].astype(str).str.contains(_f._INTERCEPT)]
         if "label" not in t.columns:
             t = t.assign(label=term_labels(t["term"], m))
         tables.append(t.assign(model=name))

@@ -15,11 +15,11 @@ from typing import Any, Literal
 import numpy as np
 from matplotlib.figure import Figure
 
+from surveykit import plot
 from surveykit.errors import ValidationError
 from surveykit.report.figures import (
     approval_diverging,
     behaviour_items,
-    forest,
     index_by_group,
     source_note,
     weight_diagnostics,
@@ -97,29 +97,30 @@ def build_figures(result: Any) -> list[ReportFigure]:
         title = str(meta.get("title") or table_id)
         source = published_source(meta)
         note = source_note(input_file, source)
-        fig = drawers[kind](table, title=title, note=note, replica=replica)
-        caption = f"{title}. {note}."
-        out.append(ReportFigure(_stem(table_id), "tables", table_id, title, caption, fig))
+        # the title is the caption (the source note stays in the figure): said once each
+        fig = drawers[kind](table, title=None, note=note, replica=replica)
+        out.append(ReportFigure(_stem(table_id), "tables", table_id, title, title, fig))
     for name, model in result.models.items():
         meta = result.model_meta.get(name, {})
         exponentiate, measure = model_measure(model, meta)
         title = str(meta.get("title") or name)
-        try:
-            fig = forest(model.tidy(exponentiate=exponentiate), title, measure=measure,
-                         note=source_note(input_file), replica=replica, log=exponentiate)
+        try:  # the public sk.plot.forest, labelled from the data
+            fig = plot.forest(model, exponentiate=exponentiate, note=source_note(input_file))
         except ValidationError:  # intercept-only model: nothing to plot (said in the report)
             continue
+        scale = ", log scale" if exponentiate else ""
         out.append(ReportFigure(_stem(f"model_{name}"), "models", name, title,
-                                f"{title}: {measure.lower()}s with 95 % confidence intervals.",
-                                fig))
+                                f"{measure}s with 95 % confidence intervals{scale}.", fig))
     weights = np.asarray(getattr(result, "weights", np.zeros(0)), dtype=float)
     if weights.size:
         margins = (getattr(result, "weighting", {}) or {}).get("margins")
-        fig = weight_diagnostics(weights, margins, title="Weighting diagnostics",
+        fig = weight_diagnostics(weights, margins, title=None,
                                  note=source_note(input_file), replica=replica)
         caption = "Distribution of the analysis weights" + (
             " and, per calibration margin, sample, weighted and target shares."
             if margins is not None and len(margins) else " (no calibration margins).")
         out.append(ReportFigure("weights", "weighting", "weights", "Weighting diagnostics",
                                 caption, fig))
+    for k, fig in enumerate(out, start=1):  # "Figure k." once, in the caption
+        fig.caption = f"Figure {k}. {fig.caption}"
     return out

@@ -22,11 +22,12 @@ from surveykit.report.markdown import (
     SECTIONS,
     STATUS,
     comparison_rows,
-    frame_table,
+    margins_table,
     model_description,
     model_table,
     provenance_items,
     table_summary,
+    weight_summary_table,
 )
 
 _NUM = ' class="num"'
@@ -142,15 +143,16 @@ def render_html(result: Any, figures: Sequence[Any]) -> str:
 
     out.append('<section id="weighting">\n<h2>Weighting diagnostics</h2>')
     weighting = getattr(result, "weighting", {}) or {}
-    header, rows = frame_table(weighting.get("summary"))
+    header, rows = weight_summary_table(weighting.get("summary"))
     out.append("<h3>Weight summary</h3>")
-    out.append(html_table(header, rows, cls="weights") if header
+    out.append(html_table(header, rows, numeric=[False, True], cls="weights") if header
                else "<p>No weight summary.</p>")
     out.append("<h3>Margins: sample, weighted and target shares</h3>")
     margins = weighting.get("margins")
     if margins is not None and len(margins):
-        header, rows = frame_table(margins)
-        out.append(html_table(header, rows, cls="margins"))
+        header, rows = margins_table(margins)
+        out.append(html_table(header, rows, numeric=[False, False] + [True] * 6,
+                              cls="margins"))
     else:
         out.append("<p>No calibration margins (the weights were used as supplied).</p>")
     out += [_figure(f) for f in figures if f.section == "weighting"]

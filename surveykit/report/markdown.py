@@ -185,7 +185,8 @@ def model_table(model: Any, exponentiate: bool) -> tuple[list[str], list[list[st
 
     tidy = model.tidy(exponentiate=exponentiate)
     term = "term" if "term" in tidy.columns else tidy.columns[0]
-    labels = term_labels([str(t) for t in tidy[term]])
+    labels = (tidy["label"].astype(str).tolist() if "label" in tidy.columns  # from the data
+              else term_labels([str(t) for t in tidy[term]]))
     header = ["Term", "exp(b)" if exponentiate else "b", "SE", "95 % CI", "p"]
     rows = []
     for label, (_, r) in zip(labels, tidy.iterrows(), strict=True):
@@ -210,6 +211,63 @@ def frame_table(frame: pd.DataFrame | pd.Series | None) -> tuple[list[str], list
         return ["Statistic", "Value"], [[str(k), fmt_value(v)] for k, v in frame.items()]
     header = [str(c) for c in frame.columns]
     rows = [[fmt_value(v) for v in row] for row in frame.itertuples(index=False, name=None)]
+    return header, rows
+
+
+#: statistic of :func:`surveykit.weight_summary` -> (display name, format)
+WEIGHT_STATS: dict[str, tuple[str, str]] = {
+    "n": ("Respondents", "{:,.0f}"), "sum": ("Sum of weights", "{:,.1f}"),
+    "min": ("Smallest weight", "{:.3f}"), "max": ("Largest weight", "{:.3f}"),
+    "mean": ("Mean weight", "{:.3f}"), "cv": ("Coefficient of variation", "{:.3f}"),
+    "max_min_ratio": ("Largest / smallest", "{:.1f}"),
+    "deff_kish": ("Kish design effect (1 + CV²)", "{:.3f}"),
+    "n_effective": ("Effective sample size", "{:,.0f}"),
+}
+
+
+def weight_summary_table(summary: pd.DataFrame | pd.Series | None
+                         ) -> tuple[list[str], list[list[str]]]:
+    """(header, rows) of the weight summary with readable names and fixed decimals."""
+    if summary is None or len(summary) == 0:
+        return [], []
+    if isinstance(summary, pd.DataFrame) and {"statistic", "value"} <= set(summary.columns):
+        items = list(zip(summary["statistic"], summary["value"], strict=True))
+    elif isinstance(summary, pd.Series):
+        items = list(summary.items())
+    else:
+        return frame_table(summary)
+    rows = []
+    for key, value in items:
+        name, fmt = WEIGHT_STATS.get(str(key), (str(key), "{:,.4g}"))
+        rows.append([name, "–" if _missing(value) else fmt.format(float(value))])
+    return ["Statistic", "Value"], rows
+
+
+def margins_table(margins: pd.DataFrame | None) -> tuple[list[str], list[list[str]]]:
+    """(header, rows) of the calibration margins in percent with one decimal: variable,
+    category (value label), n, n missing, sample %, weighted %, target %, weighted − target
+    in percentage points (0.00 when calibration met the target)."""
+    if margins is None or len(margins) == 0:
+        return [], []
+    sample = "unweighted_share" if "unweighted_share" in margins.columns else "sample_share"
+    header = ["Variable", "Category", "n", "n missing", "Sample %", "Weighted %", "Target %",
+              "Weighted − target (pp)"]
+    rows = []
+    for r in margins.to_dict("records"):
+        label = r.get("label")
+        cat = str(label) if not _missing(label) and label != "" else fmt_value(r.get("category"))
+        diff = r.get("difference")
+        if _missing(diff) and not (_missing(r.get("weighted_share"))
+                                   or _missing(r.get("target_share"))):
+            diff = float(r["weighted_share"]) - float(r["target_share"])
+        rows.append([str(r.get("variable", "")), cat, fmt_int(r.get("n_unweighted")),
+                     fmt_int(r.get("n_missing")),
+                     fmt_number(100 * float(r[sample]), 1) if not _missing(r.get(sample)) else "–",
+                     fmt_number(100 * float(r["weighted_share"]), 1)
+                     if not _missing(r.get("weighted_share")) else "–",
+                     fmt_number(100 * float(r["target_share"]), 1)
+                     if not _missing(r.get("target_share")) else "–",
+                     fmt_number(100 * float(diff), 2) if not _missing(diff) else "–"])
     return header, rows
 
 
@@ -325,15 +383,16 @@ def render_markdown(result: Any, figures: Sequence[Any]) -> str:
 
     out.append('<a id="weighting"></a>\n\n## Weighting diagnostics\n')
     weighting = getattr(result, "weighting", {}) or {}
-    header, rows = frame_table(weighting.get("summary"))
+    header, rows = weight_summary_table(weighting.get("summary"))
     out.append("### Weight summary\n")
-    out.append(md_table(header, [[md_escape(c) for c in r] for r in rows]) if header
-               else "_No weight summary._\n")
+    out.append(md_table(header, [[md_escape(c) for c in r] for r in rows],
+                        right=[False, True]) if header else "_No weight summary._\n")
     margins = weighting.get("margins")
     out.append("### Margins: sample, weighted and target shares\n")
     if margins is not None and len(margins):
-        header, rows = frame_table(margins)
-        out.append(md_table(header, [[md_escape(c) for c in r] for r in rows]))
+        header, rows = margins_table(margins)
+        out.append(md_table(header, [[md_escape(c) for c in r] for r in rows],
+                            right=[False, False, True, True, True, True, True, True]))
     else:
         out.append("_No calibration margins (the weights were used as supplied)._\n")
     out += [image(f) for f in figures if f.section == "weighting"]
