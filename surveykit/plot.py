@@ -288,7 +288,7 @@ def forest(models: Any, *, names: Sequence[str] | None = None, exponentiate: boo
                 [t for t in tier if lo_lim <= t <= hi_lim]))
             ax.xaxis.set_minor_locator(mpl.ticker.NullLocator())
             ax.xaxis.set_major_formatter(mpl.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
-        ax.set_yticks(np.arange(len(terms)), [_f._wrap(label_of_term[t], 40) for t in terms])
+        ax.set_yticks(np.arange(len(terms)), [_f._wrap(label_of_term[t], 46) for t in terms])
         ax.set_ylim(len(terms) - 0.5, -0.5)
         ax.set_xlabel(f"{measure} (95 % CI{', log scale' if log else ''})")
         ax.grid(axis="x", color="#E5E5E5", linewidth=0.5)
