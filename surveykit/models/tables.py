@@ -44,6 +44,7 @@ def regression_table(results: Sequence[Any], fmt: str = "markdown",
         raise ModelError("regression_table needs at least one model result")
     names = list(names) if names is not None else [f"({i + 1})" for i in range(len(results))]
     terms: list[str] = []
+    shown: dict[str, str] = {}  # term -> its label from the data ("Age group: 31–50")
     cells: list[dict[str, tuple[str, str]]] = []
     heads: list[str] = []
     for res, name in zip(results, names, strict=True):
@@ -56,6 +57,7 @@ def regression_table(results: Sequence[Any], fmt: str = "markdown",
                              f"({row.std_error:.{digits}f})")
             if row.term not in terms:
                 terms.append(row.term)
+                shown[row.term] = str(getattr(row, "label", row.term))
         cells.append(col)
     foot = [("N", [str(r.nobs) for r in results]),
             ("Excluded (missing)", [str(r.n_missing) for r in results])]
@@ -72,7 +74,7 @@ def regression_table(results: Sequence[Any], fmt: str = "markdown",
         lines = ["| Term | " + " | ".join(heads) + " |",
                  "|---|" + "---:|" * len(results)]
         for term in terms:
-            label = term.replace("|", "\\|")  # ordinal thresholds "a|b" inside a table
+            label = shown[term].replace("|", "\\|")  # ordinal thresholds "a|b" in a table
             lines.append(f"| {label} | " + " | ".join(c.get(term, ("", ""))[0] for c in cells)
                          + " |")
             lines.append("| | " + " | ".join(c.get(term, ("", ""))[1] for c in cells) + " |")
@@ -83,7 +85,7 @@ def regression_table(results: Sequence[Any], fmt: str = "markdown",
     lines = [r"\begin{tabular}{l" + "r" * len(results) + "}", r"\hline",
              "Term & " + " & ".join(esc(h) for h in heads) + r" \\", r"\hline"]
     for term in terms:
-        lines.append(esc(term) + " & " + " & ".join(
+        lines.append(esc(shown[term]) + " & " + " & ".join(
             _star_tex(c.get(term, ("", ""))[0]) for c in cells) + r" \\")
         lines.append(" & " + " & ".join(c.get(term, ("", ""))[1] for c in cells) + r" \\")
     lines.append(r"\hline")
