@@ -281,8 +281,9 @@ def forest(models: Any, *, names: Sequence[str] | None = None, exponentiate: boo
             shown = np.concatenate([est, lo[np.isfinite(lo)], hi[np.isfinite(hi)]])
             span = max(abs(np.log10(shown.min())), abs(np.log10(shown.max())), 0.1)
             ax.set_xlim(10 ** (-span * 1.08), 10 ** (span * 1.08))
+            # denser tick sets only where they cannot collide (the axis is symmetric about 1)
             tier = _f._LOG_TICKS if span <= 0.6 else (
-                _f._LOG_TICKS_125 if span <= 2.25 else _f._LOG_TICKS_10)
+                _f._LOG_TICKS_125 if span <= 1.3 else _f._LOG_TICKS_10)
             lo_lim, hi_lim = ax.get_xlim()
             ax.xaxis.set_major_locator(mpl.ticker.FixedLocator(
                 [t for t in tier if lo_lim <= t <= hi_lim]))
