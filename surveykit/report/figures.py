@@ -183,7 +183,10 @@ def _first_label(frame: pd.DataFrame, id_col: str, label_col: str) -> dict[Any, 
 
 
 def _num(series: pd.Series) -> np.ndarray:
-    return pd.to_numeric(series, errors="coerce").to_numpy(dtype=float)
+    """Numbers to draw, rounded to 10 decimals: last-bit differences of a computation (e.g. the
+    summation order of a threaded BLAS) then cannot move an axis limit, so files stay
+    byte-identical across runs."""
+    return np.round(pd.to_numeric(series, errors="coerce").to_numpy(dtype=float), 10)
 
 
 def _with_n(label: str, n: Any, sep: str = " ") -> str:
