@@ -146,11 +146,11 @@ def estimates(result: pd.DataFrame, *, by: str | None = None, kind: str = "point
             panels = frame["variable"].map(lambda v: variable_label(result, str(v)))
         share_x = True
     else:
-        rows = _group_text(frame, by_cols) if by_cols else frame["variable"].map(
-            lambda v: variable_label(result, str(v)))
+        rows = _group_text(frame, by_cols) if by_cols else pd.Series([""] * len(frame))
+        if "quantile" in frame.columns:  # sk.quantile: one row per group and quantile
+            pct = frame["quantile"].map(lambda q: f"{100 * float(q):g}th percentile")
+            rows = (rows + ", " + pct) if by_cols else pct
         panels = frame["variable"].map(lambda v: variable_label(result, str(v)))
-        if not by_cols:
-            rows = pd.Series([""] * len(frame))
         share_x = False
     row_order = list(dict.fromkeys(rows.tolist()))
     panel_order = list(dict.fromkeys(panels.tolist()))

@@ -170,3 +170,14 @@ def test_errors_are_typed(replica):
         sk.plot.hist(replica, "nope")
     with pytest.raises(SurveyKitError):
         sk.plot.estimates(sk.proportion(replica, "approval"), kind="pie")
+
+
+def test_estimates_of_quantiles_one_row_per_group_and_quantile(replica):
+    res = sk.quantile(replica, "age", [0.25, 0.5, 0.75], by="urban")
+    assert res["urban"].dtype == np.int64 and "urban_label" in res.columns
+    fig = sk.plot.estimates(res)
+    (ax,) = [a for a in fig.axes if a.get_visible()]
+    ticks = [t.get_text() for t in ax.get_yticklabels()]
+    assert ticks[0] == "Rural, 25th percentile" and ticks[-1] == "Urban, 75th percentile"
+    (cont,) = [c for c in ax.containers if isinstance(c, ErrorbarContainer)]
+    np.testing.assert_allclose(cont.lines[0].get_xdata(), res["estimate"])

@@ -38,6 +38,7 @@ from surveykit.estimation._core import (
     warn_empty_groups,
 )
 from surveykit.estimation._result import tidy_result
+from surveykit.labels import label_result
 
 QRULES = ("math", "school", "shahvaish", "hf1", "hf2", "hf3", "hf4", "hf5", "hf6", "hf7",
           "hf8", "hf9")
@@ -264,7 +265,7 @@ def quantile(design: Design, var: str | Sequence[str], q: float | Sequence[float
                                       if c in by_names or c == "quantile"
                                       or (c == "variable" and (len(names) > 1 or not by_names)))
                              for r in rows] if vcov else None)
-    return out
+    return label_result(out, design, by=by_names, level=None)  # codes as int, <by>_label
 
 
 def _q(x: np.ndarray, w: np.ndarray, p: float, rule: str) -> float:
