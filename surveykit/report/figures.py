@@ -12,6 +12,7 @@ Every figure carries a source note; figures made from the bundled synthetic repl
 
 from __future__ import annotations
 
+import io
 import re
 import textwrap
 from collections.abc import Iterable, Mapping, Sequence
@@ -832,6 +833,23 @@ def save_figure(fig: Figure, path_stem: str | Path,
     with _style():
         for fmt in formats:
             path = stem.with_name(f"{stem.name}.{fmt}")
-            fig.savefig(path, format=fmt, dpi=300, metadata=dict(_METADATA[fmt]))
+            if fmt == "svg":
+                buf = io.BytesIO()
+                fig.savefig(buf, format=fmt, dpi=300, metadata=dict(_METADATA[fmt]))
+                path.write_bytes(_stable_svg_ids(buf.getvalue()))
+            else:
+                fig.savefig(path, format=fmt, dpi=300, metadata=dict(_METADATA[fmt]))
             out[fmt] = path
     return out
+
+
+_CLIP_ID = re.compile(rb"\bp[0-9a-f]{10}\b")
+
+
+def _stable_svg_ids(svg: bytes) -> bytes:
+    """Renumber matplotlib's clip-path ids in order of appearance: for clip paths it hashes
+    ``id()`` of a transform (a memory address), so the same figure could get other ids."""
+    order: dict[bytes, bytes] = {}
+    for m in _CLIP_ID.finditer(svg):
+        order.setdefault(m.group(0), b"clip%04d" % len(order))
+    return _CLIP_ID.sub(lambda m: order[m.group(0)], svg)
