@@ -384,10 +384,21 @@ def sensitivity_figure(result: SensitivityResult) -> Any:
                    interpolation="nearest")
     ax.set_xticks(range(len(schemes)), [labels[s] for s in schemes], rotation=20, ha="right")
     starts = wide.groupby("table_id", sort=False).indices
-    ticks = [(float(np.mean(ix)), tid) for tid, ix in starts.items()]
-    names = {tid: ("Fig. " + tid[4:].replace("_", ".")) if tid.startswith("fig_") else tid
-             for _, tid in ticks}
-    ax.set_yticks([t for t, _ in ticks], [names[tid] for _, tid in ticks])
+
+    def name(tid: str) -> str:
+        return ("Fig. " + tid[4:].replace("_", ".")) if tid.startswith("fig_") else tid
+
+    # one tick per table; neighbouring small tables (< 6 cells) share one label
+    ticks: list[list[Any]] = []  # [cell positions, labels, ("small")]
+    for tid, ix in starts.items():
+        small = len(ix) < 6
+        if small and ticks and ticks[-1][2:] == ["small"]:
+            ticks[-1][0].extend(ix.tolist())
+            ticks[-1][1].append(name(tid))
+        else:
+            ticks.append([ix.tolist(), [name(tid)]] + (["small"] if small else []))
+    ax.set_yticks([float(np.mean(ix)) for ix, *_ in ticks],
+                  [", ".join(labels) for _, labels, *_ in ticks])
     for ix in starts.values():
         ax.axhline(ix.min() - 0.5, color="black", linewidth=0.6)
     ax.set_ylabel("published cells (registry order; white: reference SE 0)")
