@@ -209,3 +209,17 @@ def test_describe_summarises_a_numeric_with_a_labelled_missing_code(tmp_path, ca
     body = lines[lines.index("INC (numeric)") + 1:]
     assert len(body) == 2 and "unlabelled values: min" in body[0] and body[0].endswith("2950")
     assert "refused" in body[1] and body[1].endswith("50")
+
+
+def test_weight_output_of_synthetic_data_stays_marked(tmp_path: Path, capsys) -> None:
+    """issue 11 item 1 on the weight path: the replica, raked, is still the replica."""
+    (tmp_path / "t.yaml").write_text("margins:\n  S4: {1: 0.6, 2: 0.4}\n")
+    for out in (tmp_path / "w.csv", tmp_path / "w.sav"):
+        assert cli.main(["weight", str(sk.replica.path()), "--targets",
+                         str(tmp_path / "t.yaml"), "--weights", "WEIGHT",
+                         "--out", str(out)]) == 0
+        assert "Synthetic replica" in capsys.readouterr().out.splitlines()[0]
+        back = sk.read(out)
+        assert back.data["data_source"].str.contains("SYNTHETIC").all()
+        if out.suffix == ".sav":
+            assert "SYNTHETIC" in back.file_label
