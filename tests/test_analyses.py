@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -40,7 +41,8 @@ def test_every_published_table_has_a_script() -> None:
     assert sorted(TABLE_SCRIPTS.values()) == load_registry().tables()
     scripts = {p.name for p in ANALYSES.glob("*.py")}
     # two_studies.py (several studies at once) is tested in tests/test_studies.py
-    assert scripts == set(TABLE_SCRIPTS) | set(MODEL_SCRIPTS) | {"two_studies.py"}
+    assert scripts == set(TABLE_SCRIPTS) | set(MODEL_SCRIPTS) | {"two_studies.py",
+                                                                 "beyond_published_tables.py"}
 
 
 @pytest.mark.parametrize("script", sorted(TABLE_SCRIPTS))
@@ -77,3 +79,45 @@ def test_table_script_on_a_user_file_has_no_banner(tmp_path: Path) -> None:
     text = (tmp_path / "tables" / "fig_5_4.csv").read_text("utf-8")
     assert not text.startswith("#") and "Synthetic" not in text
     assert len(pd.read_csv(tmp_path / "tables" / "fig_5_4.csv")) == 35
+
+
+def test_beyond_published_tables_on_replica(tmp_path: Path) -> None:
+    """The worked methods-section analysis (issue 12): contrast, quantile, wald_test,
+    predictions with SEs, margins and multinom on the replica, every output labelled."""
+    proc = _run("beyond_published_tables.py", "--out", str(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[0] == f"*** {SYNTHETIC_BANNER} ***"
+    out = tmp_path / "beyond_published_tables"
+    assert "not findings about China" in (out / "methods.md").read_text("utf-8")
+
+    def read(stem: str) -> pd.DataFrame:
+        t = pd.read_csv(out / f"{stem}.csv")
+        assert (t["data_source"] == "synthetic replica").all()
+        return t
+
+    means = read("approval_by_region").set_index("region_name")
+    diff = read("approval_west_minus_east").iloc[0]
+    assert diff["estimate"] == pytest.approx(means.loc["West", "estimate"]
+                                             - means.loc["East", "estimate"], abs=2e-6)
+    # independent regions (no clusters): Var(West - East) = Var(West) + Var(East)
+    assert diff["std_error"] ** 2 == pytest.approx(
+        (means.loc[["West", "East"], "std_error"] ** 2).sum(), rel=1e-4)
+    med = read("internet_hours_median").iloc[0]
+    assert med["ci_low"] <= med["estimate"] <= med["ci_high"]
+    wald = read("approval_ordinal_education_wald").iloc[0]
+    assert wald["df"] == 3 and 0 < wald["p_value"] < 1
+    probs = read("urban_graduate_category_probabilities")
+    assert probs["estimate"].sum() == pytest.approx(1.0, abs=1e-9) and len(probs) == 5
+    rrr = read("manager_multinom_rrr")
+    assert sorted(rrr["outcome"].unique()) == ["local government", "other / don't know",
+                                               "private companies"]
+    assert (rrr["estimate"] > 0).all() and len(rrr) == 3 * 14
+    profiles = read("manager_profiles")
+    shares = profiles[["central government", "local government", "private companies",
+                       "other / don't know"]].sum(axis=1)
+    assert np.allclose(shares, 1.0)
+    central = read("manager_profiles_central_se")
+    np.testing.assert_allclose(central["estimate"], profiles["central government"], atol=1e-6)
+    gap = read("manager_trust_gap").iloc[0]
+    assert gap["estimate"] == pytest.approx(central["estimate"][0] - central["estimate"][1],
+                                            abs=2e-6)
