@@ -159,6 +159,11 @@ def sensitivity(design: Any, schemes: Sequence[Scheme] | Mapping[str, Any] | Non
     from surveykit.replication.tables import compute_table, table_ids
 
     reg = registry if registry is not None else load_registry()
+    if getattr(design, "is_replicate", False):
+        raise WeightingError("sensitivity needs a linearisation design (SurveyDesign): the "
+                             "pairwise CIs use design.vcov of influence scores",
+                             file=getattr(design, "source", None),
+                             hint="pass the SurveyDesign the replicate design was made from")
     if schemes is None:
         plan = weighting_schemes(design, trim_bounds=trim_bounds, margins=margins,
                                  margins_source=margins_source)

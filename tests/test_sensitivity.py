@@ -240,3 +240,10 @@ def test_pairwise_differences_match_r():
         row, sign = (fwd.iloc[0], 1.0) if len(fwd) else (rev.iloc[0], -1.0)
         assert sign * row["difference"] == pytest.approx(r.difference, rel=1e-6)
         assert row["std_error"] == pytest.approx(r.std_error, rel=1e-4)
+
+
+def test_replicate_design_is_a_typed_error():
+    frame = pd.read_csv(CANONICAL)
+    rep = sk.SurveyDesign(frame, weights="weight").replicate("jk1")
+    with pytest.raises(sk.SurveyKitError, match="linearisation design"):
+        sensitivity(rep, tables=["fig_5_5"])
