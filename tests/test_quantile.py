@@ -95,6 +95,9 @@ def test_woodruff_vcov_diagonal_is_the_r_se(dclus1):
     assert list(v.index)[:2] == ["E:api00:0.25", "E:api00:0.5"]
     corr = v.iloc[0, 1] / np.sqrt(v.iloc[0, 0] * v.iloc[1, 1])
     assert 0 < corr < 1  # quartile and median of one variable move together
+    two = quantile(dclus1, "api00", 0.5, by=["stype", "awards"], vcov=True)
+    assert two.attrs["vcov"].index[0] == "E.No:0.5"
+    assert "vcov" not in quantile(dclus1, "api00").attrs
 
 
 def test_qrule_math_is_the_weighted_inverse_cdf():

@@ -218,8 +218,9 @@ def quantile(design: Design, var: str | Sequence[str], q: float | Sequence[float
             use_df = g_df if df is None else float(df)
             t = _crit(level, use_df)
             for p in qs:
-                est, lo, hi = (qrule_value := _q(xg, wg, p, qrule)), np.nan, np.nan
-                ycol = np.where(used, x <= qrule_value, 0.0) if idx.size else np.zeros(len(x))
+                qrule_value = _q(xg, wg, p, qrule)
+                est, lo, hi = qrule_value, np.nan, np.nan
+                ycol = np.where(used, x <= qrule_value, 0.0)
                 slope = np.nan
                 reps = None
                 if idx.size:
@@ -250,21 +251,25 @@ def quantile(design: Design, var: str | Sequence[str], q: float | Sequence[float
                              "std_error": float(se_q), "ci_low": float(lo),
                              "ci_high": float(hi), "n_unweighted": int(idx.size),
                              "n_missing": int(nmiss[g])})
-                ind_cols.append(ycol)
-                code_cols.append(np.where(used, 0, -1))
-                slopes.append(slope)
-                rep_cols.append(reps)
+                if vcov:  # kept only when the joint covariance is asked for (n-length)
+                    ind_cols.append(ycol)
+                    code_cols.append(np.where(used, 0, -1))
+                    slopes.append(slope)
+                    rep_cols.append(reps)
     joint = None
     if vcov:
         joint = _joint(design, ci, rows, ind_cols, code_cols, slopes, rep_cols)
-    order = [*by_names, "variable", "quantile"]
+    labels = None
+    if vcov:  # the naming rule of surveykit.estimation._result, with the quantile last
+        labels = []
+        for r in rows:
+            parts = [".".join(str(r[b]) for b in by_names)] if by_names else []
+            if len(names) > 1 or not by_names:
+                parts.append(str(r["variable"]))
+            labels.append(":".join([*parts, f"{r['quantile']:g}"]))
     out = tidy_result(rows, by_names, QUANTILE_COLUMNS, synthetic=design.is_synthetic,
                       n_missing_by=groups.n_missing_by, vcov=joint,
-                      df=float(design.df) if vcov else None,
-                      names=[":".join(str(r[c]) for c in order
-                                      if c in by_names or c == "quantile"
-                                      or (c == "variable" and (len(names) > 1 or not by_names)))
-                             for r in rows] if vcov else None)
+                      df=float(design.df) if vcov else None, names=labels)
     return label_result(out, design, by=by_names, level=None)  # codes as int, <by>_label
 
 
