@@ -286,13 +286,11 @@ def check_rank(X: np.ndarray, w: np.ndarray, columns: list[str], *, extra: np.nd
     """Raise ModelError naming the collinear columns when the weighted X is rank deficient."""
     if X.shape[1] == 0:
         return
-    Z = X * np.sqrt(w)[:, None]
-    if extra is not None:
-        Z = np.column_stack([extra * np.sqrt(w)[:, None], Z])
     names = ([f"threshold {i}" for i in range(extra.shape[1])] if extra is not None else []) \
         + list(columns)
-    raw = X if extra is None else np.column_stack([extra, X])
-    big = np.abs(raw).max(axis=0)
+    big = np.abs(X).max(axis=0, initial=0.0)
+    if extra is not None:
+        big = np.concatenate([np.abs(extra).max(axis=0, initial=0.0), big])
     huge = big > 1e150  # their squares overflow: neither the rank nor the fit can be computed
     if huge.any():
         raise ModelError("covariate values too large for floating-point arithmetic (their "
@@ -300,16 +298,23 @@ def check_rank(X: np.ndarray, w: np.ndarray, columns: list[str], *, extra: np.nd
                          values=[f"{names[i]} (max |x| {big[i]:.3g})"
                                  for i in np.flatnonzero(huge)],
                          hint="rescale the variable(s), e.g. divide by a power of ten")
-    scale = np.sqrt((Z**2).sum(axis=0))
+    # the weighted cross-product X'WX (with the extra columns first), built without copies of
+    # the n x p matrix beyond one weighted X
+    Xw = X * w[:, None]
+    G = X.T @ Xw
+    if extra is not None:
+        top = np.hstack([extra.T @ (extra * w[:, None]), extra.T @ Xw])
+        G = np.vstack([top, np.hstack([top[:, extra.shape[1]:].T, G])])
+    scale = np.sqrt(np.maximum(np.diag(G), 0.0))
     zero = scale == 0
     if zero.any():
         raise ModelError("design matrix has columns that are all zero in the fitted rows",
                          values=[names[i] for i in np.flatnonzero(zero)],
                          hint="a factor level or variable is absent from the domain")
-    Zs = Z / scale
+    Gs = G / np.outer(scale, scale)
     # eigen-decomposition of the (unit-diagonal) cross-product: n p^2 work instead of an n x p SVD
-    ev, vec = np.linalg.eigh(Zs.T @ Zs)
-    null = vec[:, ev <= ev[-1] * 1e-13 * Zs.shape[1]].T
+    ev, vec = np.linalg.eigh(Gs)
+    null = vec[:, ev <= ev[-1] * 1e-13 * Gs.shape[1]].T
     if null.size:
         involved = np.flatnonzero((np.abs(null) > 1e-6).any(axis=0))
         raise ModelError("design matrix is rank deficient (collinear columns)",
