@@ -117,3 +117,21 @@ def test_codes_helpers():
     assert codes(pd.Series([1.0, 2.0])).dtype == np.int64
     assert codes(pd.Series([1.0, np.nan])).dtype == float  # NA keeps the float type
     assert codes(pd.Series([1.5, 2.0])).tolist() == [1.5, 2.0]
+
+
+def test_vcov_parameter_names_use_value_labels_so_contrasts_read_as_the_question():
+    """`contrast(mean(..., by="region", vcov=True), {"West": 1, "East": -1})` (issue 12)."""
+    df = sk.load_replica()
+    design = sk.SurveyDesign(df, weights="weight")
+    res = sk.mean(design, "approval", by="region", vcov=True)
+    assert list(res.attrs["vcov"].index) == list(res["region_label"])
+    diff = sk.contrast(res, {"West": 1, "East": -1})
+    est = res.set_index("region_label")
+    v = res.attrs["vcov"]
+    assert diff["estimate"].iloc[0] == pytest.approx(
+        est.loc["West", "estimate"] - est.loc["East", "estimate"], rel=1e-12)
+    se = np.sqrt(v.loc["West", "West"] + v.loc["East", "East"] - 2 * v.loc["West", "East"])
+    assert diff["std_error"].iloc[0] == pytest.approx(se, rel=1e-12)
+    # proportions: group label, variable, level label
+    prop = sk.proportion(design, "urban", by="region", vcov=True)
+    assert "West:urban:urban" in prop.attrs["vcov"].index

@@ -38,10 +38,9 @@ add_contrast("glm_dstrat", svycontrast(m, list(
 add_contrast("glm_dstrat_nl", svycontrast(m, quote(ell / meals)))
 
 ## ---- joint covariance of by-group estimates (vcov=True) ------------------------------------
-# Linearisation: survey 4.1.1's svyby(covmat=TRUE) returns a block-diagonal matrix (zero
-# covariance between groups) on svydesign objects, so the reference for the joint covariance
-# is svyratio(covmat=TRUE) / svytotal on domain-indicator variables, which gives the same
-# within-group values (checked against svyby SEs below) and the cross-group covariances.
+# Linearisation: the joint covariance is taken from svyratio(covmat=TRUE) / svytotal on
+# domain-indicator variables (cross-group covariances included); tests/r/fixtures_covmat.R
+# checks the same matrices against svyby(covmat=TRUE) itself.
 # Parameter names follow surveykit's rule: "group", "group:variable", "group:variable:level".
 dom_cols <- function(design, vars, by, levels = NULL) {
   v <- design$variables
