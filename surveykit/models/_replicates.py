@@ -1,4 +1,5 @@
-"""Replicate-weight covariance for models: refit once per replicate, warm-started."""
+"""Design covariance of model estimates: linearisation of the influence functions, or refits
+on the replicate weights (warm-started), for every model family."""
 
 from __future__ import annotations
 
@@ -35,3 +36,19 @@ def refit_replicates(reps: np.ndarray, n_params: int, fit: Refit, outcome: str) 
                                    f"norm {gnorm:.3g})", column=outcome)
         out[r] = est
     return out
+
+
+def model_vcov(design: Any, frame: Any, theta: np.ndarray, influence: Callable[[], np.ndarray],
+               fit: Refit) -> np.ndarray:
+    """The design covariance of a model's estimates ``theta``.
+
+    Replicate designs: ``fit`` refits the model on each replicate's weights (rows of the model
+    frame) and the design's ``replicate_vcov`` does the variance. Linearisation designs:
+    ``influence()`` gives the n_used x p influence functions (scores times the inverse
+    information), embedded in the full sample for ``design.vcov`` (R's ``svyrecvar``).
+    """
+    if design.is_replicate:
+        thetas = refit_replicates(design.replicate_weights[frame.rows], len(theta), fit,
+                                  frame.lhs)
+        return design.replicate_vcov(theta, thetas)
+    return design.vcov(frame.embed(influence(), design.n_total))

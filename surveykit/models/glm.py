@@ -23,7 +23,7 @@ from scipy import special, stats
 
 from surveykit.errors import ConvergenceError, ModelError
 from surveykit.models._design_matrix import ModelFrame, build_frame, check_rank
-from surveykit.models._replicates import refit_replicates
+from surveykit.models._replicates import model_vcov
 from surveykit.models.results import ModelResult
 
 EPS10 = 10 * np.finfo(float).eps
@@ -392,18 +392,13 @@ def glm(design: Any, formula: str, family: str = "gaussian", link: str | None = 
     var = variance(kind, mu)
     A = X.T @ (X * (w * me**2 / var)[:, None])
     Ainv = np.linalg.inv(A)
-    if design.is_replicate:
-        def fit(wr: np.ndarray) -> tuple[np.ndarray, bool, float]:
-            br, _, ok, gn = irls(X, y, wr, kind, lk, beta0=beta, offset=off, tol=tol,
-                                 maxit=maxiter)
-            return br, ok, gn
 
-        betas = refit_replicates(design.replicate_weights[frame.rows], len(beta), fit,
-                                 frame.lhs)
-        V = design.replicate_vcov(beta, betas)
-    else:
-        U = X * (w * (y - mu) * me / var)[:, None]
-        V = design.vcov(frame.embed(U @ Ainv, design.n_total))
+    def fit(wr: np.ndarray) -> tuple[np.ndarray, bool, float]:
+        br, _, ok, gn = irls(X, y, wr, kind, lk, beta0=beta, offset=off, tol=tol, maxit=maxiter)
+        return br, ok, gn
+
+    V = model_vcov(design, frame, beta,
+                   lambda: (X * (w * (y - mu) * me / var)[:, None]) @ Ainv, fit)
     p = len(beta)
     df_resid = design.subset(frame.used).df + 1 - p
     scale = r_weight_scale(design)

@@ -29,7 +29,7 @@ from scipy import special, stats
 
 from surveykit.errors import ConvergenceError, ModelError
 from surveykit.models._design_matrix import build_frame, check_rank
-from surveykit.models._replicates import refit_replicates
+from surveykit.models._replicates import model_vcov
 from surveykit.models.results import ModelResult, _t_inference
 
 
@@ -316,17 +316,12 @@ def multinom(design: Any, formula: str, base: Any = None) -> MultinomResult:
                                f"gradient norm {gnorm:.3g})", column=frame.lhs)
     info_inv = np.linalg.inv(-H)
     names = _param_names(frame.columns, levels)
-    if design.is_replicate:
-        def fit(wr: np.ndarray) -> tuple[np.ndarray, bool, float]:
-            th_r, _, _, ok_r, g_r = _newton(model, wr, theta.copy())
-            return th_r, ok_r, g_r
 
-        thetas = refit_replicates(design.replicate_weights[frame.rows], len(theta), fit,
-                                  frame.lhs)
-        V = design.replicate_vcov(theta, thetas)
-    else:
-        infl = model.scores(theta, w) @ info_inv
-        V = design.vcov(frame.embed(infl, design.n_total))
+    def fit(wr: np.ndarray) -> tuple[np.ndarray, bool, float]:
+        th_r, _, _, ok_r, g_r = _newton(model, wr, theta.copy())
+        return th_r, ok_r, g_r
+
+    V = model_vcov(design, frame, theta, lambda: model.scores(theta, w) @ info_inv, fit)
     return MultinomResult(
         model="multinom", family="multinomial", link="mlogit", frame=frame, design=design,
         params=pd.Series(theta, index=names, name="estimate"),

@@ -24,7 +24,7 @@ from scipy import special
 
 from surveykit.errors import ConvergenceError, ModelError
 from surveykit.models._design_matrix import build_frame, check_rank
-from surveykit.models._replicates import refit_replicates
+from surveykit.models._replicates import model_vcov
 from surveykit.models.glm import LINKS, irls
 from surveykit.models.results import ModelResult
 
@@ -115,16 +115,12 @@ def negbin(design: Any, formula: str) -> ModelResult:
     p = X.shape[1]
     info_inv = np.linalg.inv(-H)
     names = [*frame.columns, "log(alpha)"]
-    if design.is_replicate:
-        def fit(wr: np.ndarray) -> tuple[np.ndarray, bool, float]:
-            th_r, _, _, ok_r, g_r = _newton(X, y, wr, theta.copy())
-            return th_r, ok_r, g_r
 
-        thetas = refit_replicates(design.replicate_weights[frame.rows], p + 1, fit, frame.lhs)
-        V = design.replicate_vcov(theta, thetas)
-    else:
-        _, S, _ = _parts(theta, X, y, w)
-        V = design.vcov(frame.embed(S @ info_inv, design.n_total))
+    def fit(wr: np.ndarray) -> tuple[np.ndarray, bool, float]:
+        th_r, _, _, ok_r, g_r = _newton(X, y, wr, theta.copy())
+        return th_r, ok_r, g_r
+
+    V = model_vcov(design, frame, theta, lambda: _parts(theta, X, y, w)[1] @ info_inv, fit)
     full = pd.DataFrame(V, index=names, columns=names)
     la, la_se = float(theta[p]), float(np.sqrt(V[p, p]))
     return ModelResult(

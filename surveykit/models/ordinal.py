@@ -28,7 +28,7 @@ import pandas as pd
 
 from surveykit.errors import ConvergenceError, ModelError
 from surveykit.models._design_matrix import build_frame, check_rank
-from surveykit.models._replicates import refit_replicates
+from surveykit.models._replicates import model_vcov
 from surveykit.models.results import ModelResult, link_parts
 
 LINK_ALIASES = {"logit": "logit", "logistic": "logit", "probit": "probit"}
@@ -219,17 +219,12 @@ def ordinal(design: Any, formula: str, link: str = "logit") -> ModelResult:
     info_inv = np.linalg.inv(-H)
     names = list(frame.columns) + [f"{_label(levels[k])}|{_label(levels[k + 1])}"
                                    for k in range(K - 1)]
-    if design.is_replicate:
-        def fit(wr: np.ndarray) -> tuple[np.ndarray, bool, float]:
-            th_r, _, _, ok_r, g_r = newton(model, wr, theta.copy())
-            return th_r, ok_r, g_r
 
-        thetas = refit_replicates(design.replicate_weights[frame.rows], len(theta), fit,
-                                  frame.lhs)
-        V = design.replicate_vcov(theta, thetas)
-    else:
-        infl = model.scores(theta, w) @ info_inv
-        V = design.vcov(frame.embed(infl, design.n_total))
+    def fit(wr: np.ndarray) -> tuple[np.ndarray, bool, float]:
+        th_r, _, _, ok_r, g_r = newton(model, wr, theta.copy())
+        return th_r, ok_r, g_r
+
+    V = model_vcov(design, frame, theta, lambda: model.scores(theta, w) @ info_inv, fit)
     return ModelResult(
         model="ordinal", family="ordinal", link=link, frame=frame, design=design,
         params=pd.Series(theta, index=names, name="estimate"),
