@@ -60,6 +60,12 @@ def dclus1(apiclus1: pd.DataFrame):
 
 
 @pytest.fixture(scope="session")
+def jk1(dclus1):
+    """as.svrepdesign(dclus1, type="JK1")"""
+    return dclus1.replicate("jk1")
+
+
+@pytest.fixture(scope="session")
 def dnh(nhanes: pd.DataFrame):
     """svydesign(id=~SDMVPSU, strata=~SDMVSTRA, weights=~WTMEC2YR, nest=TRUE, data=nhanes)"""
     from surveykit.design import SurveyDesign

@@ -18,11 +18,6 @@ def ref() -> pd.DataFrame:
     return rr.load()
 
 
-@pytest.fixture(scope="module")
-def jk1(dclus1):
-    return dclus1.replicate("jk1")
-
-
 def _check(res: pd.DataFrame, want: pd.DataFrame, names: list[str] | None = None) -> None:
     if names is not None:
         assert names == list(want["name"])

@@ -27,11 +27,6 @@ def ref() -> pd.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def jk1(dclus1):
-    return dclus1.replicate("jk1")
-
-
-@pytest.fixture(scope="module")
 def cal1(apiclus1, apipop):
     clus1 = SurveyDesign(apiclus1, weights="pw", psu="dnum", fpc="fpc")
     types = apipop["stype"].value_counts()

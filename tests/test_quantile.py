@@ -22,11 +22,6 @@ def ref() -> pd.DataFrame:
     return rr.load()
 
 
-@pytest.fixture(scope="module")
-def jk1(dclus1):
-    return dclus1.replicate("jk1")
-
-
 def _check(res: pd.DataFrame, ref: pd.DataFrame, case: str, prefix: list[str] | None = None
            ) -> None:
     want = rr.rows(ref, case, "quantile")
