@@ -59,6 +59,24 @@ def dclus1(apiclus1: pd.DataFrame):
     return SurveyDesign(apiclus1, weights="pw", psu="dnum", fpc="fpc")
 
 
+def r_jk1_design(data: pd.DataFrame):
+    """apiclus1 (or a frame with its rows) with R's own JK1 replicate weights and scales
+    (as.svrepdesign(dclus1, type="JK1"), exported by tests/r/fixtures_models.R)."""
+    from surveykit.design import ReplicateDesign
+
+    rw = pd.read_csv(R_FIXTURES / "models_jk1_repweights.csv").to_numpy()
+    sc = pd.read_csv(R_FIXTURES / "models_jk1_scale.csv")
+    return ReplicateDesign(data, weights="pw", repweights=rw, type="JK1",
+                           scale=float(sc["scale"].iloc[0]), rscales=sc["rscales"].to_numpy(),
+                           mse=bool(sc["mse"].iloc[0]))
+
+
+@pytest.fixture(scope="session")
+def rclus1(apiclus1: pd.DataFrame):
+    """apiclus1 with R's JK1 replicate weights (see r_jk1_design)."""
+    return r_jk1_design(apiclus1)
+
+
 @pytest.fixture(scope="session")
 def jk1(dclus1):
     """as.svrepdesign(dclus1, type="JK1")"""

@@ -12,9 +12,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import r_jk1_design
 from scipy import special, stats
 
-from surveykit.design import ReplicateDesign, SurveyDesign
+from surveykit.design import SurveyDesign
 from surveykit.errors import ConvergenceError, ModelError, SurveyKitError
 from surveykit.models import glm, negbin, ordinal, regression_table
 
@@ -67,11 +68,7 @@ def dstrat(apistrat):
 
 @pytest.fixture(scope="module")
 def rclus1(apiclus1):
-    rw = pd.read_csv(R_FIXTURES / "models_jk1_repweights.csv").to_numpy()
-    sc = pd.read_csv(R_FIXTURES / "models_jk1_scale.csv")
-    return ReplicateDesign(_with_mealcat(apiclus1), weights="pw", repweights=rw, type="JK1",
-                           scale=float(sc["scale"].iloc[0]), rscales=sc["rscales"].to_numpy(),
-                           mse=bool(sc["mse"].iloc[0]))
+    return r_jk1_design(_with_mealcat(apiclus1))
 
 
 # --------------------------------------------------------------------------------------- svyglm

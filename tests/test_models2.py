@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from surveykit.design import ReplicateDesign, SurveyDesign
+from surveykit.design import SurveyDesign
 from surveykit.errors import ModelError
 from surveykit.models import glm
 
@@ -28,15 +28,6 @@ def _norm(term: str) -> str:
     """R and surveykit term names made comparable: factor(race)2 ~ C(race)[T.2]."""
     t = term.replace("factor(", "").replace("C(", "").replace("[T.", "")
     return re.sub(r"[^A-Za-z0-9.|:]", "", t).replace("Intercept", "(Intercept)")
-
-
-@pytest.fixture(scope="module")
-def rclus1(apiclus1):
-    rw = pd.read_csv(R_FIXTURES / "models_jk1_repweights.csv").to_numpy()
-    sc = pd.read_csv(R_FIXTURES / "models_jk1_scale.csv")
-    return ReplicateDesign(apiclus1, weights="pw", repweights=rw, type="JK1",
-                           scale=float(sc["scale"].iloc[0]), rscales=sc["rscales"].to_numpy(),
-                           mse=bool(sc["mse"].iloc[0]))
 
 
 @pytest.fixture(scope="module")

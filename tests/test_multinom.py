@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from surveykit import multinom
-from surveykit.design import ReplicateDesign, SurveyDesign
+from surveykit.design import SurveyDesign
 from surveykit.errors import ModelError
 from surveykit.models import glm
 
@@ -41,15 +41,6 @@ def _compare(name: str, res, *, estimates_only: bool = False) -> None:
     if not estimates_only:
         np.testing.assert_allclose(tidy["std_error"], ref["std_error"], rtol=1e-4)
     assert res.nobs == ref["n"].iloc[0]
-
-
-@pytest.fixture(scope="module")
-def rclus1(apiclus1):
-    rw = pd.read_csv(R_FIXTURES / "models_jk1_repweights.csv").to_numpy()
-    sc = pd.read_csv(R_FIXTURES / "models_jk1_scale.csv")
-    return ReplicateDesign(apiclus1, weights="pw", repweights=rw, type="JK1",
-                           scale=float(sc["scale"].iloc[0]), rscales=sc["rscales"].to_numpy(),
-                           mse=bool(sc["mse"].iloc[0]))
 
 
 def test_stratified_clustered_with_missing_covariate(dnh):
