@@ -682,8 +682,11 @@ class SurveyDesign(_Base):
 
     def describe(self) -> str:
         """One-paragraph description, like R's ``print(design)``."""
+        from surveykit.display import count
+
         kind = "Stratified" if self.n_strata > 1 else "Unstratified"
-        clus = "independent sampling" if self.n_psu == self.n_total else f"{self.n_psu} PSUs"
+        clus = ("independent sampling" if self.n_psu == self.n_total
+                else count(self.n_psu, "PSU"))
         if self.n_stages > 1:
             clus += f", {self.n_stages} stages"
             if self.ultimate_cluster:
@@ -691,8 +694,9 @@ class SurveyDesign(_Base):
         fpc = ", with FPC" if self.spec.get("has_fpc") else ""
         eq = ("; equal probability (no weights, probs or fpc given)"
               if self.spec.get("weights_from") == "equal" else "")
-        return (f"{kind} design ({self.n_strata} strata, {clus}{fpc}); n = {self.n} "
-                f"of {self.n_total} rows in the domain; lonely PSU policy '{self.lonely_psu}'"
+        return (f"{kind} design ({count(self.n_strata, 'stratum', 'strata')}, {clus}{fpc}); "
+                f"n = {self.n} of {count(self.n_total, 'row')} in the domain; lonely PSU policy "
+                f"'{self.lonely_psu}'"
                 f"{eq}.")
 
 
@@ -856,8 +860,11 @@ class ReplicateDesign(_Base):
         return self.scale * (d.T @ d)
 
     def describe(self) -> str:
-        return (f"Replicate-weight design ({self.type}, {self.n_replicates} replicates, "
-                f"scale {self.scale:.6g}); n = {self.n} of {self.n_total} rows in the domain.")
+        from surveykit.display import count
+
+        return (f"Replicate-weight design ({self.type}, {count(self.n_replicates, 'replicate')}, "
+                f"scale {self.scale:.6g}); n = {self.n} of {count(self.n_total, 'row')} in the "
+                "domain.")
 
 
 Design = SurveyDesign | ReplicateDesign

@@ -20,6 +20,11 @@ _BANNER_HTML = ('<p style="color:#B22222;font-weight:bold;margin:0">'
                 f"{html.escape(SYNTHETIC_BANNER)}</p>")
 
 
+def count(n: int, one: str, many: str | None = None) -> str:
+    """``n`` with the noun in the right number: "1 stratum", "3 strata", "1 PSU", "2 PSUs"."""
+    return f"{n:,} {one if n == 1 else (many if many is not None else one + 's')}"
+
+
 def _names(cols: Any, k: int = 8) -> str:
     cols = [str(c) for c in cols]
     return ", ".join(cols[:k]) + (f", … (+{len(cols) - k})" if len(cols) > k else "")
@@ -50,7 +55,7 @@ def _design_lines(d: Any) -> list[str]:
     if w.size:
         lines.append(f"  weights in the domain: sum {w.sum():,.6g}, min {w.min():.4g}, "
                      f"max {w.max():.4g}")
-    lines.append(f"  data: {d.n_total:,} rows x {d.data.shape[1]} columns "
+    lines.append(f"  data: {count(d.n_total, 'row')} x {count(d.data.shape[1], 'column')} "
                  f"({_names(d.data.columns)})")
     if getattr(d, "source", None):
         lines.append(f"  source: {d.source}")

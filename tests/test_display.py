@@ -25,3 +25,28 @@ def test_short_reprs_and_html_views():
     # the model's HTML shows labelled terms and N
     assert f"N = {fit.nobs:,}" in fit._repr_html_() and "Age in years" in fit._repr_html_()
     assert "2,209 rows" in repr(raw)
+
+
+def test_design_descriptions_count_in_the_right_number():
+    """"1 stratum", "1 PSU", plurals otherwise (was "1 strata"; a replicate design has at
+    least 2 replicates)."""
+    import numpy as np
+    import pandas as pd
+
+    one = pd.DataFrame({"w": [2.0, 3.0], "psu": [1, 1], "h": [1, 1]})
+    d1 = sk.SurveyDesign(one, weights="w")
+    assert "(1 stratum, independent sampling)" in d1.describe()
+    assert "1 strata" not in repr(d1) and "2 rows x 3 columns" in repr(d1)
+    d2 = sk.SurveyDesign(pd.DataFrame({"w": [1.0, 1, 1, 1], "h": [1, 1, 2, 2],
+                                       "psu": [1, 2, 3, 4]}), weights="w", strata="h")
+    assert d2.describe().startswith("Stratified design (2 strata, independent sampling)")
+    d3 = sk.SurveyDesign(pd.DataFrame({"w": [1.0, 1, 1], "psu": [1, 1, 1]}), weights="w",
+                         psu="psu", lonely_psu="certainty")
+    assert "(1 stratum, 1 PSU)" in d3.describe() and "of 3 rows" in d3.describe()
+    rep2 = sk.ReplicateDesign(pd.DataFrame({"w": [1.0, 1.0], "r1": [1.0, 0.0],
+                                            "r2": [0.0, 2.0]}), weights="w",
+                              repweights=["r1", "r2"], type="JK1")
+    assert "2 replicates," in rep2.describe() and "of 2 rows in" in rep2.describe()
+    assert np.isfinite(rep2.scale)
+    dom = d2.subset(np.array([True, False, False, False]))
+    assert "n = 1 of 4 rows" in dom.describe()
