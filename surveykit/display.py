@@ -84,7 +84,9 @@ def _model_frame(m: Any) -> pd.DataFrame:
     from surveykit.models.results import stars
 
     label = t["label"] if "label" in t.columns else t["term"]
+    first = {"outcome": t["outcome_label"]} if "outcome_label" in t.columns else {}
     return pd.DataFrame({
+        **first,
         "term": label,
         ("exp(b)" if exp_ else "b"): [f"{v:.3f}{stars(p)}" for v, p in
                                       zip(t["estimate"], t["p_value"], strict=True)],

@@ -167,3 +167,34 @@ def test_predicted_probabilities_with_se_match_r(dclus1):
     assert pred.attrs["vcov"].shape == (6, 6)
     with pytest.raises(ModelError, match="probabilities"):
         res.predict(new, type="link", se=True)
+
+
+def test_tidy_and_table_speak_the_value_labels(dclus1):
+    """outcome_label / label columns as glm and ordinal tidy(): from the data's labels."""
+    from surveykit import labels
+
+    data = dclus1.data.copy()
+    data["grade"] = data["stype"].map({"E": 1, "M": 2, "H": 3})
+    data["big"] = (data["enroll"] > 500).astype(int)
+    labels.attach(data, {"grade": {1: "Elementary", 2: "Middle", 3: "High"},
+                         "big": {0: "small", 1: "large"}},
+                  {"grade": "School type", "big": "Enrolment over 500"})
+    d = SurveyDesign(data, weights="pw", psu="dnum", fpc="fpc")
+    res = multinom(d, "grade ~ C(big) + ell")
+    t = res.tidy()
+    assert list(t.columns[:4]) == ["outcome", "outcome_label", "term", "label"]
+    assert list(t["outcome"].unique()) == ["2", "3"]
+    assert list(t["outcome_label"].unique()) == ["Middle", "High"]
+    assert list(t["label"][:3]) == ["Intercept", "Enrolment over 500: large", "ell"]
+    assert list(t["term"][:3]) == ["Intercept", "C(big)[T.1]", "ell"]
+    assert t.attrs["base"] == "1" and t.attrs["base_label"] == "Elementary"
+    # the publication table and the model description use them too
+    table = res.to_markdown()
+    assert "Middle vs Elementary RRR" in table and "Enrolment over 500: large" in table
+    assert "'Elementary'" in res.describe_model()
+    html = res._repr_html_()
+    assert "High" in html and "Enrolment over 500: large" in html
+    # unlabelled data: the codes and formula names show
+    plain = multinom(dclus1, "stype ~ ell").tidy()
+    assert list(plain["outcome_label"]) == list(plain["outcome"])
+    assert list(plain["label"]) == list(plain["term"])

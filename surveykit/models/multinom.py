@@ -28,6 +28,7 @@ import pandas as pd
 from scipy import special, stats
 
 from surveykit.errors import ConvergenceError, ModelError
+from surveykit.labels import label_of, term_labels, value_labels
 from surveykit.models._design_matrix import build_frame, check_rank
 from surveykit.models._replicates import model_vcov
 from surveykit.models.results import ModelResult, _t_inference
@@ -161,11 +162,18 @@ class MultinomResult(ModelResult):
 
     ratio_label = "RRR"
 
+    def outcome_label(self, level: Any) -> str:
+        """The value label of an outcome level ("central government"), else its code."""
+        return label_of(value_labels(self.design, self.frame.lhs), level)
+
     def tidy(self, exponentiate: bool = False, conf_level: float = 0.95) -> pd.DataFrame:
-        """outcome, term, estimate, std_error, statistic, p_value, ci_low, ci_high (t with
-        df_resid), one row per (non-baseline outcome level, term). ``exponentiate=True``:
-        relative risk ratios exp(b) (vs the baseline), SE exp(b) se(b), exp of the limits.
-        ``attrs``: ``vcov`` (labelled by parameter name), ``df``, ``base``."""
+        """outcome, outcome_label, term, label, estimate, std_error, statistic, p_value,
+        ci_low, ci_high (t with df_resid), one row per (non-baseline outcome level, term).
+        ``outcome_label`` is the outcome level's value label and ``label`` the term read from
+        the data's labels ("Age group: 31–50"), as glm/ordinal ``tidy()``; codes and formula
+        names stay in ``outcome``/``term``. ``exponentiate=True``: relative risk ratios exp(b)
+        (vs the baseline), SE exp(b) se(b), exp of the limits. ``attrs``: ``vcov`` (labelled by
+        parameter name), ``df``, ``base`` (code) and ``base_label``."""
         if not 0 < conf_level < 1:
             raise ModelError(f"conf_level must be in (0, 1), got {conf_level}")
         est = self.params.to_numpy(dtype=float)
@@ -174,12 +182,16 @@ class MultinomResult(ModelResult):
         if exponentiate:
             est, se, lo, hi = np.exp(est), np.exp(est) * se, np.exp(lo), np.exp(hi)
         terms = list(self.terms or [])
+        levels = self.outcome_levels[1:]
+        shown = term_labels(terms, self.design)
         out = pd.DataFrame({
-            "outcome": np.repeat([_label(v) for v in self.outcome_levels[1:]], len(terms)),
-            "term": terms * (len(self.outcome_levels) - 1),
+            "outcome": np.repeat([_label(v) for v in levels], len(terms)),
+            "outcome_label": np.repeat([self.outcome_label(v) for v in levels], len(terms)),
+            "term": terms * len(levels), "label": shown * len(levels),
             "estimate": est, "std_error": se, "statistic": stat, "p_value": pval,
             "ci_low": lo, "ci_high": hi})
-        out.attrs.update(vcov=self.vcov.copy(), df=float(self.df_resid), base=_label(self.base))
+        out.attrs.update(vcov=self.vcov.copy(), df=float(self.df_resid), base=_label(self.base),
+                         base_label=self.outcome_label(self.base))
         return out
 
     def _link(self, X: np.ndarray, params: np.ndarray | None = None) -> np.ndarray:
@@ -242,7 +254,10 @@ class MultinomResult(ModelResult):
                          hint="compare predict(newdata, type='prob') at chosen profiles")
 
     def describe_model(self) -> str:
-        return (f"Survey multinomial logit (baseline category {_label(self.base)!r}; "
+        base = _label(self.base)
+        shown = self.outcome_label(self.base)
+        base = repr(base) if shown == base else f"{base!r}, {shown!r}"
+        return (f"Survey multinomial logit (baseline category {base}; "
                 "coefficients are log relative risks)")
 
     def table(self, fmt: str = "markdown", exponentiate: bool = True, digits: int = 3) -> str:
@@ -251,7 +266,8 @@ class MultinomResult(ModelResult):
         from surveykit.models.tables import regression_table
 
         views = [_OutcomeView(self, k) for k in range(1, len(self.outcome_levels))]
-        names = [f"{_label(v)} vs {_label(self.base)}" for v in self.outcome_levels[1:]]
+        names = [f"{self.outcome_label(v)} vs {self.outcome_label(self.base)}"
+                 for v in self.outcome_levels[1:]]
         return regression_table(views, fmt=fmt, exponentiate=exponentiate, digits=digits,
                                 names=names)
 
