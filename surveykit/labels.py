@@ -152,7 +152,6 @@ def label_result(frame: pd.DataFrame, source: Any, *, by: Iterable[str] = (),
     """
     attrs = dict(frame.attrs)
     by = [b for b in by if b in frame.columns]
-    before = _name_parts(frame, by, level)
     if level and level in frame.columns:
         frame[level] = codes(frame[level])
         per_var: dict[Any, dict[Any, str]] = {}
@@ -169,46 +168,10 @@ def label_result(frame: pd.DataFrame, source: Any, *, by: Iterable[str] = (),
         if labels:
             _insert_after(frame, b, f"{b}_label", [label_of(labels, c) for c in frame[b]])
     frame.attrs.update(attrs)
-    _relabel_vcov(frame, before, _name_parts(frame, by, level, labelled=True))
     names = [*by, *(frame[variable].astype(str).unique() if variable in frame.columns else [])]
     known = _sources(source)[1]
     frame.attrs[VARIABLE_LABELS] = {n: pretty(known[n]) for n in names if known.get(n)}
     return frame
-
-
-def _name_parts(frame: pd.DataFrame, by: Sequence[str], level: str | None,
-                labelled: bool = False) -> list[tuple[str, str]]:
-    """Per row, the text of its group (``by`` values joined by ".") and of its level, as they
-    appear in parameter names; ``labelled`` uses the value labels where the frame has them."""
-    def col(name: str) -> list[str]:
-        use = f"{name}_label" if labelled and f"{name}_label" in frame.columns else name
-        return [str(v) for v in frame[use].tolist()]
-
-    groups = [".".join(p) for p in zip(*(col(b) for b in by), strict=True)] if by else \
-        [""] * len(frame)
-    levels = col(level) if level and level in frame.columns else [""] * len(frame)
-    return list(zip(groups, levels, strict=True))
-
-
-def _relabel_vcov(frame: pd.DataFrame, before: list[tuple[str, str]],
-                  after: list[tuple[str, str]]) -> None:
-    """Parameter names of ``attrs["vcov"]`` in the user's language: the group and level parts
-    of each name (codes as the estimator saw them, e.g. "3.0") become the value labels
-    ("West"), so ``contrast(result, {"West": 1, "East": -1})`` reads as the question. The
-    names stay as they were when labels would make them ambiguous."""
-    vcov = frame.attrs.get("vcov")
-    if not isinstance(vcov, pd.DataFrame) or len(vcov) != len(frame):
-        return
-    names = []
-    for old, (g0, l0), (g1, l1) in zip(map(str, vcov.index), before, after, strict=True):
-        if g0 and not old.startswith(g0):
-            return
-        if l0 and not old.endswith(l0):
-            return
-        middle = old[len(g0):len(old) - len(l0)]
-        names.append(g1 + middle + l1)
-    if len(set(names)) == len(names):
-        frame.attrs["vcov"] = pd.DataFrame(vcov.to_numpy(), index=names, columns=names)
 
 
 def _insert_after(frame: pd.DataFrame, after: str, name: str, values: Sequence[Any]) -> None:

@@ -135,3 +135,31 @@ def test_vcov_parameter_names_use_value_labels_so_contrasts_read_as_the_question
     # proportions: group label, variable, level label
     prop = sk.proportion(design, "urban", by="region", vcov=True)
     assert "West:urban:urban" in prop.attrs["vcov"].index
+
+
+def test_parameter_names_are_made_once_from_the_labelled_result():
+    """tidy_result names parameters after labelling: labels where the data have them, integer
+    codes otherwise (1, not 1.0), the codes when labels would repeat; the quantile last."""
+    df = sk.load_replica()
+    design = sk.SurveyDesign(df, weights="weight")
+    prop = sk.proportion(design, "approval", by=["urban", "region"], vcov=True)
+    names = list(prop.attrs["vcov"].index)
+    assert names[0] == "rural.East:approval:strongly disapprove"
+    assert names == [f"{u}.{r}:approval:{lv}" for u, r, lv in
+                     zip(prop["urban_label"], prop["region_label"], prop["level_label"],
+                         strict=True)]
+    q = sk.quantile(design, "age", [0.5], by="region", vcov=True)
+    assert list(q.attrs["vcov"].index) == ["East:0.5", "Central:0.5", "West:0.5"]
+    # unlabelled float codes: integer text
+    plain = df.assign(g=df["region"].astype(float) + 10)
+    res = sk.mean(sk.SurveyDesign(plain, weights="weight"), "age", by="g", vcov=True)
+    assert list(res.attrs["vcov"].index) == ["11", "12", "13"]
+    # labels that repeat: the codes keep the names apart
+    amb = df.copy()
+    amb.attrs["value_labels"] = {**df.attrs["value_labels"],
+                                 "region": {1: "coast", 2: "inland", 3: "inland"}}
+    res = sk.mean(sk.SurveyDesign(amb, weights="weight"), "age", by="region", vcov=True)
+    assert list(res["region_label"]) == ["coast", "inland", "inland"]
+    assert list(res.attrs["vcov"].index) == ["1", "2", "3"]
+    d = sk.contrast(res, {"3": 1, "2": -1})
+    assert d["estimate"].iloc[0] == pytest.approx(res["estimate"][2] - res["estimate"][1])

@@ -42,7 +42,6 @@ from surveykit.estimation._core import (
 )
 from surveykit.estimation._result import tidy_result
 from surveykit.estimation.profile_ci import likelihood_ci
-from surveykit.labels import label_result
 
 CIMethod = Literal["logit", "beta", "wald", "xlogit", "asin", "likelihood"]
 CI_METHODS = ("logit", "beta", "wald", "xlogit", "asin", "likelihood")
@@ -136,8 +135,9 @@ def _describe(design: Design, var: str | Sequence[str], by: str | Sequence[str] 
                          "n_missing": int(n_missing[g, j])})
     out = tidy_result(rows, by_names, RESULT_COLUMNS, synthetic=design.is_synthetic,
                       n_missing_by=groups.n_missing_by, vcov=res.joint,
-                      df=_design_df(design) if vcov else None, several=len(names) > 1)
-    return label_result(out, design, by=by_names, level=None)
+                      df=_design_df(design) if vcov else None, several=len(names) > 1,
+                      labels=design, level=None)
+    return out
 
 
 def mean(design: Design, var: str | Sequence[str], by: str | Sequence[str] | None = None, *,
@@ -362,5 +362,5 @@ def proportion(design: Design, var: str, by: str | Sequence[str] | None = None, 
                          "n_unweighted": e.n, "n_missing": int(nmiss[g])})
     out = tidy_result(rows, by_names, PROPORTION_COLUMNS, synthetic=design.is_synthetic,
                       n_missing_by=groups.n_missing_by, vcov=res.joint,
-                      df=_design_df(design) if vcov else None)
-    return label_result(out, design, by=by_names)
+                      df=_design_df(design) if vcov else None, labels=design)
+    return out

@@ -38,7 +38,6 @@ from surveykit.estimation._core import (
     warn_empty_groups,
 )
 from surveykit.estimation._result import tidy_result
-from surveykit.labels import label_result
 
 QRULES = ("math", "school", "shahvaish", "hf1", "hf2", "hf3", "hf4", "hf5", "hf6", "hf7",
           "hf8", "hf9")
@@ -259,18 +258,13 @@ def quantile(design: Design, var: str | Sequence[str], q: float | Sequence[float
     joint = None
     if vcov:
         joint = _joint(design, ci, rows, ind_cols, code_cols, slopes, rep_cols)
-    labels = None
-    if vcov:  # the naming rule of surveykit.estimation._result, with the quantile last
-        labels = []
-        for r in rows:
-            parts = [".".join(str(r[b]) for b in by_names)] if by_names else []
-            if len(names) > 1 or not by_names:
-                parts.append(str(r["variable"]))
-            labels.append(":".join([*parts, f"{r['quantile']:g}"]))
+    # the naming rule of surveykit.estimation._result, with the quantile last
     out = tidy_result(rows, by_names, QUANTILE_COLUMNS, synthetic=design.is_synthetic,
                       n_missing_by=groups.n_missing_by, vcov=joint,
-                      df=float(design.df) if vcov else None, names=labels)
-    return label_result(out, design, by=by_names, level=None)  # codes as int, <by>_label
+                      df=float(design.df) if vcov else None, several=len(names) > 1,
+                      labels=design, level=None,  # codes as int, <by>_label
+                      suffix=[f"{r['quantile']:g}" for r in rows])
+    return out
 
 
 def _q(x: np.ndarray, w: np.ndarray, p: float, rule: str) -> float:

@@ -23,7 +23,6 @@ from surveykit.estimation._core import (
     warn_empty_groups,
 )
 from surveykit.estimation._result import tidy_result
-from surveykit.labels import label_result
 
 
 def ratio(design: Design, numerator: str | Sequence[str], denominator: str,
@@ -81,5 +80,6 @@ def ratio(design: Design, numerator: str | Sequence[str], denominator: str,
                          "n_missing": int(nmiss[g])})
     out = tidy_result(rows, by_names, RESULT_COLUMNS, synthetic=design.is_synthetic,
                       n_missing_by=groups.n_missing_by, vcov=res.joint,
-                      df=float(design.df) if vcov else None, several=len(nums) > 1)
-    return label_result(out, design, by=by_names, level=None)  # codes as int, <by>_label
+                      df=float(design.df) if vcov else None, several=len(nums) > 1,
+                      labels=design, level=None)  # codes as int, <by>_label
+    return out
