@@ -163,3 +163,28 @@ def test_parameter_names_are_made_once_from_the_labelled_result():
     assert list(res.attrs["vcov"].index) == ["1", "2", "3"]
     d = sk.contrast(res, {"3": 1, "2": -1})
     assert d["estimate"].iloc[0] == pytest.approx(res["estimate"][2] - res["estimate"][1])
+
+
+def test_table_results_carry_label_columns():
+    """sk.table: integer codes, <row>_label / <col>_label from the value labels, names by label."""
+    df = sk.load_replica()
+    design = sk.SurveyDesign(df, weights="weight")
+    t = sk.table(design, "urban", "region", vcov=True)
+    assert list(t.columns[:4]) == ["urban", "urban_label", "region", "region_label"]
+    assert t["urban"].tolist() == [0, 0, 0, 1, 1, 1] and t["urban"].dtype == np.int64
+    vl = df.attrs["value_labels"]
+    assert t["urban_label"].tolist() == [vl["urban"][c] for c in t["urban"]]
+    assert t["region_label"].tolist() == [vl["region"][c] for c in t["region"]]
+    assert list(t.attrs["vcov"].index)[:2] == [f"{vl['urban'][0]}.{vl['region'][1]}",
+                                               f"{vl['urban'][0]}.{vl['region'][2]}"]
+    # the counts themselves: weighted sums of the cells
+    w = df["weight"].to_numpy()
+    cell = (df["urban"] == 1) & (df["region"] == 3)
+    got = t[(t["urban"] == 1) & (t["region"] == 3)]["estimate"].item()
+    assert got == pytest.approx(w[cell.to_numpy()].sum(), rel=1e-12)
+    west_vs_east = sk.contrast(t, {f"{vl['urban'][1]}.{vl['region'][3]}": 1,
+                                   f"{vl['urban'][1]}.{vl['region'][1]}": -1})
+    assert np.isfinite(west_vs_east["std_error"].iloc[0])
+    one = sk.table(design, "approval")
+    assert list(one.columns[:2]) == ["approval", "approval_label"]
+    assert one["approval_label"].iloc[-1] == vl["approval"][5]

@@ -33,7 +33,10 @@ def table(design: Design, row: str, col: str | None = None, *, Ntotal: float | N
     quantiles. ``Ntotal`` rescales the counts to sum to it (R's scalar ``Ntotal``); the SEs
     are then those of ``Ntotal`` x the cell share (``svymean``). ``round=True`` rounds the
     counts (not the SEs), as R. Rows missing ``row`` or ``col`` are left out (``n_missing``);
-    ``n_unweighted`` counts the respondents in the cell. Parameter names "rowlevel.collevel".
+    ``n_unweighted`` counts the respondents in the cell. Codes are integers where integral;
+    a labelled ``row``/``col`` gets a ``<row>_label``/``<col>_label`` column after it (as
+    :func:`surveykit.mean` ``by`` columns). Parameter names "rowlevel.collevel", by the value
+    labels where there are ("rural.West").
     """
     design = check_design(design)
     if not 0 < level < 1:
@@ -84,4 +87,5 @@ def table(design: Design, row: str, col: str | None = None, *, Ntotal: float | N
                      "ci_high": float(theta[c] + z * se[c]), "n_unweighted": int(counts[c]),
                      "n_missing": n_missing})
     return tidy_result(rows, names, TABLE_COLUMNS, synthetic=design.is_synthetic,
-                       vcov=v if vcov else None, df=float(design.df) if vcov else None)
+                       vcov=v if vcov else None, df=float(design.df) if vcov else None,
+                       labels=design, level=None)
