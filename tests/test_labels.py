@@ -188,3 +188,25 @@ def test_table_results_carry_label_columns():
     one = sk.table(design, "approval")
     assert list(one.columns[:2]) == ["approval", "approval_label"]
     assert one["approval_label"].iloc[-1] == vl["approval"][5]
+
+
+def test_margins_use_value_and_variable_labels():
+    """sk.margins: integer by codes, <by>_label, parameters named by label, variable label."""
+    df = sk.load_replica()
+    design = sk.SurveyDesign(df, weights="weight")
+    fit = sk.glm(design, "sesame ~ C(age_group) + urban", family="binomial")
+    m = sk.margins(fit, by="C(age_group)")
+    vl = sk.labels.value_labels(df, "age_group")  # as printed: "14–30"
+    assert list(m.columns[:2]) == ["age_group", "age_group_label"]
+    assert m["age_group"].tolist() == [1, 2, 3]
+    assert m["age_group_label"].tolist() == [vl[1], vl[2], vl[3]]
+    assert list(m.attrs["vcov"].index) == [vl[1], vl[2], vl[3]]
+    assert m.attrs["variable_labels"] == {"age_group": df.attrs["variable_labels"]["age_group"]}
+    diff = sk.contrast(m, {vl[3]: 1, vl[1]: -1})
+    assert diff["estimate"].iloc[0] == pytest.approx(m["estimate"][2] - m["estimate"][0],
+                                                     rel=1e-12)
+    # the margin of a group is the weighted mean prediction with that group set for everyone
+    everyone = df.assign(age_group=3.0)
+    p = fit.predict(everyone, type="response").to_numpy()
+    w = df["weight"].to_numpy()
+    assert m["estimate"][2] == pytest.approx((w * p).sum() / w.sum(), rel=1e-10)

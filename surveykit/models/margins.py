@@ -27,6 +27,8 @@ import pandas as pd
 from scipy import stats
 
 from surveykit.errors import ModelError
+from surveykit.estimation._result import parameter_names
+from surveykit.labels import label_result
 
 
 def _by_column(by: str, data: pd.DataFrame) -> tuple[str, str]:
@@ -63,8 +65,11 @@ def margins(model: Any, by: str | None = None, at: Mapping[str, Any] | None = No
     ``by``: a column name (entered as it is coded, as R: numeric codes give a linear term) or
     ``"C(column)"`` for a factor; added to the model when absent (the model is refitted on the
     same design, family, link and offset). ``at``: values fixed for everyone. Returns the by
-    column (if any), estimate, std_error, ci_low, ci_high; ``attrs["vcov"]`` is the joint
-    covariance of the margins, so ``contrast`` gives differences between groups.
+    column (if any; integer codes, followed by ``<by>_label`` when the data label it, as
+    :func:`surveykit.mean`), estimate, std_error, ci_low, ci_high; ``attrs["vcov"]`` is the
+    joint covariance of the margins, its parameters named by the group labels ("31–50"), so
+    ``contrast`` gives differences between groups; ``attrs["variable_labels"]`` holds the by
+    variable's label.
     """
     from surveykit.models.glm import LINKS, glm
 
@@ -120,11 +125,13 @@ def margins(model: Any, by: str | None = None, at: Mapping[str, Any] | None = No
     V = grads @ fit.vcov.to_numpy() @ grads.T + v_cond
     se = np.sqrt(np.diag(V))
     q = stats.norm.ppf(0.5 + conf_level / 2)
-    names = [str(v) for v in groups] if col is not None else ["margin"]
     out = pd.DataFrame({"estimate": est, "std_error": se, "ci_low": est - q * se,
                         "ci_high": est + q * se})
+    names = ["margin"]
     if col is not None:
         out.insert(0, col, groups)
+        label_result(out, model.design, by=[col], level=None)
+        names = parameter_names(out, [col], level=None)
     out.attrs["vcov"] = pd.DataFrame(V, index=names, columns=names)
     out.attrs["coef"] = pd.Series(est, index=names)
     out.attrs["df"] = float("inf")
