@@ -255,6 +255,12 @@ def contrast(obj: Any, weights: Any, *, level: float = 0.95, df: float | None = 
     used, so the result can be contrasted again. Intervals and p-values use normal quantiles
     by default, as R's ``confint`` on a ``svycontrast`` result (``df=Inf``); pass ``df`` (e.g.
     ``as_estimates(obj).df``) for t quantiles on the design degrees of freedom.
+
+    This holds for model results too: R 4.x ``svycontrast(svyglm, ...)`` returns an ``svystat``
+    (not a model), so its ``confint`` is ``confint.default`` with normal quantiles even though
+    the svyglm's own ``confint`` uses t on ``df.residual`` (checked against R survey 4.1.1,
+    tests/r/fixtures_polish.R). ``df=model.df_resid`` gives R's ``confint(contrast,
+    df = df.residual(model))``.
     """
     est = as_estimates(obj)
     use_df = float("inf") if df is None else float(df)

@@ -136,3 +136,23 @@ def test_linear_contrast_is_c_theta_and_c_v_ct(data):
     ident = contrast(est, np.eye(k))
     np.testing.assert_allclose(ident.attrs["vcov"].to_numpy(), v, atol=1e-12)
     np.testing.assert_allclose(est.se(), np.sqrt(np.diag(v)), atol=1e-12)
+
+
+def test_contrast_on_a_glm_matches_svycontrast_normal_quantiles(dclus1):
+    """R: svycontrast(svyglm, ...) is an svystat; its confint uses normal quantiles (not the
+    model's residual df). tests/r/fixtures_polish.R; confint(df = df.residual) is the t form."""
+    ref = pd.read_csv(R_FIXTURES / "polish_svycontrast_glm.csv").set_index("contrast")
+    m = glm(dclus1, "api00 ~ ell + meals + stype", tol=1e-12)
+    got = contrast(m, {"ell_minus_meals": {"ell": 1, "meals": -1},
+                       "H_minus_M": {"stype[T.H]": 1, "stype[T.M]": -1}}).set_index("contrast")
+    r = ref.loc[got.index]
+    np.testing.assert_allclose(got["estimate"], r["estimate"], rtol=RTOL_EST)
+    np.testing.assert_allclose(got["std_error"], r["std_error"], rtol=RTOL_SE)
+    np.testing.assert_allclose(got[["ci_low", "ci_high"]], r[["ci_low", "ci_high"]],
+                               rtol=RTOL_SE)
+    assert m.df_resid == r["df_resid"].iloc[0] == 10
+    t = contrast(m, {"ell_minus_meals": {"ell": 1, "meals": -1}}, df=m.df_resid)
+    np.testing.assert_allclose(t[["ci_low", "ci_high"]].to_numpy()[0],
+                               r.loc["ell_minus_meals", ["ci_low_t", "ci_high_t"]].to_numpy(
+                                   dtype=float), rtol=RTOL_SE)
+    assert got.attrs["df"] == float("inf") and t.attrs["df"] == 10
