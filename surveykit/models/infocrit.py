@@ -20,11 +20,24 @@ import pandas as pd
 
 from surveykit.errors import ModelError
 
+_INSTEAD = {
+    "ordinal": ("R survey has no logLik, AIC or BIC for svyolr",
+                "compare nested ordinal models with wald_test(model, terms, method='LRT') "
+                "(R regTermTest on svyolr) or method='Wald'"),
+    "negbin": ("R survey has no negative binomial model, hence no design-based AIC/BIC for it",
+               "compare nested models with wald_test(model, terms) (Wald)"),
+    "multinom": ("R survey has no multinomial model (svyVGAM has no AIC/BIC either)",
+                 "compare nested models with wald_test(model, terms) (Wald)"),
+}
+
 
 def _require_glm(model: Any, what: str) -> None:
+    """AIC/BIC exist for glm only (R ``AIC.svyglm``/``BIC.svyglm``); otherwise a typed error
+    that says why and what to use instead."""
     if model.model != "glm":
-        raise ModelError(f"{what} is defined for glm models (R AIC.svyglm/BIC.svyglm), not "
-                         f"{model.model}")
+        why, instead = _INSTEAD.get(model.model, (f"R has no {what} for {model.model} models",
+                                                  "use wald_test(model, terms)"))
+        raise ModelError(f"no {what} for a {model.model} model: {why}", hint=instead)
 
 
 def _non_intercept(model: Any) -> np.ndarray:

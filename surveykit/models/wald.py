@@ -2,7 +2,8 @@
 
 Wald: ``b' V^{-1} b`` over the coefficients of the tested terms, with the design-based ``V``;
 reported as F = chisq / k on (k, residual df) by default (R's default ``df = df.residual``), or
-as chi-square on k df with ``df=inf``. LRT (glm only): Rao-Scott working likelihood ratio, the
+as chi-square on k df with ``df=inf``. LRT (glm and ordinal, as R's ``regTermTest`` for svyglm and
+svyolr): Rao-Scott working likelihood ratio, the
 difference in deviance between the model without and with the terms (both on R's weight
 scale), referred to the distribution of ``sum lambda_i chi2_1`` (divided by an independent
 ``chi2_ddf / ddf`` when ``df`` is finite), where ``lambda`` are the eigenvalues of
@@ -21,7 +22,7 @@ import pandas as pd
 from scipy import stats
 
 from surveykit.distributions import pFsum
-from surveykit.errors import ModelError
+from surveykit.errors import ConvergenceError, ModelError
 
 COLUMNS = ["test", "terms", "statistic", "df", "ddf", "p_value"]
 
@@ -87,15 +88,49 @@ def _row(test: str, terms: list[str], statistic: float, k: int, ddf: float, p: f
     return out
 
 
-def _lrt(model: Any, index: list[int], names: list[str], ddf: float) -> pd.DataFrame:
-    if model.model != "glm":
-        raise ModelError(f"method='LRT' needs a glm, not a {model.model} model",
-                         hint="use method='Wald'")
-    from surveykit.models.glm import refit_deviance
+def _ordinal_lrt(model: Any, index: list[int]) -> tuple[float, np.ndarray]:
+    """Working 2logLR and design effects of an ordinal model (R ``regTermTest(svyolr,
+    method="LRT")``): deviances on weights divided by their mean (R's ``svyolr`` deviance),
+    the smaller model refitted on the same rows; ``V0`` the inverse observed information on
+    the same weight scale. (R 4.1.1 keeps its svyolr Hessian on the raw weights, so its
+    lambdas are mean(weight) times these and its p-value agrees only when the weights average
+    1; see tests/r/fixtures_polish.R.)"""
+    from surveykit.models.ordinal import _CumLink, _outcome_codes, newton
 
-    keep = np.setdiff1d(np.arange(len(model.params)), index)
-    chisq = refit_deviance(model, keep) - model.deviance()
-    lam = _lambdas(model, index)
+    frame = model.frame
+    w = np.asarray(model.design.weights, dtype=float)[frame.rows]
+    scale = float(w.mean())
+    full_y = model.design.data[frame.lhs] if frame.lhs in model.design.data.columns else None
+    codes, levels = _outcome_codes(frame.y, w, frame.lhs, full_y)
+    K, theta = len(levels), model.params.to_numpy()
+    keep = np.setdiff1d(np.arange(len(theta)), index)
+    big = _CumLink(frame.X, codes, K, model.link)
+    small = _CumLink(frame.X[:, np.setdiff1d(np.arange(model.n_coef), index)], codes, K,
+                     model.link)
+    th0, _, it, ok, gnorm = newton(small, w, theta[keep].copy())
+    if not ok:
+        raise ConvergenceError(f"the smaller model did not converge in {it} iterations (last "
+                               f"gradient norm {gnorm:.3g})", column=frame.lhs)
+    chisq = 2 * (big.loglik(theta, w) - small.loglik(th0, w)) / scale
+    V = model.vcov.to_numpy()[np.ix_(index, index)]
+    V0 = model.naive_vcov[np.ix_(index, index)] * scale
+    lam = np.sort(np.real(np.linalg.eigvals(np.linalg.solve(V0, V))))[::-1]
+    return float(chisq), lam
+
+
+def _lrt(model: Any, index: list[int], names: list[str], ddf: float) -> pd.DataFrame:
+    if model.model == "ordinal":
+        chisq, lam = _ordinal_lrt(model, index)
+    elif model.model == "glm":
+        from surveykit.models.glm import refit_deviance
+
+        keep = np.setdiff1d(np.arange(len(model.params)), index)
+        chisq = refit_deviance(model, keep) - model.deviance()
+        lam = _lambdas(model, index)
+    else:
+        raise ModelError(f"method='LRT' is not available for {model.model} models: R survey "
+                         "has no working likelihood-ratio test for them",
+                         hint="use method='Wald' (R regTermTest's default)")
     p = pFsum(chisq, np.ones(len(lam)), lam, ddf, lower_tail=False)
     return _row("LRT (Rao-Scott working 2logLR)", names, chisq, len(index), ddf, p,
                 lambdas=lam, deltabar=float(lam.mean()))
@@ -121,7 +156,8 @@ def wald_test(model: Any, terms: str | Sequence[str], *, method: str = "Wald",
     """Test that all coefficients of ``terms`` are zero (R ``regTermTest``).
 
     ``method``: "Wald" (F on (k, ``df``); chi-square when ``df=float("inf")``) or "LRT"
-    (Rao-Scott working likelihood ratio, saddlepoint p-value; glm only). ``df`` defaults to the
+    (Rao-Scott working likelihood ratio, saddlepoint p-value; glm and ordinal models, as R;
+    negbin and multinom have none in R, use "Wald"). ``df`` defaults to the
     model's residual df, as R. ``null``: hypothesised values (Wald only). Returns one row:
     test, terms, statistic (F, chi-square, or the working 2logLR for LRT), df, ddf, p_value;
     LRT rows carry the eigenvalues in ``attrs["lambdas"]``.

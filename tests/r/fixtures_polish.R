@@ -44,8 +44,9 @@ rows <- lapply(names(cons), function(nm) {
 write.csv(do.call(rbind, rows), file.path(out, "polish_svycontrast_glm.csv"), row.names = FALSE)
 
 ## ---- 2. regTermTest(method = "LRT") on svyolr --------------------------------------------------
-rescaled <- function(d) {  # the same design with weights / mean(weights)
-  d$prob <- d$prob * mean(weights(d))
+rescaled <- function(d, formula) {  # the same design, weights / their mean over the rows used
+  used <- complete.cases(model.frame(d)[, all.vars(as.formula(formula))])
+  d$prob <- d$prob * mean(weights(d)[used])
   d
 }
 olr_lrt <- function(case, design, formula, drop, method) {
@@ -81,9 +82,10 @@ olr_lrt <- function(case, design, formula, drop, method) {
     data.frame(case = case, weights = scale_label, term = drop, chisq = f17(chisq),
                df = length(index), ddf = full$df.residual, p_value = f17(p),
                lambda1 = f17(lambda[1]), lambda2 = f17(if (length(lambda) > 1) lambda[2] else NA),
-               mean_weight = f17(mean(weights(des))), deviance = f17(deviance(full)))
+               mean_weight = f17(mean(weights(des)[complete.cases(
+                 model.frame(des)[, all.vars(full_f)])])), deviance = f17(deviance(full)))
   }
-  rbind(one(design, "given"), one(rescaled(design), "mean1"))
+  rbind(one(design, "given"), one(rescaled(design, formula), "mean1"))
 }
 lrt <- rbind(
   olr_lrt("clus1_logit_stype", dclus1, "mealcat ~ avg.ed + mobility + stype", "stype", "logistic"),
