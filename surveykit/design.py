@@ -294,6 +294,8 @@ class SurveyDesign(_Base):
     fpc: per stage (one column, or a list with one per stage) the population number of units
         in the stratum (all values >= 1) or the sampling fraction (all values <= 1), constant
         within the stage's strata, as R's ``fpc=``. Default: no finite population correction.
+        ``inf`` (a fraction of 0) means sampling with replacement at that stage, as in R: no
+        correction there, and no later-stage variance below it.
     nest: PSU labels are only unique within strata (relabel them), as R's ``nest=TRUE``.
     lonely_psu: what to do with strata holding a single unit, at any stage, as R's
         ``survey.lonely.psu``: "fail" (error, the default), "remove", "certainty", "adjust"
@@ -452,12 +454,9 @@ class SurveyDesign(_Base):
                                                                 "stage-1 unit and stratum)"
                                                                 if s > 1 else ""),
                         file=source, column=fname, values=where)
-                if not np.isfinite(per_h).all():
-                    raise DesignError("fpc must be finite", file=source, column=fname,
-                                      values=per_h[~np.isfinite(per_h)])
-                if (per_h <= 0).any():
-                    raise DesignError("fpc must be positive", file=source, column=fname,
-                                      values=per_h[per_h <= 0])
+                if (per_h < 0).any():
+                    raise DesignError("fpc must not be negative", file=source, column=fname,
+                                      values=per_h[per_h < 0])
                 values.append((fname, per_h))
             allv = np.concatenate([v for _, v in values])
             counts = bool((allv > 1).any())
@@ -469,7 +468,10 @@ class SurveyDesign(_Base):
             for s, ((fname, per_h), stage) in enumerate(zip(values, stages, strict=True),
                                                         start=1):
                 nh = stage.n.astype(float)
-                pop = per_h if counts else nh / per_h
+                # a population size of Inf (or a sampling fraction of 0) is R's way of saying
+                # "no FPC at this stage": f = 1 there, and later stages weigh n/N = 0
+                with np.errstate(divide="ignore"):
+                    pop = per_h if counts else nh / per_h
                 short = pop < nh - 1e-9
                 if short.any():
                     where = (list(strata_levels[short]) if s == 1
@@ -478,7 +480,15 @@ class SurveyDesign(_Base):
                                       + (f" (stage {s})" if s > 1 else ""), file=source,
                                       column=fname, values=where)
                 popsizes.append(pop)
-                stages[s - 1] = replace(stage, f=(pop - nh) / pop, ratio=nh / pop)
+                infinite = np.isinf(pop)
+                finite_pop = np.where(infinite, 1.0, pop)
+                stages[s - 1] = replace(stage, f=np.where(infinite, 1.0, (pop - nh) / finite_pop),
+                                        ratio=np.where(infinite, 0.0, nh / finite_pop))
+                if infinite.any() and weights is None and probs is None:
+                    raise DesignError(
+                        "weights cannot be computed from an fpc with an infinite population "
+                        "(a sampling fraction of 0); give weights= or probs= (R: \"Weights not "
+                        "supplied and can't be computed from fpc\")", file=source, column=fname)
         later = bool(fpc_specs) and n_stages > 1 and not ultimate_cluster
 
         # -- weights: given, from probabilities, or from the FPC (R's svydesign) --

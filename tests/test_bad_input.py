@@ -269,8 +269,11 @@ def test_design_errors_for_bad_shapes_expressions_and_fpc(apistrat):
     d = SurveyDesign(apistrat, weights="pw", strata="stype")
     with pytest.raises(DesignError, match="cannot evaluate the subset expression 'nosuch == 1'"):
         d.subset("nosuch == 1")
-    with pytest.raises(DesignError, match="fpc must be finite"):
-        SurveyDesign(apistrat.assign(f=np.inf), weights="pw", strata="stype", fpc="f")
+    # an infinite population is R's "no FPC at this stage" (tests/test_sweep_agreement.py)
+    inf = SurveyDesign(apistrat.assign(f=np.inf), weights="pw", strata="stype", fpc="f")
+    np.testing.assert_array_equal(inf.fpc_f, 1.0)
+    with pytest.raises(DesignError, match="fpc must not be negative"):
+        SurveyDesign(apistrat.assign(f=-np.inf), weights="pw", strata="stype", fpc="f")
 
 
 def test_mean_of_an_all_missing_variable_is_an_error_not_a_nan_row(apistrat):
