@@ -728,8 +728,9 @@ class ReplicateDesign(_Base):
     repweights: list of column names, or an n x R array, of replicate weights that already
         include the sampling weights (combined weights).
     type: "JK1", "JKn", "bootstrap", "BRR", "Fay" or "other" (for the defaults of scale).
-    scale, rscales: multipliers; defaults as R: JK1 (R-1)/R, bootstrap 1/(R-1), BRR 1/R,
-        Fay 1/(R (1-rho)^2); rscales default 1.
+    scale, rscales: multipliers; defaults as R: JK1 (R-1)/R, bootstrap 1/(R-1), other 1;
+        BRR 1/R and Fay 1/(R (1-rho)^2) are fixed (another scale is an error; R ignores it);
+        rscales default 1 (one value is used for every replicate), required for JKn (as R).
     rho: Fay's coefficient, for type "Fay".
     mse: centre on the full-sample estimate instead of the replicate mean.
     """
@@ -783,22 +784,39 @@ class ReplicateDesign(_Base):
         n_rep = rep.shape[1]
         if n_rep < 2:
             raise DesignError("a replicate design needs at least 2 replicates", file=source)
+        if type == "Fay" and (rho is None or not 0 <= rho < 1):
+            raise DesignError("type='Fay' needs rho in [0, 1)", file=source, values=[rho])
+        if type == "JKn" and rscales is None:
+            # R: "Must provide rscales for combined JKn weights"; 1 would overstate each
+            # stratum's variance by n_h / (n_h - 1)
+            raise DesignError("type='JKn' needs rscales (one (n_h - 1) / n_h per replicate, "
+                              "n_h the PSUs of the replicate's stratum)", file=source)
+        if type in ("BRR", "Fay"):
+            # R's svrepdesign fixes the scale of BRR and Fay and ignores scale=; a different
+            # one given here would silently disagree with R, so it is refused
+            fixed = 1.0 / (n_rep * (1.0 - (rho if type == "Fay" else 0.0)) ** 2)
+            if scale is not None and not np.isclose(scale, fixed, rtol=1e-9, atol=0):
+                raise DesignError(
+                    f"type={type!r} fixes scale at 1/(R (1 - rho)^2) = {fixed:.6g} (R ignores "
+                    "scale= for BRR and Fay)", file=source, values=[scale],
+                    hint="use type='other' with scale= for another multiplier")
+            scale = fixed
         if scale is None:
             if type == "JK1":
                 scale = (n_rep - 1) / n_rep
             elif type == "bootstrap":
                 scale = 1.0 / (n_rep - 1)
-            elif type == "BRR":
-                scale = 1.0 / n_rep
-            elif type == "Fay":
-                if rho is None:
-                    raise DesignError("type='Fay' needs rho")
-                scale = 1.0 / (n_rep * (1.0 - rho) ** 2)
             else:
                 scale = 1.0
         rs = np.ones(n_rep) if rscales is None else np.asarray(rscales, dtype=float)
+        if rs.size == 1:  # one multiplier for every replicate, as R recycles it
+            rs = np.full(n_rep, float(rs.reshape(-1)[0]))
         if rs.shape != (n_rep,):
-            raise DesignError(f"rscales must have length {n_rep}, got {rs.shape}")
+            raise DesignError(f"rscales must have 1 or {n_rep} values, got {rs.size}",
+                              file=source)
+        if not np.isfinite(rs).all() or (rs < 0).any():
+            raise DesignError("rscales must be finite and non-negative", file=source,
+                              values=rs[~np.isfinite(rs) | (rs < 0)])
         _Base.__init__(self, data=data, base_weights=w, domain=np.ones(n, dtype=bool),
                        source=source)
         object.__setattr__(self, "repweights", rep)
