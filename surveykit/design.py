@@ -59,6 +59,29 @@ def _as_frame(data: Any) -> pd.DataFrame:
     return data
 
 
+def align_to(data: pd.DataFrame, values: Any, role: str, source: str | None = None) -> Any:
+    """A pandas Series given for the rows of ``data`` lined up with them by index label.
+
+    pandas matches Series by label, so a mask or column built from a re-sorted or filtered copy
+    of the frame must not be read by position (that silently picks other respondents). A
+    Series whose index holds the same labels as ``data.index`` (in any order) is reindexed;
+    one with other labels is an error. Anything else is returned as it is (read by position).
+    """
+    if not isinstance(values, pd.Series) or values.index.equals(data.index):
+        return values
+    idx = values.index
+    if (len(idx) == len(data) and idx.is_unique and data.index.is_unique
+            and not idx.difference(data.index).size):
+        return values.reindex(data.index)
+    extra = list(idx.difference(data.index)[:5]) if data.index.is_unique else []
+    raise DesignError(
+        f"{role} is a pandas Series whose index does not match the data's rows "
+        f"({len(idx)} labels for {len(data)} rows)", file=source,
+        column=values.name if isinstance(values.name, str) else None, values=extra,
+        hint="build it from the design's data (design.data) or pass .to_numpy() to match "
+             "rows by position")
+
+
 def _column(data: pd.DataFrame, spec: Any, role: str, source: str | None) -> pd.Series:
     """Resolve a column name (or an array-like of length n) for a design role."""
     if isinstance(spec, str):
@@ -68,7 +91,7 @@ def _column(data: pd.DataFrame, spec: Any, role: str, source: str | None) -> pd.
                 hint=f"available columns: {', '.join(map(str, data.columns[:20]))}",
             )
         return data[spec]
-    values = np.asarray(spec)
+    values = np.asarray(align_to(data, spec, role, source))
     if values.ndim != 1 or len(values) != len(data):
         raise DesignError(f"{role} has shape {values.shape}, data has {len(data)} rows",
                           file=source)
@@ -247,7 +270,7 @@ class _Base:
             except Exception as exc:  # pandas raises many types for a bad expression
                 raise DesignError(f"cannot evaluate the subset expression {mask!r}: "
                                   f"{' '.join(str(exc).split())}", file=self.source) from exc
-        m = np.asarray(mask)
+        m = np.asarray(align_to(self.data, mask, "subset mask", self.source))
         if m.shape != (len(self.data),):
             raise DesignError(f"subset mask has shape {m.shape}, expected ({len(self.data)},)")
         if m.dtype != bool:
@@ -263,7 +286,8 @@ class _Base:
     def subset(self, mask: Any) -> _Base:
         """A domain: the full design with weights zeroed outside ``mask`` (R's ``subset``).
 
-        ``mask`` is a boolean array/Series of length n or a ``DataFrame.eval`` expression.
+        ``mask`` is a boolean array of length n, a boolean Series (matched to the rows by its
+        index labels, as pandas does) or a ``DataFrame.eval`` expression.
         """
         return self._evolve(domain=self.domain & self._domain_mask(mask))
 

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from surveykit.design import align_to
 from surveykit.errors import EstimationError
 from surveykit.estimation._core import (
     Design,
@@ -55,6 +56,7 @@ def _domain_mask(design: Design, label: str, mask: Any) -> np.ndarray:
             text = " ".join(str(exc).split()) or type(exc).__name__
             raise EstimationError(f"domain {label!r}: cannot evaluate {mask!r} ({text})",
                                   file=design.source) from exc
+    mask = align_to(design.data, mask, f"domain {label!r}", design.source)
     ser = pd.Series(np.asarray(mask) if not isinstance(mask, pd.Series) else mask.to_numpy())
     if len(ser) != design.n_total:
         raise EstimationError(f"domain {label!r} has {len(ser)} values, the data has "

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
+from surveykit.design import align_to
 from surveykit.errors import ConvergenceError, ModelError
 from surveykit.models._design_matrix import ModelFrame, build_frame, check_rank
 from surveykit.models._replicates import model_vcov
@@ -354,7 +355,7 @@ def glm(design: Any, formula: str, family: str = "gaussian", link: str | None = 
                              file=design.source, column=offset)
         exprs.append(f"`{offset}`" if not re.fullmatch(r"[A-Za-z_]\w*", offset) else offset)
     elif offset is not None:  # one value per row of the design's data
-        arr = np.asarray(offset, dtype=float)
+        arr = np.asarray(align_to(design.data, offset, "offset", design.source), dtype=float)
         if arr.shape != (design.n_total,):
             raise ModelError(f"offset= must be a column name or {design.n_total} values (one "
                              f"per row of the data), got shape {arr.shape}",
