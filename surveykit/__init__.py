@@ -56,6 +56,8 @@ _API: dict[str, str] = {
     "Estimates": "surveykit.inference",
     "as_estimates": "surveykit.inference",
     "contrast": "surveykit.inference",
+    "bind": "surveykit.inference",
+    "Covariance": "surveykit.inference",
     # models
     "glm": "surveykit.models",
     "ordinal": "surveykit.models",

@@ -26,7 +26,7 @@ from scipy import stats
 
 from surveykit.errors import EstimationError
 
-__all__ = ["Estimates", "as_estimates", "contrast"]
+__all__ = ["Covariance", "Estimates", "as_estimates", "attach_covariance", "bind", "contrast"]
 
 
 def _quantile(level: float, df: float) -> float:
@@ -47,6 +47,134 @@ def _p_value(stat: np.ndarray, df: float) -> np.ndarray:
     if df <= 0:
         return np.full(np.shape(stat), np.nan)
     return 2 * stats.t.sf(np.abs(stat), df)
+
+
+class Covariance:
+    """The joint covariance of a tidy result, as stored in ``attrs["vcov"]``: an immutable
+    square matrix labelled by parameter names (and, optionally, the point estimates ``coef``
+    it belongs to when they are not the frame's ``estimate`` column in row order).
+
+    Why not a DataFrame: pandas compares ``attrs`` with ``==`` when it concatenates or merges
+    frames (a DataFrame there raises "truth value ... is ambiguous", so ``pd.concat`` of two
+    results failed) and deep-copies ``attrs`` on every operation (an n x n DataFrame of
+    predictions was copied each time). A ``Covariance`` compares by value (``==`` is one
+    bool) and is shared rather than copied (it cannot change). It reads like the DataFrame it
+    replaces: ``.loc``, ``.iloc``, ``.index``, ``.columns``, ``.shape``, ``.to_numpy()``,
+    ``np.asarray``; ``.to_frame()`` is a DataFrame copy.
+    """
+
+    __slots__ = ("_coef", "_names", "_values")
+
+    def __init__(self, values: Any, names: Sequence[Any], coef: Sequence[float] | None = None
+                 ) -> None:
+        arr = np.array(values, dtype=float)
+        labels = tuple(str(n) for n in names)
+        if arr.ndim != 2 or arr.shape != (len(labels), len(labels)):
+            raise EstimationError(f"a covariance of {len(labels)} parameters must be "
+                                  f"{len(labels)} x {len(labels)}, got shape {arr.shape}")
+        arr.setflags(write=False)
+        cf = None
+        if coef is not None:
+            cf = np.array(coef, dtype=float).reshape(-1)
+            if cf.shape != (len(labels),):
+                raise EstimationError(f"{cf.size} coefficients for {len(labels)} parameters")
+            cf.setflags(write=False)
+        object.__setattr__(self, "_names", labels)
+        object.__setattr__(self, "_values", arr)
+        object.__setattr__(self, "_coef", cf)
+
+    @classmethod
+    def from_frame(cls, frame: pd.DataFrame, coef: Sequence[float] | None = None) -> Covariance:
+        """From a square DataFrame whose row and column labels are the parameter names."""
+        names = [str(n) for n in frame.index]
+        if [str(c) for c in frame.columns] != names:
+            raise EstimationError("a covariance needs the same row and column labels")
+        return cls(frame.to_numpy(dtype=float), names, coef)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("a Covariance cannot be changed; build a new one")
+
+    @property
+    def names(self) -> list[str]:
+        return list(self._names)
+
+    @property
+    def coef(self) -> pd.Series | None:
+        """The point estimates by name, when stored (else the frame's ``estimate`` column)."""
+        return None if self._coef is None else pd.Series(self._coef, index=self.names)
+
+    @property
+    def values(self) -> np.ndarray:
+        """The matrix (read-only)."""
+        return self._values
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self._values.shape
+
+    @property
+    def index(self) -> pd.Index:
+        return pd.Index(self._names)
+
+    columns = index
+
+    def to_numpy(self, dtype: Any = None) -> np.ndarray:
+        """A writable copy of the matrix."""
+        return np.array(self._values, dtype=dtype)
+
+    def to_frame(self) -> pd.DataFrame:
+        """A DataFrame copy labelled by the parameter names."""
+        return pd.DataFrame(self.to_numpy(), index=self.names, columns=self.names)
+
+    @property
+    def loc(self) -> Any:
+        return self.to_frame().loc
+
+    @property
+    def iloc(self) -> Any:
+        return self.to_frame().iloc
+
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        return self.to_numpy(dtype)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Covariance):
+            return NotImplemented
+        same_coef = (self._coef is None and other._coef is None) or (
+            self._coef is not None and other._coef is not None
+            and np.array_equal(self._coef, other._coef, equal_nan=True))
+        return (self._names == other._names and same_coef
+                and np.array_equal(self._values, other._values, equal_nan=True))
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __copy__(self) -> Covariance:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Covariance:
+        return self
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Covariance, (self._values, self._names, self._coef))
+
+    def __repr__(self) -> str:
+        return repr(self.to_frame())
+
+    def _repr_html_(self) -> str:
+        return self.to_frame()._repr_html_()
+
+
+def attach_covariance(frame: pd.DataFrame, vcov: Any, names: Sequence[Any], df: float | None,
+                      coef: Sequence[float] | None = None) -> pd.DataFrame:
+    """Store the inference contract on a result frame (in place; returns it):
+    ``attrs["vcov"]`` a :class:`Covariance` over ``names`` (with ``coef`` when the estimates
+    are not the frame's ``estimate`` column in row order) and ``attrs["df"]`` (None: inf)."""
+    frame.attrs["vcov"] = Covariance(vcov, names, coef)
+    frame.attrs["df"] = float("inf") if df is None else float(df)
+    return frame
 
 
 @dataclass(frozen=True, eq=False)
@@ -131,13 +259,15 @@ def _from_frame(frame: pd.DataFrame) -> Estimates:
         raise EstimationError(
             "this result carries no covariance matrix",
             hint="re-run the estimator with vcov=True (e.g. sk.mean(design, 'x', by='g', "
-                 "vcov=True))")
-    if not isinstance(v, pd.DataFrame):
-        raise EstimationError(f"attrs['vcov'] must be a DataFrame, got {type(v).__name__}")
-    names = [str(n) for n in v.index]
-    if [str(c) for c in v.columns] != names:
-        raise EstimationError("attrs['vcov'] must have the same row and column labels")
-    coef = frame.attrs.get("coef")
+                 "vcov=True)); a pd.concat of different results has none: estimate them "
+                 "jointly, or sk.bind(results, independent=True) for separate samples")
+    if isinstance(v, pd.DataFrame):
+        v = Covariance.from_frame(v)
+    if not isinstance(v, Covariance):
+        raise EstimationError(f"attrs['vcov'] must be a Covariance or a DataFrame, got "
+                              f"{type(v).__name__}")
+    names = v.names
+    coef = v.coef if v.coef is not None else frame.attrs.get("coef")
     if coef is None:
         if "estimate" not in frame.columns or len(frame) != len(names):
             raise EstimationError(
@@ -287,6 +417,80 @@ def contrast(obj: Any, weights: Any, *, level: float = 0.95, df: float | None = 
     v = jac @ est.vcov @ jac.T
     out_est = Estimates(labels, value, v, use_df)
     frame = out_est.to_frame(level, use_df).rename(columns={"term": "contrast"})
-    frame.attrs["vcov"] = out_est.vcov_frame()
-    frame.attrs["df"] = use_df
-    return frame
+    return attach_covariance(frame, out_est.vcov, out_est.names, use_df)
+
+
+def _rows_of(obj: Any, est: Estimates) -> pd.DataFrame:
+    """The rows shown for one result in :func:`bind` (attrs dropped), one per parameter."""
+    if isinstance(obj, pd.DataFrame):
+        rows = obj.copy()
+    elif isinstance(obj, Estimates):
+        rows = obj.to_frame()
+    else:
+        rows = obj.tidy()
+    rows.attrs = {}
+    if len(rows) != len(est.names):
+        raise EstimationError(
+            f"a result has {len(rows)} rows but {len(est.names)} parameters",
+            hint="bind the unfiltered results (filter the bound frame afterwards)")
+    return rows
+
+
+def bind(results: Sequence[Any] | Mapping[str, Any], *, independent: bool = False,
+         keys: Sequence[str] | None = None) -> pd.DataFrame:
+    """Stack results from SEPARATE, INDEPENDENT samples with their joint covariance, so that
+    :func:`contrast` compares across them (e.g. the same mean in two surveys).
+
+    ``results``: a list of anything :func:`as_estimates` takes (tidy results made with
+    ``vcov=True``, models, :class:`Estimates`) or a dict ``{key: result}``. The joint
+    covariance is block-diagonal -- zero covariance between results -- which is right only
+    for independent samples, so ``independent=True`` must be said. (Results from ONE sample
+    are correlated: estimate them jointly instead, e.g. ``sk.mean(d, ["x", "y"], by="g",
+    vcov=True)``, or analyse stacked studies with ``strata="study"`` and ``by="study"``.)
+
+    Returns the results' rows stacked (models: their ``tidy()`` rows), with a first column
+    ``result`` holding the key when keys are given (dict keys or ``keys=``); parameters are
+    named ``"key:name"`` then, else keep their names (which must then be unique).
+    ``attrs["df"]`` is the smallest of the results' df. A plain ``pd.concat`` of results also
+    works, but carries no covariance (pandas keeps ``attrs`` only when all are equal).
+    """
+    if isinstance(results, Mapping):
+        if keys is not None:
+            raise EstimationError("give keys either as the dict's keys or as keys=, not both")
+        keys, items = [str(k) for k in results], list(results.values())
+    else:
+        items = list(results)
+        keys = None if keys is None else [str(k) for k in keys]
+    if not items:
+        raise EstimationError("bind() needs at least one result")
+    if keys is not None and len(keys) != len(items):
+        raise EstimationError(f"{len(keys)} keys for {len(items)} results")
+    if not independent:
+        raise EstimationError(
+            "bind() gives results zero covariance with each other, right only for separate, "
+            "independent samples", hint="say so with independent=True; for results from one "
+            "sample estimate them jointly (e.g. sk.mean(d, ['x', 'y'], by='g', vcov=True))")
+    from scipy.linalg import block_diag
+
+    from surveykit.provenance import is_synthetic, mark
+
+    ests = [as_estimates(r) for r in items]
+    frames = [_rows_of(r, e) for r, e in zip(items, ests, strict=True)]
+    names = [f"{k}:{n}" for k, e in zip(keys, ests, strict=True) for n in e.names] \
+        if keys is not None else [n for e in ests for n in e.names]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise EstimationError("parameter names repeat across the results", values=dup,
+                              hint="give keys (a dict {key: result} or keys=[...])")
+    out = pd.concat(frames, ignore_index=True)
+    if keys is not None:
+        out.insert(0, "result", np.repeat(keys, [len(f) for f in frames]))
+    labels: dict[str, Any] = {}
+    for r in items:
+        if isinstance(r, pd.DataFrame):
+            labels.update(r.attrs.get("variable_labels", {}) or {})
+    if labels:
+        out.attrs["variable_labels"] = labels
+    attach_covariance(out, block_diag(*[e.vcov for e in ests]), names,
+                      min(e.df for e in ests), coef=np.concatenate([e.coef for e in ests]))
+    return mark(out, any(is_synthetic(r) for r in items))

@@ -2,7 +2,8 @@
 
 Every estimator hands its rows here: the frame gets its column order and integer counts, the
 synthetic-replica mark, ``attrs["n_missing_by"]`` and, with ``vcov=True``, the joint
-covariance as ``attrs["vcov"]`` (a square DataFrame labelled by parameter names in row order)
+covariance as ``attrs["vcov"]`` (a :class:`surveykit.inference.Covariance`: an immutable square
+matrix labelled by parameter names in row order, read like a DataFrame)
 and the design degrees of freedom as ``attrs["df"]`` (the inference contract of
 :mod:`surveykit.inference`). Later decorations of results (e.g. value labels) belong here too.
 
@@ -26,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from surveykit.errors import EstimationError
+from surveykit.inference import attach_covariance
 from surveykit.provenance import mark
 
 INT_COLUMNS = ("n_unweighted", "n_missing")
@@ -96,6 +98,5 @@ def tidy_result(rows: list[dict[str, Any]], by_names: Sequence[str], columns: Se
                                     several=several, level=level, suffix=suffix)
         if vcov.shape != (len(names), len(names)):
             raise EstimationError(f"internal: covariance {vcov.shape} for {len(names)} rows")
-        out.attrs["vcov"] = pd.DataFrame(vcov, index=names, columns=names)
-        out.attrs["df"] = float("inf") if df is None else float(df)
+        attach_covariance(out, vcov, names, df)
     return mark(out, synthetic)

@@ -28,6 +28,7 @@ from scipy import stats
 
 from surveykit.errors import ModelError
 from surveykit.estimation._result import parameter_names
+from surveykit.inference import attach_covariance
 from surveykit.labels import label_result
 
 
@@ -132,8 +133,6 @@ def margins(model: Any, by: str | None = None, at: Mapping[str, Any] | None = No
         out.insert(0, col, groups)
         label_result(out, model.design, by=[col], level=None)
         names = parameter_names(out, [col], level=None)
-    out.attrs["vcov"] = pd.DataFrame(V, index=names, columns=names)
-    out.attrs["coef"] = pd.Series(est, index=names)
-    out.attrs["df"] = float("inf")
+    attach_covariance(out, V, names, None, coef=est)
     out.attrs["at"] = at
     return out

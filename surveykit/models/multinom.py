@@ -28,6 +28,7 @@ import pandas as pd
 from scipy import special, stats
 
 from surveykit.errors import ConvergenceError, ModelError
+from surveykit.inference import attach_covariance
 from surveykit.labels import label_of, term_labels, value_labels
 from surveykit.models._design_matrix import build_frame, check_rank
 from surveykit.models._replicates import model_vcov
@@ -190,8 +191,9 @@ class MultinomResult(ModelResult):
             "term": terms * len(levels), "label": shown * len(levels),
             "estimate": est, "std_error": se, "statistic": stat, "p_value": pval,
             "ci_low": lo, "ci_high": hi})
-        out.attrs.update(vcov=self.vcov.copy(), df=float(self.df_resid), base=_label(self.base),
-                         base_label=self.outcome_label(self.base))
+        attach_covariance(out, self.vcov.to_numpy(), list(self.vcov.index), self.df_resid,
+                          coef=self.params.to_numpy())
+        out.attrs.update(base=_label(self.base), base_label=self.outcome_label(self.base))
         return out
 
     def _link(self, X: np.ndarray, params: np.ndarray | None = None) -> np.ndarray:
@@ -245,9 +247,7 @@ class MultinomResult(ModelResult):
         out = pd.DataFrame({"row": rows, "level": lev, "estimate": est, "std_error": sd,
                             "ci_low": est - q * sd, "ci_high": est + q * sd})
         names = [f"{r}:{v}" for r, v in zip(rows, lev, strict=True)]
-        out.attrs.update(vcov=pd.DataFrame(cov, index=names, columns=names),
-                         coef=pd.Series(est, index=names), df=float("inf"))
-        return out
+        return attach_covariance(out, cov, names, None, coef=est)
 
     def marginal_effects(self, conf_level: float = 0.95) -> pd.DataFrame:
         raise ModelError("average marginal effects are not implemented for multinom",

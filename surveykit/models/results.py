@@ -24,6 +24,7 @@ import pandas as pd
 from scipy import special, stats
 
 from surveykit.errors import ModelError
+from surveykit.inference import attach_covariance
 from surveykit.labels import term_labels
 
 _SQRT2PI = np.sqrt(2 * np.pi)
@@ -275,10 +276,7 @@ class ModelResult:
         out = pd.DataFrame({**lead, "estimate": est, "std_error": sd, "ci_low": est - q * sd,
                             "ci_high": est + q * sd},
                            index=None if lead else index)
-        out.attrs["vcov"] = pd.DataFrame(cov, index=names, columns=names)
-        out.attrs["coef"] = pd.Series(est, index=names)
-        out.attrs["df"] = float("inf")
-        return out
+        return attach_covariance(out, cov, names, None, coef=est)
 
     def _ordinal_prob_grad(self, X: np.ndarray, eta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Category probabilities (row-major n x K, flattened) and their gradient in the

@@ -21,6 +21,7 @@ import pandas as pd
 from scipy import special, stats
 
 from surveykit.errors import ModelError
+from surveykit.inference import attach_covariance
 
 RANK_TESTS = ("wilcoxon", "vanderWaerden", "median", "KruskalWallis")
 
@@ -84,10 +85,7 @@ def ttest(design: Any, var: str, group: str | None = None, *, conf_level: float 
                          "std_error": se, "statistic": stat, "df": float(df), "p_value": p,
                          "ci_low": est - q * se, "ci_high": est + q * se,
                          "n_unweighted": fit.nobs, "n_missing": fit.n_missing}])
-    out.attrs["vcov"] = pd.DataFrame([[se**2]], index=[contrast], columns=[contrast])
-    out.attrs["coef"] = pd.Series([est], index=[contrast])
-    out.attrs["df"] = float(df)
-    return out
+    return attach_covariance(out, [[se**2]], [contrast], float(df), coef=[est])
 
 
 def _mid_ranks(y: np.ndarray, w: np.ndarray) -> np.ndarray:
