@@ -126,13 +126,17 @@ class Covariance:
         """A DataFrame copy labelled by the parameter names."""
         return pd.DataFrame(self.to_numpy(), index=self.names, columns=self.names)
 
+    def _view(self) -> pd.DataFrame:
+        """A DataFrame on the read-only matrix: reading works, writing raises."""
+        return pd.DataFrame(self._values, index=self.names, columns=self.names, copy=False)
+
     @property
     def loc(self) -> Any:
-        return self.to_frame().loc
+        return self._view().loc
 
     @property
     def iloc(self) -> Any:
-        return self.to_frame().iloc
+        return self._view().iloc
 
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
         return self.to_numpy(dtype)

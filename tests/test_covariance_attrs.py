@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import pickle
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -46,6 +47,9 @@ def test_concat_merge_and_copies_of_results_with_vcov(design):
     v = a.attrs["vcov"]
     with pytest.raises(ValueError):
         v.values[0, 0] = 1.0
+    with warnings.catch_warnings(), pytest.raises(ValueError):
+        warnings.simplefilter("ignore")  # pandas also warns of chained assignment
+        v.loc["East", "West"] = 1.0  # not a silent write to a copy
     with pytest.raises(AttributeError):
         v._values = None
     assert pickle.loads(pickle.dumps(a)).attrs["vcov"] == v
