@@ -123,3 +123,29 @@ def test_covariance_value_semantics():
     assert (a == "x") is False
     with pytest.raises(EstimationError, match="2 x 2"):
         Covariance([[1.0]], ["x", "y"])
+
+
+def test_every_result_type_concatenates(design):
+    """Tables of tests and estimates are built with pd.concat: no attr may break it."""
+    fit = sk.glm(design, "sesame ~ C(age_group) + urban", family="binomial")
+    small = sk.glm(design, "sesame ~ urban", family="binomial")
+    tests = pd.concat([sk.wald_test(fit, "C(age_group)", method="LRT"),
+                       sk.wald_test(fit, "urban", method="LRT"),
+                       sk.anova(small, fit)], ignore_index=True)
+    assert list(tests["terms"]) == ["C(age_group)", "urban", "C(age_group)"]
+    assert tests["p_value"].between(0, 1).all()
+    lam = sk.wald_test(fit, "C(age_group)", method="LRT").attrs["lambdas"]
+    assert len(lam) == 2 and lam[0] >= lam[1] > 0
+    v1 = sk.var(design, ["age", "internet_hours"])
+    v2 = sk.var(design, ["age", "approval"])
+    assert len(pd.concat([v1, v2])) == 8
+    assert v1.attrs["matrix"].loc["age", "internet_hours"] == v1["estimate"][1]
+    t1 = sk.ttest(design, "age", "urban")
+    t2 = sk.ttest(design, "internet_hours", "urban")
+    assert list(pd.concat([t1, t2])["variable"]) == ["age", "internet_hours"]
+    m1 = sk.margins(fit, by="C(age_group)")
+    m2 = sk.margins(fit, by="urban")
+    assert len(pd.concat([m1, m2])) == 5
+    p1 = fit.predict(design.data.iloc[:3], se=True)
+    p2 = fit.predict(design.data.iloc[3:5], se=True)
+    assert len(pd.concat([p1, p2])) == 5

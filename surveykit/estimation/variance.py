@@ -24,6 +24,7 @@ from surveykit.estimation._core import (
     require_nonempty,
 )
 from surveykit.estimation._result import tidy_result
+from surveykit.inference import Covariance
 
 VAR_COLUMNS = ("variable", "variable2", "estimate", "std_error", "ci_low", "ci_high",
                "n_unweighted", "n_missing")
@@ -85,7 +86,8 @@ def var(design: Design, var: str | Sequence[str], *, level: float = 0.95,
     out = tidy_result(rows, [], VAR_COLUMNS, synthetic=design.is_synthetic,
                       vcov=v if vcov else None, df=float(design.df) if vcov else None,
                       names=[f"{names[a]}:{names[b]}" for a, b in zip(ii, jj, strict=True)])
-    out.attrs["matrix"] = pd.DataFrame(theta.reshape(p, p), index=names, columns=names)
+    # immutable, so pandas can compare/copy the attrs (a DataFrame there breaks pd.concat)
+    out.attrs["matrix"] = Covariance(theta.reshape(p, p), names)
     return out
 
 

@@ -132,8 +132,9 @@ def _lrt(model: Any, index: list[int], names: list[str], ddf: float) -> pd.DataF
                          "has no working likelihood-ratio test for them",
                          hint="use method='Wald' (R regTermTest's default)")
     p = pFsum(chisq, np.ones(len(lam)), lam, ddf, lower_tail=False)
+    # a tuple, not an array: pandas compares attrs with == when results are concatenated
     return _row("LRT (Rao-Scott working 2logLR)", names, chisq, len(index), ddf, p,
-                lambdas=lam, deltabar=float(lam.mean()))
+                lambdas=tuple(float(x) for x in lam), deltabar=float(lam.mean()))
 
 
 def _wald(model: Any, index: list[int], names: list[str], ddf: float,
@@ -160,7 +161,7 @@ def wald_test(model: Any, terms: str | Sequence[str], *, method: str = "Wald",
     negbin and multinom have none in R, use "Wald"). ``df`` defaults to the
     model's residual df, as R. ``null``: hypothesised values (Wald only). Returns one row:
     test, terms, statistic (F, chi-square, or the working 2logLR for LRT), df, ddf, p_value;
-    LRT rows carry the eigenvalues in ``attrs["lambdas"]``.
+    LRT rows carry the eigenvalues in ``attrs["lambdas"]`` (a tuple, largest first).
     """
     names, index = term_columns(model, terms)
     ddf = _ddf(model, df)
