@@ -30,6 +30,21 @@ VARIABLE_LABELS = "variable_labels"
 _RANGE_DASH = re.compile(r"(?<=\d)-(?=\d)")
 
 
+class SharedLabels(dict):
+    """A label dict that pandas shares instead of copying.
+
+    pandas deep-copies ``frame.attrs`` on every operation that returns a new frame (thousands
+    of times in one replication run); labels are never edited in place here (:func:`attach`
+    builds new dicts), so a copy would only cost time. Treat it as read-only.
+    """
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> SharedLabels:
+        return self
+
+    def __copy__(self) -> SharedLabels:
+        return self
+
+
 def pretty(text: Any) -> str:
     """A label as printed: number ranges with an en dash ("31-50" -> "31–50")."""
     return _RANGE_DASH.sub("–", str(text))
@@ -72,9 +87,9 @@ def attach(frame: pd.DataFrame, value_labels: Mapping[str, Mapping[Any, Any]] | 
         if name in cols and label:
             names[name] = str(label)
     if values:
-        frame.attrs[VALUE_LABELS] = values
+        frame.attrs[VALUE_LABELS] = SharedLabels(values)
     if names:
-        frame.attrs[VARIABLE_LABELS] = names
+        frame.attrs[VARIABLE_LABELS] = SharedLabels(names)
     return frame
 
 
@@ -170,7 +185,8 @@ def label_result(frame: pd.DataFrame, source: Any, *, by: Iterable[str] = (),
     frame.attrs.update(attrs)
     names = [*by, *(frame[variable].astype(str).unique() if variable in frame.columns else [])]
     known = _sources(source)[1]
-    frame.attrs[VARIABLE_LABELS] = {n: pretty(known[n]) for n in names if known.get(n)}
+    frame.attrs[VARIABLE_LABELS] = SharedLabels({n: pretty(known[n]) for n in names
+                                                 if known.get(n)})
     return frame
 
 
