@@ -22,8 +22,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from surveykit._dist import norm_ppf, norm_sf, t_ppf, t_sf
 from surveykit.errors import EstimationError
 
 __all__ = ["Covariance", "Estimates", "as_estimates", "attach_covariance", "bind", "contrast"]
@@ -35,18 +35,18 @@ def _quantile(level: float, df: float) -> float:
         raise EstimationError(f"level must be between 0 and 1, got {level!r}")
     q = 0.5 + level / 2
     if df is None or not np.isfinite(df):
-        return float(stats.norm.ppf(q))
+        return float(norm_ppf(q))
     if df <= 0:
         return float("nan")
-    return float(stats.t.ppf(q, df))
+    return float(t_ppf(q, df))
 
 
 def _p_value(stat: np.ndarray, df: float) -> np.ndarray:
     if df is None or not np.isfinite(df):
-        return 2 * stats.norm.sf(np.abs(stat))
+        return 2 * norm_sf(np.abs(stat))
     if df <= 0:
         return np.full(np.shape(stat), np.nan)
-    return 2 * stats.t.sf(np.abs(stat), df)
+    return 2 * t_sf(np.abs(stat), df)
 
 
 class Covariance:

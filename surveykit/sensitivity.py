@@ -32,8 +32,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from surveykit._dist import norm_ppf
 from surveykit.errors import WeightingError
 
 __all__ = ["DEFAULT_TRIM", "REPLICA_NOTE", "Scheme", "SensitivityResult", "load_margins",
@@ -176,7 +176,7 @@ def sensitivity(design: Any, schemes: Sequence[Scheme] | Mapping[str, Any] | Non
         raise WeightingError("sensitivity schemes need unique names including the reference",
                              values=names, hint=f"reference scheme: {reference!r}")
     ids = list(tables) if tables is not None else table_ids(reg)
-    z = float(stats.norm.ppf(0.5 + level / 2))
+    z = float(norm_ppf(0.5 + level / 2))
 
     rows, comps, info = [], [], []
     for s in plan:  # a handful of schemes x 7 tables

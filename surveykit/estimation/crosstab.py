@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from surveykit._dist import chi2_sf, f_sf
 from surveykit.design import ReplicateDesign
 from surveykit.errors import EstimationError
 from surveykit.estimation._core import (
@@ -112,7 +112,7 @@ def _wald_test(design: Design, cell: np.ndarray, use: np.ndarray, nr: int, nc: i
     else:
         ddf = nu - numdf + 1
         f_stat = w * ddf / (numdf * nu)
-    p = float(stats.f.sf(f_stat, numdf, ddf)) if ddf > 0 else float("nan")
+    p = float(f_sf(f_stat, numdf, ddf)) if ddf > 0 else float("nan")
     return {"value": f_stat, "df1": numdf, "df2": float(ddf), "p_value": p}
 
 
@@ -211,13 +211,13 @@ def crosstab(design: Design, row: str, col: str, *, statistic: str = "F",
         ddf = d0 * nu
         if statistic == "F":
             f_stat = chisq / tr
-            p_value = float(stats.f.sf(f_stat, d0, ddf)) if ddf > 0 else float("nan")
+            p_value = float(f_sf(f_stat, d0, ddf)) if ddf > 0 else float("nan")
             test.update({"F": f_stat, "value": f_stat, "df1": d0, "df2": ddf,
                          "p_value": p_value})
         elif statistic == "Chisq":
             k = delta.shape[1]
             test.update({"value": chisq, "df1": float(k), "df2": float("nan"),
-                         "p_value": float(stats.chi2.sf(chisq / (tr / k), k))})
+                         "p_value": float(chi2_sf(chisq / (tr / k), k))})
         else:
             eig = np.linalg.eigvals(delta).real
             ddf_used = float("inf") if isinstance(design, ReplicateDesign) else ddf

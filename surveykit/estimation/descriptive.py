@@ -18,8 +18,8 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from surveykit._dist import beta_ppf, norm_ppf, t_ppf
 from surveykit.design import ReplicateDesign
 from surveykit.errors import EstimationError
 from surveykit.estimation._core import (
@@ -74,7 +74,7 @@ def _describe(design: Design, var: str | Sequence[str], by: str | Sequence[str] 
                               hint="use 'listwise' (R's rule) or 'per_variable'")
     by_names = as_list(by, "by")
     groups = make_groups(design, by_names)
-    z = stats.norm.ppf(0.5 + level / 2)  # R's confint(svymean(...)) uses df = Inf
+    z = norm_ppf(0.5 + level / 2)  # R's confint(svymean(...)) uses df = Inf
     in_group = groups.codes >= 0
     in_domain = in_group & design.domain
     cols = []
@@ -172,7 +172,7 @@ def total(design: Design, var: str | Sequence[str], by: str | Sequence[str] | No
 def _t_quantile(level: float, df: float) -> float:
     if not np.isfinite(df) or df <= 0:
         return float("nan")
-    return float(stats.t.ppf(0.5 + level / 2, df))
+    return float(t_ppf(0.5 + level / 2, df))
 
 
 def _expit(x: np.ndarray) -> np.ndarray:
@@ -218,11 +218,11 @@ def prop_ci(p: np.ndarray, se: np.ndarray, method: str, level: float, df: float,
         if method == "beta":
             n_eff = p * (1 - p) / se**2
             if n > 1 and np.isfinite(df) and df > 0:
-                n_eff = n_eff * (stats.t.ppf(alpha / 2, n - 1) / stats.t.ppf(alpha / 2, df)) ** 2
+                n_eff = n_eff * (t_ppf(alpha / 2, n - 1) / t_ppf(alpha / 2, df)) ** 2
             else:
                 n_eff = n_eff * np.nan
-            lo = stats.beta.ppf(alpha / 2, n_eff * p, n_eff * (1 - p) + 1)
-            hi = stats.beta.ppf(1 - alpha / 2, n_eff * p + 1, n_eff * (1 - p))
+            lo = beta_ppf(alpha / 2, n_eff * p, n_eff * (1 - p) + 1)
+            hi = beta_ppf(1 - alpha / 2, n_eff * p + 1, n_eff * (1 - p))
             deg = (p <= 0) | (p >= 1)
             return np.where(deg, p, lo), np.where(deg, p, hi)
     raise EstimationError(f"unknown CI method {method!r}", hint=f"use one of {CI_METHODS}")

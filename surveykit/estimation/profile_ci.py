@@ -15,7 +15,8 @@ so the limits agree with R to the precision R computes them.
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
+
+from surveykit._dist import norm_cdf, norm_ppf, t_ppf
 
 
 def fmm_spline(x: np.ndarray, y: np.ndarray, xout: np.ndarray) -> np.ndarray:
@@ -85,8 +86,8 @@ def likelihood_ci(y: np.ndarray, w: np.ndarray, mean_weight: float, mean_used: f
     eta0 = float(np.log(p / (1 - p)))
     naive = 1.0 / float(np.sum(wt * p * (1 - p)))
     lam = se_logit**2 / naive
-    q = stats.norm.ppf((1 - level) / 2) if not np.isfinite(df) else stats.t.ppf((1 - level) / 2, df)
-    alpha = float(stats.norm.cdf(q * np.sqrt(lam)) / 2)
+    q = norm_ppf((1 - level) / 2) if not np.isfinite(df) else t_ppf((1 - level) / 2, df)
+    alpha = float(norm_cdf(q * np.sqrt(lam)) / 2)
     # survey's residuals.svyglm: (y - mu) sqrt(prior weight / design weight normalised over
     # the rows without missing values) / sqrt(V(mu)), i.e. a constant factor when values are
     # missing (the two normalisations differ), else none
@@ -94,6 +95,8 @@ def likelihood_ci(y: np.ndarray, w: np.ndarray, mean_weight: float, mean_used: f
     n = int(np.count_nonzero(w))
     rbar = float(np.sum(w * resid) / np.sum(w))
     disp = float(np.sum(w * (resid - rbar) ** 2) / np.sum(w)) * n / (n - 1)
+    from scipy import stats  # only here: scipy.stats is slow to import
+
     zmax = float(np.sqrt(stats.f.isf(alpha, 1, n_model - 1)))
     step_size = zmax / 5
     d0 = _deviance(y, wt, eta0)
@@ -110,6 +113,6 @@ def likelihood_ci(y: np.ndarray, w: np.ndarray, mean_weight: float, mean_used: f
     bx, zy = np.asarray(bs)[order], np.asarray(zs)[order]
     xout = np.linspace(bx.min(), bx.max(), 3 * bx.size)
     yout = fmm_spline(bx, zy, xout)
-    cut = stats.norm.ppf(2 * alpha)
+    cut = norm_ppf(2 * alpha)
     lo, hi = _approx(yout, xout, np.array([cut, -cut]))
     return float(1 / (1 + np.exp(-lo))), float(1 / (1 + np.exp(-hi)))

@@ -17,7 +17,9 @@ As in R, a non-integer ``ddf`` enters as ``floor(ddf)`` chi-square terms (R's ``
 from __future__ import annotations
 
 import numpy as np
-from scipy import integrate, optimize, stats
+from scipy import integrate, optimize
+
+from surveykit._dist import chi2_sf, f_sf, norm_sf
 
 
 def _satterthwaite(a: np.ndarray) -> tuple[float, float]:
@@ -53,7 +55,7 @@ def saddle(x: float, lam: np.ndarray) -> float:
         return float("nan")
     w = np.sign(z) * np.sqrt(2 * (z * x - k0(z)))
     v = z * np.sqrt(k2(z))
-    return float(stats.norm.sf(w + np.log(v / w) / w))
+    return float(norm_sf(w + np.log(v / w) / w))
 
 
 def imhof(q: float, lam: np.ndarray, h: np.ndarray) -> float:
@@ -94,7 +96,7 @@ def chisqsum_sf(x: float, a: np.ndarray, method: str) -> float:
     """``P(sum a_j chi2_1 > x)`` (R's ``pchisqsum(..., lower.tail=FALSE)``)."""
     a = np.asarray(a, dtype=float)
     scale, df = _satterthwaite(a)
-    guess = float(stats.chi2.sf(x / scale, df))
+    guess = float(chi2_sf(x / scale, df))
     if method == "integration":
         return imhof(x, a, np.ones_like(a))
     s = saddle(x, a)
@@ -110,7 +112,7 @@ def fsum_sf(x: float, a: np.ndarray, ddf: float, method: str) -> float:
     if method == "integration":
         return imhof(0.0, np.append(a, -x / ddf), np.append(np.ones_like(a), k))
     scale, ndf = _satterthwaite(a)
-    rval = float(stats.f.sf(x / ndf / scale, ndf, ddf))
+    rval = float(f_sf(x / ndf / scale, ndf, ddf))
     lam = np.concatenate([a, np.full(k, -x / ddf)])
     s = saddle(0.0, lam)
     return rval if np.isnan(s) else s

@@ -21,8 +21,9 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, stats
+from scipy import optimize
 
+from surveykit._dist import beta_ppf, norm_ppf, t_ppf
 from surveykit.design import ReplicateDesign
 from surveykit.errors import EstimationError
 from surveykit.estimation._core import (
@@ -124,7 +125,7 @@ def qrule(x: np.ndarray, w: np.ndarray, p: float, rule: str = "math") -> float:
 # -- the estimator -------------------------------------------------------------------------------
 def _crit(level: float, df: float) -> float:
     q = 0.5 + level / 2
-    return float(stats.norm.ppf(q) if not np.isfinite(df) else stats.t.ppf(q, df))
+    return float(norm_ppf(q) if not np.isfinite(df) else t_ppf(q, df))
 
 
 def _cdf_interval(p: float, se: float, method: str, level: float, df: float,
@@ -143,9 +144,9 @@ def _cdf_interval(p: float, se: float, method: str, level: float, df: float,
             return float(np.sin(a - t * s) ** 2), float(np.sin(a + t * s) ** 2)
         # beta (Korn-Graubard on the effective sample size)
         n_eff = p * (1 - p) / se**2
-        n_eff *= (stats.t.ppf(alpha / 2, n_rows - 1) / stats.t.ppf(alpha / 2, df)) ** 2
-        return (float(stats.beta.ppf(alpha / 2, n_eff * p, n_eff * (1 - p) + 1)),
-                float(stats.beta.ppf(1 - alpha / 2, n_eff * p + 1, n_eff * (1 - p))))
+        n_eff *= (t_ppf(alpha / 2, n_rows - 1) / t_ppf(alpha / 2, df)) ** 2
+        return (float(beta_ppf(alpha / 2, n_eff * p, n_eff * (1 - p) + 1)),
+                float(beta_ppf(1 - alpha / 2, n_eff * p + 1, n_eff * (1 - p))))
 
 
 def quantile(design: Design, var: str | Sequence[str], q: float | Sequence[float] = (0.5,),

@@ -7,8 +7,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from surveykit._dist import norm_ppf
 from surveykit.errors import EstimationError
 from surveykit.estimation._core import (
     RESULT_COLUMNS,
@@ -65,7 +65,7 @@ def ratio(design: Design, numerator: str | Sequence[str], denominator: str,
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         res = estimate_by(design, np.column_stack(ys), codes, G, "mean", joint=vcov,
                           progress=progress, denom=np.where(xmiss, 0.0, x))
-    z = stats.norm.ppf(0.5 + level / 2)
+    z = norm_ppf(0.5 + level / 2)
     nmiss = np.bincount(groups.codes[in_group & any_miss], minlength=G)
     rows: list[dict[str, Any]] = []
     for g, e in enumerate(res.groups):

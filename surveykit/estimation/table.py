@@ -6,8 +6,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from surveykit._dist import norm_ppf
 from surveykit.errors import EstimationError
 from surveykit.estimation._core import (
     Design,
@@ -73,7 +73,7 @@ def table(design: Design, row: str, col: str | None = None, *, Ntotal: float | N
     est = np.round(theta) if round else theta
     used = in_dom & ~miss & (design.base_weights != 0)
     counts = np.bincount(cell[used], minlength=k_all)
-    z = stats.norm.ppf(0.5 + level / 2)
+    z = norm_ppf(0.5 + level / 2)
     n_missing = int((in_dom & miss).sum())
     levels = [lv for _, lv, _ in coded]
     rows: list[dict[str, Any]] = []

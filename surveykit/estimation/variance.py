@@ -7,8 +7,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import sparse, stats
+from scipy import sparse
 
+from surveykit._dist import norm_ppf
 from surveykit.design import ReplicateDesign
 from surveykit.errors import EstimationError
 from surveykit.estimation._core import (
@@ -76,7 +77,7 @@ def var(design: Design, var: str | Sequence[str], *, level: float = 0.95,
         n_used = e.n
     se = np.sqrt(np.clip(np.diag(v), 0, None))
     require_finite(design, ", ".join(names), np.r_[theta, se], "variance")
-    z = stats.norm.ppf(0.5 + level / 2)
+    z = norm_ppf(0.5 + level / 2)
     n_missing = int((in_dom & any_miss).sum())
     rows: list[dict[str, Any]] = [
         {"variable": names[a], "variable2": names[b], "estimate": float(t),

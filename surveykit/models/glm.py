@@ -19,8 +19,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import special, stats
+from scipy import special
 
+from surveykit._dist import cauchy_cdf, cauchy_pdf, cauchy_ppf, norm_pdf
 from surveykit.design import align_to
 from surveykit.errors import ConvergenceError, ModelError
 from surveykit.models._design_matrix import ModelFrame, build_frame, check_rank
@@ -62,12 +63,12 @@ LINKS: dict[str, Link] = {
                 np.log),
     "logit": Link("logit", special.expit, _logit_mu_eta, special.logit),
     "probit": Link("probit", lambda e: np.clip(special.ndtr(e), _TINY, 1 - _TINY),
-                   lambda e: np.maximum(stats.norm.pdf(e), _TINY), special.ndtri),
+                   lambda e: np.maximum(norm_pdf(e), _TINY), special.ndtri),
     "cloglog": Link("cloglog", _cloglog_inv,
                     lambda e: np.maximum(np.exp(np.minimum(e, 700) - _exp(e)), _TINY),
                     lambda m: np.log(-np.log1p(-m))),
-    "cauchit": Link("cauchit", lambda e: np.clip(stats.cauchy.cdf(e), _TINY, 1 - _TINY),
-                    lambda e: np.maximum(stats.cauchy.pdf(e), _TINY), stats.cauchy.ppf),
+    "cauchit": Link("cauchit", lambda e: np.clip(cauchy_cdf(e), _TINY, 1 - _TINY),
+                    lambda e: np.maximum(cauchy_pdf(e), _TINY), cauchy_ppf),
     "inverse": Link("inverse", lambda e: 1 / e, lambda e: -1 / e**2, lambda m: 1 / m,
                     lambda e: bool(np.all(np.isfinite(e)) and np.all(e != 0))),
     "sqrt": Link("sqrt", lambda e: e**2, lambda e: 2 * e, np.sqrt,

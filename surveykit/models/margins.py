@@ -24,8 +24,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from surveykit._dist import norm_ppf
 from surveykit.errors import ModelError
 from surveykit.estimation._result import parameter_names
 from surveykit.inference import attach_covariance
@@ -125,7 +125,7 @@ def margins(model: Any, by: str | None = None, at: Mapping[str, Any] | None = No
     est, v_cond = _cond_vcov(fit.design, rows, fits, w)
     V = grads @ fit.vcov.to_numpy() @ grads.T + v_cond
     se = np.sqrt(np.diag(V))
-    q = stats.norm.ppf(0.5 + conf_level / 2)
+    q = norm_ppf(0.5 + conf_level / 2)
     out = pd.DataFrame({"estimate": est, "std_error": se, "ci_low": est - q * se,
                         "ci_high": est + q * se})
     names = ["margin"]

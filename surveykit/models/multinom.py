@@ -25,8 +25,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import special, stats
+from scipy import special
 
+from surveykit._dist import norm_ppf
 from surveykit.errors import ConvergenceError, ModelError
 from surveykit.inference import attach_covariance
 from surveykit.labels import label_of, term_labels, value_labels
@@ -241,7 +242,7 @@ class MultinomResult(ModelResult):
         cov = G @ self.vcov.to_numpy() @ G.T
         sd = np.sqrt(np.maximum(np.diag(cov), 0))
         est = probs.ravel()
-        q = stats.norm.ppf(0.5 + conf_level / 2)
+        q = norm_ppf(0.5 + conf_level / 2)
         rows = np.repeat(np.asarray(index, dtype=object), K)
         lev = np.tile(np.asarray(labels, dtype=object), n)
         out = pd.DataFrame({"row": rows, "level": lev, "estimate": est, "std_error": sd,

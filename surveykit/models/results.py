@@ -21,8 +21,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import special, stats
+from scipy import special
 
+from surveykit._dist import norm_ppf, norm_sf, t_ppf, t_sf
 from surveykit.errors import ModelError
 from surveykit.inference import attach_covariance
 from surveykit.labels import term_labels
@@ -69,11 +70,11 @@ def _t_inference(est: np.ndarray, se: np.ndarray, df: float, conf_level: float
     with np.errstate(divide="ignore", invalid="ignore"):
         stat = est / se
     if np.isinf(df):
-        pval = 2 * stats.norm.sf(np.abs(stat))
-        q = stats.norm.ppf(0.5 + conf_level / 2)
+        pval = 2 * norm_sf(np.abs(stat))
+        q = norm_ppf(0.5 + conf_level / 2)
     elif df > 0:
-        pval = 2 * stats.t.sf(np.abs(stat), df)
-        q = stats.t.ppf(0.5 + conf_level / 2, df)
+        pval = 2 * t_sf(np.abs(stat), df)
+        q = t_ppf(0.5 + conf_level / 2, df)
     else:  # R: NaN p-values and intervals when the residual df are not positive
         pval = np.full_like(stat, np.nan)
         q = np.nan
@@ -272,7 +273,7 @@ class ModelResult:
             G = np.column_stack([G, np.zeros((len(G), len(self.params) - G.shape[1]))])
         cov = G @ V @ G.T
         sd = np.sqrt(np.maximum(np.diag(cov), 0))
-        q = stats.norm.ppf(0.5 + conf_level / 2)
+        q = norm_ppf(0.5 + conf_level / 2)
         out = pd.DataFrame({**lead, "estimate": est, "std_error": sd, "ci_low": est - q * sd,
                             "ci_high": est + q * sd},
                            index=None if lead else index)

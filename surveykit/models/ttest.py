@@ -18,8 +18,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import special, stats
+from scipy import special
 
+from surveykit._dist import f_sf, t_ppf, t_sf
 from surveykit.errors import ModelError
 from surveykit.inference import attach_covariance
 
@@ -79,8 +80,8 @@ def ttest(design: Any, var: str, group: str | None = None, *, conf_level: float 
         df = fit.df_resid
         contrast = f"{present[1]} - {present[0]}"
     stat = est / se
-    p = 2 * stats.t.sf(abs(stat), df) if df > 0 else float("nan")
-    q = stats.t.ppf(0.5 + conf_level / 2, df) if df > 0 else float("nan")
+    p = 2 * t_sf(abs(stat), df) if df > 0 else float("nan")
+    q = t_ppf(0.5 + conf_level / 2, df) if df > 0 else float("nan")
     out = pd.DataFrame([{"variable": var, "group": group, "contrast": contrast, "estimate": est,
                          "std_error": se, "statistic": stat, "df": float(df), "p_value": p,
                          "ci_low": est - q * se, "ci_high": est + q * se,
@@ -173,7 +174,7 @@ def ranktest(design: Any, var: str, group: str, test: str = "wilcoxon") -> pd.Da
         est, se = float(beta[1]), float(np.sqrt(V[1, 1]))
         df = ddf_design - 1
         stat = est / se
-        p = 2 * stats.t.sf(abs(stat), df) if df > 0 else float("nan")
+        p = 2 * t_sf(abs(stat), df) if df > 0 else float("nan")
         row = {**base, "estimate": est, "std_error": se, "statistic": stat, "df": float(df),
                "ddf": float("nan"), "p_value": p}
     else:
@@ -181,7 +182,7 @@ def ranktest(design: Any, var: str, group: str, test: str = "wilcoxon") -> pd.Da
         chisq = float(b @ np.linalg.solve(Vb, b))
         ndf = K - 1
         ddf = ddf_design - ndf
-        p = float(stats.f.sf(chisq / ndf, ndf, ddf)) if ddf > 0 else float("nan")
+        p = float(f_sf(chisq / ndf, ndf, ddf)) if ddf > 0 else float("nan")
         row = {**base, "estimate": float("nan"), "std_error": float("nan"), "statistic": chisq,
                "df": float(ndf), "ddf": float(ddf), "p_value": p}
     cols = ["test", "variable", "group", "estimate", "std_error", "statistic", "df", "ddf",

@@ -19,8 +19,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from surveykit._dist import chi2_sf, f_sf
 from surveykit.distributions import pFsum
 from surveykit.errors import ConvergenceError, ModelError
 
@@ -146,10 +146,10 @@ def _wald(model: Any, index: list[int], names: list[str], ddf: float,
     chisq = float(beta @ np.linalg.solve(V, beta))
     k = len(index)
     if np.isinf(ddf):
-        return _row("Wald chi-square", names, chisq, k, ddf, float(stats.chi2.sf(chisq, k)))
+        return _row("Wald chi-square", names, chisq, k, ddf, float(chi2_sf(chisq, k)))
     if ddf <= 0:
         return _row("Wald F", names, chisq / k, k, ddf, float("nan"))
-    return _row("Wald F", names, chisq / k, k, ddf, float(stats.f.sf(chisq / k, k, ddf)))
+    return _row("Wald F", names, chisq / k, k, ddf, float(f_sf(chisq / k, k, ddf)))
 
 
 def wald_test(model: Any, terms: str | Sequence[str], *, method: str = "Wald",
