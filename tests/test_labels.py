@@ -210,3 +210,18 @@ def test_margins_use_value_and_variable_labels():
     p = fit.predict(everyone, type="response").to_numpy()
     w = df["weight"].to_numpy()
     assert m["estimate"][2] == pytest.approx((w * p).sum() / w.sum(), rel=1e-10)
+
+
+def test_label_dicts_are_shared_not_copied_by_pandas_and_attach_never_mutates() -> None:
+    import pandas as pd
+
+    from surveykit.labels import VALUE_LABELS, attach, value_labels
+
+    frame = attach(pd.DataFrame({"a": [1, 2], "b": [3, 4]}), {"a": {1: "one", 2: "two"}})
+    derived = frame[frame["a"] > 1].assign(c=1).reset_index(drop=True)
+    assert derived.attrs[VALUE_LABELS] is frame.attrs[VALUE_LABELS]  # shared, not deep-copied
+    assert value_labels(derived, "a") == {1: "one", 2: "two"}
+    before = frame.attrs[VALUE_LABELS]
+    attach(derived, {"b": {3: "three"}})  # a new dict for the derived frame
+    assert "b" not in before and value_labels(frame, "b") == {}
+    assert value_labels(derived, "b") == {3: "three"}
