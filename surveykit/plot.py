@@ -3,10 +3,11 @@
 
 Each function returns a :class:`matplotlib.figure.Figure` (made without ``pyplot``, so nothing
 is shown or kept in a global registry; in a notebook the figure displays itself). The style is
-seaborn "ticks" with colour-blind-safe palettes (Okabe–Ito; ColorBrewer BrBG for diverging
-scales); categories carry the value labels of the data (:mod:`surveykit.labels`); ``note=``
-adds a source line; figures of the synthetic replica always carry its banner. Save with
-:func:`save` (PNG/SVG/PDF with fixed metadata: the same figure gives byte-identical files).
+seaborn's "ticks" look (written out: seaborn is not imported) with colour-blind-safe palettes
+(Okabe–Ito; ColorBrewer BrBG for diverging scales); categories carry the value labels of the
+data (:mod:`surveykit.labels`); ``note=`` adds a source line; figures of the synthetic replica
+always carry its banner. Save with :func:`save` (PNG/SVG/PDF with fixed metadata: the same
+figure gives byte-identical files).
 
 The replication report draws its figures with these same functions.
 """

@@ -246,12 +246,15 @@ def test_cli_bad_files_one_line_exit_2(tmp_path, capsys):
         (["weight", str(data), "--targets", str(targets), "--out", str(blocker / "w.csv")],
          str(blocker)),
         (["replica", "--out", str(blocker / "replica")], str(blocker)),
+        (["replicate", "--out", str(tmp_path / "r"), "--figure-formats", "png,tiff"],
+         "unsupported figure format(s); offending values (1 in all): 'tiff'"),
     ]
     for argv, named in cases:
         code, err = _cli(argv, capsys)
         assert code == 2, argv
         assert err.count("\n") == 1 and "Traceback" not in err, err
         assert named in err, (argv, err)
+    assert not (tmp_path / "r").exists()  # the format is checked before any work
 
 
 def test_likert_empty_domain_is_an_error(design):

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from surveykit.errors import ValidationError
 from surveykit.replication.result import COMPARISON_COLUMNS, SYNTHETIC_BANNER, ReplicationResult
 from surveykit.report import write_report
 from surveykit.report.markdown import SECTIONS, cell_decimals, fmt_number
@@ -192,10 +193,20 @@ def test_returned_paths_and_figure_files(written):
     out = paths["html"].parent
     assert paths["html"] == out / "report.html" and paths["markdown"] == out / "report.md"
     stems = {"fig_5_4", "fig_5_10", "model_any_change_logit", "weights"}
-    expected = {f"figures/{s}.{ext}" for s in stems for ext in ("png", "svg", "pdf")}
+    expected = {f"figures/{s}.{ext}" for s in stems for ext in ("png", "pdf")}  # the default
     assert set(paths) - {"html", "markdown"} == expected
     for key in expected:
         assert paths[key] == out / key
+    assert not list((out / "figures").glob("*.svg"))
+
+
+def test_figure_formats_on_request_png_always(tmp_path):
+    paths = write_report(make_result(), tmp_path, figure_formats=["svg"])
+    exts = {key.rsplit(".", 1)[1] for key in paths if key.startswith("figures/")}
+    assert exts == {"png", "svg"}  # the report shows the PNGs, so they are always written
+    assert paths["figures/weights.svg"].read_text("utf-8").lstrip().startswith("<?xml")
+    with pytest.raises(ValidationError, match="unsupported figure format"):
+        write_report(make_result(), tmp_path / "bad", figure_formats=["png", "tiff"])
 
 
 def test_html_has_every_section_toc_and_no_external_resources(written):

@@ -45,3 +45,34 @@ def test_save_figures_matches_save_figure(tmp_path: Path, monkeypatch, jobs: str
         for fmt in ("png", "svg", "pdf"):
             assert a[fmt].read_bytes() == b[fmt].read_bytes(), fmt
     plt.close("all")
+
+
+def _embedded_fonts(pdf: bytes) -> list:
+    """The TrueType fonts embedded in a PDF (every FlateDecode stream that parses as one)."""
+    import io
+    import re
+    import zlib
+
+    from fontTools.ttLib import TTFont
+
+    fonts = []
+    for m in re.finditer(rb"stream\r?\n(.*?)\r?\nendstream", pdf, re.S):
+        try:
+            fonts.append(TTFont(io.BytesIO(zlib.decompress(m.group(1)))))
+        except Exception:
+            continue
+    return fonts
+
+
+def test_pdf_embeds_truetype_subsets_without_layout_tables(tmp_path: Path) -> None:
+    fig = _figures()[0]
+    engine = fig.get_layout_engine()
+    files = save_figure(fig, tmp_path / "f", formats=("pdf",))
+    assert fig.get_layout_engine() is engine  # the caller's figure keeps its layout engine
+    fonts = _embedded_fonts(files["pdf"].read_bytes())
+    assert fonts, "no TrueType font embedded"
+    for font in fonts:
+        assert {"glyf", "loca", "cmap", "hmtx"} <= set(font.keys())
+        assert not {"GSUB", "GPOS", "GDEF"} & set(font.keys())
+        assert 0 < len(font.getGlyphOrder()) < 200  # a subset, not the whole font
+    plt.close("all")

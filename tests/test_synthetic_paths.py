@@ -51,7 +51,8 @@ def test_replicate_with_the_replica_as_data_says_synthetic_everywhere(tmp_path: 
     data = tmp_path / "survey2018.sav"  # a renamed copy
     shutil.copy(sk.replica.path(), data)
     proc = subprocess.run([sys.executable, "-m", "surveykit", "replicate", "--data", str(data),
-                           "--mapping", str(sk.replica.mapping_path()), "--out", str(out)],
+                           "--mapping", str(sk.replica.mapping_path()), "--out", str(out),
+                           "--figure-formats", "png,svg,pdf"],
                           capture_output=True, text=True, timeout=300, check=False)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith(f"*** {SYNTHETIC_BANNER}")
@@ -65,6 +66,8 @@ def test_replicate_with_the_replica_as_data_says_synthetic_everywhere(tmp_path: 
         assert "Synthetic replica" in model.read_text("utf-8"), model.name
     svgs = sorted((out / "figures").glob("*.svg"))
     assert svgs and all("synthetic-banner" in p.read_text("utf-8") for p in svgs)
+    assert len(svgs) == len(list((out / "figures").glob("*.pdf"))) == len(
+        list((out / "figures").glob("*.png")))
     assert '"is_replica": true' in (out / "replication.json").read_text("utf-8")
 
 

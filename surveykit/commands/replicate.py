@@ -48,6 +48,10 @@ def register(subparsers: Any) -> None:
                    help="exit non-zero when any replicable cell is outside rounding")
     p.add_argument("--no-report", action="store_true",
                    help="write tables and replication.md/json only (no HTML report)")
+    p.add_argument("--figure-formats", metavar="LIST", default="png,pdf",
+                   help="figure files to write, comma-separated from png, pdf, svg (default: "
+                        "png,pdf - PNG at 300 dpi for Word and the report, PDF for journals). "
+                        "PNG is always written: the report shows it")
     p.add_argument("--progress", action="store_true", help="print each step to stderr")
     p.set_defaults(func=run)
 
@@ -72,6 +76,11 @@ def run(args: argparse.Namespace) -> int:
     from surveykit.replication import SYNTHETIC_BANNER
     from surveykit.replication import run as replicate
 
+    formats = [f.strip().lower() for f in str(args.figure_formats).split(",") if f.strip()]
+    if not args.no_report:  # checked before any work
+        from surveykit.report.figures import check_formats
+
+        check_formats(formats, "--figure-formats")
     if args.mapping and not args.data:
         raise ReplicationError("--mapping needs --data", values=[args.mapping],
                                hint="pass --data FILE --mapping YAML, or neither for the replica")
@@ -93,7 +102,8 @@ def run(args: argparse.Namespace) -> int:
     result = replicate(data=args.data, mapping=args.mapping, out=args.out, strict=False,
                        progress=True if args.progress else None, report=not args.no_report,
                        margins=margins, sensitivity=args.sensitivity,
-                       sensitivity_margins=sens_margins, sensitivity_margins_source=sens_source)
+                       sensitivity_margins=sens_margins, sensitivity_margins_source=sens_source,
+                       figure_formats=formats)
     if result.is_replica and args.data is not None:  # a copy of the replica: read from the data
         why = result.provenance.get("synthetic_evidence")
         print(f"*** {SYNTHETIC_BANNER} ({why}) ***")

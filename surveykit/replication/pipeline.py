@@ -15,7 +15,7 @@ import datetime as dt
 import hashlib
 import json
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -320,7 +320,8 @@ def run(data: str | Path | pd.DataFrame | None = None, mapping: str | Path | Any
         progress: Progress = None, *, report: bool = True,
         models: bool = True, margins: Targets | None = None, sensitivity: bool = False,
         sensitivity_margins: Targets | None = None,
-        sensitivity_margins_source: str | None = None) -> ReplicationResult:
+        sensitivity_margins_source: str | None = None,
+        figure_formats: Sequence[str] | None = None) -> ReplicationResult:
     """Re-create every published table from ``data`` and compare it with the registry.
 
     Without ``data`` the bundled synthetic replica is used (and every output says so). Writes
@@ -333,7 +334,8 @@ def run(data: str | Path | pd.DataFrame | None = None, mapping: str | Path | Any
     margins (:func:`surveykit.replica.calibration_margins`); a user file has none unless given.
     ``sensitivity`` adds :func:`surveykit.sensitivity.sensitivity` (every table unweighted, with
     the file's weights, trimmed and, given ``sensitivity_margins``, raked to them), written to
-    ``out/sensitivity/`` and shown as a report section.
+    ``out/sensitivity/`` and shown as a report section. ``figure_formats`` are the report's
+    figure files (default PNG and PDF; see :func:`surveykit.report.write_report`).
     """
     note = _notify(progress)
     note("reading and harmonising the data")
@@ -369,7 +371,7 @@ def run(data: str | Path | pd.DataFrame | None = None, mapping: str | Path | Any
                     write_report = None
                 if write_report is not None:
                     note("writing the report")
-                    made = write_report(result, Path(out))
+                    made = write_report(result, Path(out), figure_formats=figure_formats)
                     written += list(made.values()) if isinstance(made, dict) else []
             result.files = sorted(set(written))
         except OSError as exc:

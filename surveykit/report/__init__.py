@@ -1,112 +1,125 @@
 """Publication figures and the HTML/Markdown replication report.
 
 ``write_report(result, out_dir)`` is what ``surveykit replicate`` calls at the end of a run: it
-draws every figure (:mod:`surveykit.report.figures`), saves each as PNG/SVG/PDF under
-``out_dir/figures/`` and writes ``out_dir/report.html`` (self-contained) and
+draws every figure (:mod:`surveykit.report.figures`), saves each as PNG and PDF (SVG on
+request) under ``out_dir/figures/`` and writes ``out_dir/report.html`` (self-contained) and
 ``out_dir/report.md``. The same result gives byte-identical files.
 """
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["write_report"]
+__all__ = ["render_figures", "save_figures", "write_report"]
 
-#: Figures being saved by :func:`save_figures` (read by the forked PDF writer).
-_PENDING: list[tuple[Any, Path]] = []
+#: The jobs of :func:`render_figures` (module state, read by forked worker processes).
+_JOBS: list[tuple[Callable[[], Any], Path, tuple[str, ...]]] = []
 
 
-def _save_pdfs() -> list[Path]:
+def _render(index: int) -> dict[str, Path] | None:
+    """Draw job ``index`` and save it in every format (in a worker process or here)."""
     from surveykit.report.figures import save_figure
 
-    return [save_figure(fig, stem, formats=("pdf",))["pdf"] for fig, stem in _PENDING]
+    draw, stem, formats = _JOBS[index]
+    fig = draw()
+    return None if fig is None else save_figure(fig, stem, formats)
 
 
-def save_figures(figs: list[Any], stems: list[Path]) -> list[dict[str, Path]]:
-    """Save each figure as ``<stem>.png``, ``.svg`` and ``.pdf`` (same bytes as
-    :func:`~surveykit.report.figures.save_figure`, but faster).
-
-    Two things make ``surveykit replicate`` slow here, both avoided: the constrained layout
-    was recomputed for every format (now once per figure, at the PNG's 300 dpi), and the
-    three formats were written one after the other although the PDFs (TrueType font
-    subsetting) take as long as PNG and SVG together: on a machine with two or more cores
-    the PDFs are written by one forked process (``concurrent.futures``) while this one
-    writes PNG and SVG (``SURVEYKIT_JOBS=1`` writes everything in this process).
-    """
+def _workers(n_jobs: int) -> int:
+    """Processes to draw with: ``SURVEYKIT_JOBS`` if set, else the CPUs this process may use;
+    1 (this process) where ``fork`` is unavailable."""
     import multiprocessing
     import os
-    from concurrent.futures import ProcessPoolExecutor
 
-    from surveykit.report.figures import _style, save_figure
+    jobs = os.environ.get("SURVEYKIT_JOBS", "")
+    if jobs.isdigit() and int(jobs) > 0:
+        cores = int(jobs)
+    else:
+        cores = (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+                 else os.cpu_count() or 1)
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return 1
+    return max(1, min(cores, n_jobs))
 
-    with _style():
-        for fig in figs:  # the layout, once, at the resolution of the PNG
-            engine = fig.get_layout_engine()
-            if engine is not None:
-                dpi = fig.dpi
-                fig.set_dpi(300)
-                fig.draw_without_rendering()
-                fig.set_dpi(dpi)
-                fig.set_layout_engine("none")
-    _PENDING[:] = list(zip(figs, stems, strict=True))
+
+def render_figures(draws: Sequence[Callable[[], Any]], stems: Sequence[Path],
+                   formats: Sequence[str]) -> list[dict[str, Path] | None]:
+    """Draw each figure (``draws[i]()``; None = nothing to plot) and save it as
+    ``<stems[i]>.<format>``; returns ``{format: path}`` per figure (None when not drawn).
+
+    Drawing and saving is most of the time of ``surveykit replicate`` (a 300 dpi PNG and a PDF
+    with embedded TrueType subsets per figure), and figures are independent: on a machine with
+    several cores they are drawn by forked worker processes, one figure at a time each, in
+    order of submission (``SURVEYKIT_JOBS=1`` draws everything in this process). Files are
+    byte-identical whatever the number of processes.
+    """
+    from surveykit.report.figures import check_formats
+
+    fmts = check_formats(formats, "figure formats")
+    _JOBS[:] = [(draw, Path(stem), fmts) for draw, stem in zip(draws, stems, strict=True)]
     try:
-        pool = None
-        jobs = os.environ.get("SURVEYKIT_JOBS", "")
-        cores = int(jobs) if jobs.isdigit() else (os.cpu_count() or 1)
-        if cores > 1 and "fork" in multiprocessing.get_all_start_methods():
-            pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"))
-        with pool or _NoPool() as executor:
-            pdfs = executor.submit(_save_pdfs) if pool is not None else None
-            out = [save_figure(fig, stem, formats=("png", "svg")) for fig, stem in _PENDING]
-            pdf_paths = pdfs.result() if pdfs is not None else _save_pdfs()
+        workers = _workers(len(_JOBS))
+        if workers <= 1:
+            return [_render(i) for i in range(len(_JOBS))]
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+            return list(pool.map(_render, range(len(_JOBS))))
     finally:
-        _PENDING.clear()
-    return [{**files, "pdf": pdf} for files, pdf in zip(out, pdf_paths, strict=True)]
+        _JOBS.clear()
 
 
-class _NoPool:
-    """Stand-in for the executor when the PDFs are written in this process."""
-
-    def __enter__(self) -> _NoPool:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        return None
+def save_figures(figs: Sequence[Any], stems: Sequence[Path],
+                 formats: Sequence[str] = ("png", "svg", "pdf")) -> list[dict[str, Path]]:
+    """Save drawn figures, each as ``<stem>.<format>`` (the bytes of
+    :func:`~surveykit.report.figures.save_figure`), in parallel processes where possible."""
+    out = render_figures([lambda fig=fig: fig for fig in figs], stems, formats)
+    return [files or {} for files in out]
 
 
-def write_report(result: Any, out_dir: str | Path) -> dict[str, Path]:
+def write_report(result: Any, out_dir: str | Path,
+                 figure_formats: Sequence[str] | None = None) -> dict[str, Path]:
     """Write the replication report of ``result`` (a
     :class:`~surveykit.replication.result.ReplicationResult`) into ``out_dir``.
 
     Returns the paths written: ``"html"`` (report.html), ``"markdown"`` (report.md) and, per
-    figure, ``"figures/<stem>.<ext>"`` for ext in png, svg, pdf. Progress is shown on stderr
-    when it is a terminal.
+    figure, ``"figures/<stem>.<ext>"`` for each of ``figure_formats`` (default
+    :data:`~surveykit.report.figures.REPORT_FORMATS`, PNG and PDF; "svg" on request). PNGs are
+    always written: the reports show them. Progress is shown on stderr when it is a terminal.
     """
     from tqdm import tqdm
 
-    from surveykit.report.figures_report import build_figures
+    from surveykit.report.figures import REPORT_FORMATS, check_formats
+    from surveykit.report.figures_report import number_figures, plan_figures
     from surveykit.report.html import render_html
     from surveykit.report.markdown import render_markdown
 
+    formats = check_formats(("png", *(REPORT_FORMATS if figure_formats is None
+                                      else figure_formats)), "write_report")
     out = Path(out_dir)
     fig_dir = out / "figures"
     fig_dir.mkdir(parents=True, exist_ok=True)
     show = bool(getattr(sys.stderr, "isatty", lambda: False)())
     paths: dict[str, Path] = {}
-    with tqdm(total=3, desc="report", unit="step", file=sys.stderr, disable=not show,
+    with tqdm(total=2, desc="report", unit="step", file=sys.stderr, disable=not show,
               leave=False) as bar:
-        bar.set_postfix_str("drawing figures")
-        figures = build_figures(result)
-        bar.update(1)
-        bar.set_postfix_str("saving figures")
-        for fig, files in zip(figures, save_figures([f.figure for f in figures],
-                                                    [fig_dir / f.stem for f in figures]),
-                              strict=True):
+        bar.set_postfix_str("drawing and saving figures")
+        planned = plan_figures(result)
+        saved = render_figures([f.draw for f in planned], [fig_dir / f.stem for f in planned],
+                               formats)
+        figures = []
+        for fig, files in zip(planned, saved, strict=True):
+            if files is None:  # nothing to plot (an intercept-only model)
+                continue
             fig.files = files
-            for ext, path in fig.files.items():
+            figures.append(fig)
+            for ext, path in files.items():
                 paths[f"figures/{fig.stem}.{ext}"] = path
+        number_figures(figures)
         bar.update(1)
         bar.set_postfix_str("writing HTML and Markdown")
         html_path = out / "report.html"

@@ -15,7 +15,8 @@ from __future__ import annotations
 import io
 import re
 import textwrap
-from collections.abc import Iterable, Mapping, Sequence
+import types
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal
@@ -23,7 +24,6 @@ from typing import Any, Literal
 import matplotlib as mpl
 import numpy as np
 import pandas as pd
-import seaborn as sns
 from matplotlib.figure import Figure
 
 from surveykit.errors import SurveyKitError, ValidationError
@@ -45,9 +45,26 @@ PDF_METADATA: dict[str, Any] = {
     "Creator": "surveykit", "Producer": "surveykit", "CreationDate": None,
 }
 
+#: seaborn's "ticks" axes style (seaborn 0.13 ``axes_style("ticks")``), written out so that
+#: drawing a figure does not import seaborn (and with it scipy.stats and pyplot: ~1 s).
+TICKS_STYLE: dict[str, Any] = {
+    "figure.facecolor": "white", "axes.facecolor": "white", "axes.edgecolor": ".15",
+    "axes.labelcolor": ".15", "axes.grid": False, "axes.axisbelow": True,
+    "axes.spines.left": True, "axes.spines.bottom": True,
+    "axes.spines.right": True, "axes.spines.top": True,
+    "grid.color": ".8", "grid.linestyle": "-", "text.color": ".15",
+    "xtick.direction": "out", "ytick.direction": "out", "xtick.color": ".15",
+    "ytick.color": ".15", "xtick.top": False, "ytick.right": False, "xtick.bottom": True,
+    "ytick.left": True, "lines.solid_capstyle": "round", "patch.edgecolor": "w",
+    "patch.force_edgecolor": True, "image.cmap": "viridis",
+    "font.family": ["sans-serif"],
+    "font.sans-serif": ["Arial", "DejaVu Sans", "Liberation Sans", "Bitstream Vera Sans",
+                        "sans-serif"],
+}
+
 #: rcParams applied while a figure is drawn and saved (style, sizes, deterministic SVG ids).
 RC: dict[str, Any] = {
-    **sns.axes_style("ticks"),
+    **TICKS_STYLE,
     "svg.hashsalt": "surveykit",
     "svg.fonttype": "path",
     "pdf.fonttype": 42,
@@ -81,6 +98,13 @@ def _style():
 # --------------------------------------------------------------------------------------------
 # helpers
 # --------------------------------------------------------------------------------------------
+
+
+def diverging_colours(k: int) -> list[str]:
+    """``k`` colours of ColorBrewer BrBG sampled as seaborn's ``color_palette("BrBG", k)``
+    (evenly spaced, both ends left out)."""
+    cmap = mpl.colormaps["BrBG"]
+    return [mpl.colors.to_hex(c) for c in cmap(np.linspace(0, 1, k + 2)[1:-1])]
 
 
 def source_note(input_file: str | None = None, published: str | None = None) -> str:
@@ -396,7 +420,7 @@ def approval_diverging(table: pd.DataFrame, *, value: Literal["computed", "publi
     has_neutral = k % 2 == 1
     neutral = values[n_neg] if has_neutral else np.zeros(len(groups))
     left_edge = -(neutral / 2.0 + values[:n_neg].sum(axis=0))
-    colours = DIVERGING_5 if k == 5 else sns.color_palette("BrBG", k).as_hex()
+    colours = DIVERGING_5 if k == 5 else diverging_colours(k)
 
     with _style():
         height = 1.0 + 0.55 * len(groups)
@@ -768,8 +792,9 @@ def weight_diagnostics(weights: np.ndarray, margins: pd.DataFrame | None = None,
             ax_h, ax_m = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.0, 1.15]})
         else:
             ax_h, ax_m = fig.add_subplot(), None
-        sns.histplot(x=w, bins=min(40, max(5, int(np.sqrt(w.size)))), ax=ax_h,
-                     color=OKABE_ITO[0], edgecolor="white", linewidth=0.3)
+        ax_h.hist(w, bins=min(40, max(5, int(np.sqrt(w.size)))),  # as seaborn's histplot
+                  facecolor=mpl.colors.to_rgba(OKABE_ITO[0], 0.75), edgecolor="white",
+                  linewidth=0.3)
         ax_h.axvline(stats["mean"], color=OKABE_ITO[5], linewidth=0.9, linestyle="--")
         text = (f"n = {int(stats['n']):,}\nmean = {stats['mean']:.3g}\n"
                 f"min–max = {stats['min']:.3g}–{stats['max']:.3g}\n"
@@ -811,35 +836,98 @@ def weight_diagnostics(weights: np.ndarray, margins: pd.DataFrame | None = None,
 # --------------------------------------------------------------------------------------------
 
 FORMATS: tuple[str, ...] = ("png", "svg", "pdf")
+#: What ``surveykit replicate`` writes unless asked (``--figure-formats``): PNG for Word and
+#: the HTML report, PDF (vector, TrueType fonts) for journals. SVG is on request.
+REPORT_FORMATS: tuple[str, ...] = ("png", "pdf")
 _METADATA: Mapping[str, dict[str, Any]] = {
     "png": PNG_METADATA, "svg": SVG_METADATA, "pdf": PDF_METADATA,
 }
+#: OpenType layout tables: they drive text shaping, which matplotlib has already done when it
+#: embeds a font subset in a PDF, so no viewer reads them there. Parsing them is ~60 % of
+#: the time of writing a PDF.
+_LAYOUT_TABLES = ("GSUB", "GPOS", "GDEF", "JSTF", "MATH", "BASE")
+
+
+def check_formats(formats: Sequence[str], where: str = "save_figure") -> tuple[str, ...]:
+    """``formats`` as a tuple of known figure formats (ValidationError naming the others)."""
+    unknown = [f for f in formats if f not in _METADATA]
+    if unknown or not formats:
+        raise ValidationError(f"{where}: unsupported figure format(s)", values=unknown,
+                              hint=f"use any of {', '.join(FORMATS)}")
+    return tuple(dict.fromkeys(formats))
+
+
+@contextmanager
+def _lean_pdf_font_subsets() -> Iterator[None]:
+    """While a PDF is written, subset its TrueType fonts without the OpenType layout tables.
+
+    matplotlib subsets each embedded font with ``fontTools.subset`` and keeps GSUB/GPOS, so
+    every PDF re-parses them; the glyph outlines, metrics and cmap that a PDF needs are kept.
+    Applied only when matplotlib's PDF backend uses fontTools' ``subset`` module as expected;
+    otherwise matplotlib's own subsetting runs unchanged.
+    """
+    try:
+        from fontTools import subset as ft_subset
+        from matplotlib.backends import _backend_pdf_ps as pdf_ps
+    except ImportError:  # pragma: no cover - both ship with matplotlib >= 3.8
+        yield
+        return
+    if getattr(pdf_ps, "subset", None) is not ft_subset:
+        yield
+        return
+
+    class Options(ft_subset.Options):
+        def __init__(self, **kwargs: Any) -> None:
+            super().__init__(**kwargs)
+            self.drop_tables = [*self.drop_tables, *_LAYOUT_TABLES]
+
+    lean = types.ModuleType(ft_subset.__name__)
+    lean.__dict__.update(ft_subset.__dict__)
+    lean.Options = Options  # type: ignore[attr-defined]
+    pdf_ps.subset = lean
+    try:
+        yield
+    finally:
+        pdf_ps.subset = ft_subset
 
 
 def save_figure(fig: Figure, path_stem: str | Path,
                 formats: Sequence[str] = FORMATS) -> dict[str, Path]:
-    """Write ``fig`` as ``<path_stem>.png`` (300 dpi), ``.svg`` and ``.pdf`` with fixed metadata.
+    """Write ``fig`` as ``<path_stem>.png`` (300 dpi), ``.svg`` and/or ``.pdf`` with fixed
+    metadata; returns ``{format: path}``.
 
     No timestamps, software versions or random ids end up in the files, so the same figure
-    gives byte-identical files on every run. Returns ``{format: path}``.
+    gives byte-identical files on every run. A layout engine (constrained layout) is run once,
+    at the PNG's 300 dpi, and every format is drawn with that layout: the files agree with
+    each other, and the layout is not recomputed per format.
     """
+    formats = check_formats(formats)
     stem = Path(path_stem)
     stem.parent.mkdir(parents=True, exist_ok=True)
-    unknown = [f for f in formats if f not in _METADATA]
-    if unknown:
-        raise ValidationError("save_figure: unsupported format(s)", values=unknown,
-                              hint=f"use any of {list(FORMATS)}")
     out: dict[str, Path] = {}
+    engine, dpi = fig.get_layout_engine(), fig.dpi
     with _style():
-        for fmt in formats:
-            path = stem.with_name(f"{stem.name}.{fmt}")
-            if fmt == "svg":
-                buf = io.BytesIO()
-                fig.savefig(buf, format=fmt, dpi=300, metadata=dict(_METADATA[fmt]))
-                path.write_bytes(_stable_svg_ids(buf.getvalue()))
-            else:
-                fig.savefig(path, format=fmt, dpi=300, metadata=dict(_METADATA[fmt]))
-            out[fmt] = path
+        if engine is not None:
+            fig.set_dpi(300)
+            engine.execute(fig)
+            fig.set_dpi(dpi)
+            fig.set_layout_engine("none")
+        try:
+            for fmt in formats:
+                path = stem.with_name(f"{stem.name}.{fmt}")
+                if fmt == "svg":
+                    buf = io.BytesIO()
+                    fig.savefig(buf, format=fmt, dpi=300, metadata=dict(_METADATA[fmt]))
+                    path.write_bytes(_stable_svg_ids(buf.getvalue()))
+                elif fmt == "pdf":
+                    with _lean_pdf_font_subsets():
+                        fig.savefig(path, format=fmt, dpi=300, metadata=dict(_METADATA[fmt]))
+                else:
+                    fig.savefig(path, format=fmt, dpi=300, metadata=dict(_METADATA[fmt]))
+                out[fmt] = path
+        finally:
+            if engine is not None:
+                fig.set_layout_engine(engine)
     return out
 
 

@@ -2,12 +2,14 @@
 
 Which figure draws which registry table (:data:`TABLE_FIGURES`), how a model's coefficients are
 shown (odds ratios, incidence-rate ratios or raw coefficients) and the file stems.
+:func:`plan_figures` describes them without drawing (so that the report can draw and save them
+in parallel processes); :func:`build_figures` draws them here.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -41,14 +43,16 @@ _FAMILY_MEASURES = {"binomial": "Odds ratio", "ordinal": "Odds ratio", "logit": 
 
 @dataclass
 class ReportFigure:
-    """One figure of the report: file stem, section, title, caption and the drawn figure."""
+    """One figure of the report: file stem, section, title, caption, how to draw it (``draw``
+    returns None when there is nothing to plot) and, once drawn or saved, the figure and files."""
 
     stem: str
     section: Literal["tables", "models", "weighting"]
     key: str  # table id, model name or "weights"
     title: str
     caption: str
-    figure: Figure
+    draw: Callable[[], Figure | None] = field(repr=False, compare=False)
+    figure: Figure | None = None
     files: dict[str, Path] = field(default_factory=dict)
 
 
@@ -79,10 +83,11 @@ def _stem(key: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", str(key)).strip("_") or "figure"
 
 
-def build_figures(result: Any) -> list[ReportFigure]:
-    """Draw every figure of a :class:`~surveykit.replication.result.ReplicationResult`:
+def plan_figures(result: Any) -> list[ReportFigure]:
+    """Every figure of a :class:`~surveykit.replication.result.ReplicationResult`, not drawn:
     one per published table listed in :data:`TABLE_FIGURES`, a forest plot per model and the
-    weight diagnostics. Returns them in report order (tables, models, weights)."""
+    weight diagnostics, in report order (tables, models, weights). Captions are numbered by
+    :func:`number_figures` once it is known which figures were drawn."""
     prov = getattr(result, "provenance", {}) or {}
     input_file = prov.get("input_file")
     replica = bool(getattr(result, "is_replica", False))
@@ -95,32 +100,57 @@ def build_figures(result: Any) -> list[ReportFigure]:
             continue
         meta = result.table_meta.get(table_id, {})
         title = str(meta.get("title") or table_id)
-        source = published_source(meta)
-        note = source_note(input_file, source)
-        # the title is the caption (the source note stays in the figure): said once each
-        fig = drawers[kind](table, title=None, note=note, replica=replica)
-        out.append(ReportFigure(_stem(table_id), "tables", table_id, title, title, fig))
+        note = source_note(input_file, published_source(meta))
+
+        def draw_table(fn: Any = drawers[kind], table: Any = table, note: str = note) -> Figure:
+            # the title is the caption (the source note stays in the figure): said once each
+            return fn(table, title=None, note=note, replica=replica)
+
+        out.append(ReportFigure(_stem(table_id), "tables", table_id, title, title, draw_table))
     for name, model in result.models.items():
         meta = result.model_meta.get(name, {})
         exponentiate, measure = model_measure(model, meta)
-        title = str(meta.get("title") or name)
-        try:  # the public sk.plot.forest, labelled from the data
-            fig = plot.forest(model, exponentiate=exponentiate, note=source_note(input_file))
-        except ValidationError:  # intercept-only model: nothing to plot (said in the report)
-            continue
+
+        def draw_model(model: Any = model, exponentiate: bool = exponentiate) -> Figure | None:
+            try:  # the public sk.plot.forest, labelled from the data
+                return plot.forest(model, exponentiate=exponentiate,
+                                   note=source_note(input_file))
+            except ValidationError:  # intercept-only model: nothing to plot (said in the report)
+                return None
+
         scale = ", log scale" if exponentiate else ""
-        out.append(ReportFigure(_stem(f"model_{name}"), "models", name, title,
-                                f"{measure}s with 95 % confidence intervals{scale}.", fig))
+        out.append(ReportFigure(_stem(f"model_{name}"), "models", name,
+                                str(meta.get("title") or name),
+                                f"{measure}s with 95 % confidence intervals{scale}.", draw_model))
     weights = np.asarray(getattr(result, "weights", np.zeros(0)), dtype=float)
     if weights.size:
         margins = (getattr(result, "weighting", {}) or {}).get("margins")
-        fig = weight_diagnostics(weights, margins, title=None,
-                                 note=source_note(input_file), replica=replica)
+
+        def draw_weights() -> Figure:
+            return weight_diagnostics(weights, margins, title=None,
+                                      note=source_note(input_file), replica=replica)
+
         caption = "Distribution of the analysis weights" + (
             " and, per calibration margin, sample, weighted and target shares."
             if margins is not None and len(margins) else " (no calibration margins).")
         out.append(ReportFigure("weights", "weighting", "weights", "Weighting diagnostics",
-                                caption, fig))
-    for k, fig in enumerate(out, start=1):  # "Figure k." once, in the caption
-        fig.caption = f"Figure {k}. {fig.caption}"
+                                caption, draw_weights))
     return out
+
+
+def number_figures(figures: list[ReportFigure]) -> list[ReportFigure]:
+    """Prefix each caption with "Figure k." (once), in order; returns the list."""
+    for k, fig in enumerate(figures, start=1):
+        fig.caption = f"Figure {k}. {fig.caption}"
+    return figures
+
+
+def build_figures(result: Any) -> list[ReportFigure]:
+    """Draw every figure of :func:`plan_figures` (skipping those with nothing to plot), with
+    numbered captions."""
+    out = []
+    for fig in plan_figures(result):
+        fig.figure = fig.draw()
+        if fig.figure is not None:
+            out.append(fig)
+    return number_figures(out)
