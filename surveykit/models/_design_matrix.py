@@ -210,7 +210,12 @@ def build_frame(design: Any, formula: str, *, intercept: bool = True) -> ModelFr
     qrhs = _quote_names(rhs, list(data.columns))
     domain = np.asarray(design.domain, dtype=bool) & (np.asarray(design.weights) > 0)
     pos = np.flatnonzero(domain)
-    sub = data.iloc[pos]
+    # only the columns the formula names travel on (a survey file has hundreds); "." = all
+    if re.search(r"(?:^|[\s+~(-])\.(?:$|[\s+)-])", rhs):
+        needed: list[Any] = list(data.columns)
+    else:
+        needed = [c for c in data.columns if isinstance(c, str) and _mentions(formula, c)]
+    sub = data[needed] if len(pos) == len(data) else data[needed].iloc[pos]
     sub.index = pd.Index(pos)
     sub = _prepare(sub, formula, lhs)
     if lhs in data.columns:
@@ -232,21 +237,22 @@ def build_frame(design: Any, formula: str, *, intercept: bool = True) -> ModelFr
     if not ymask.all():  # rows without an outcome leave before factor levels are taken
         sub = _prepare(sub[ymask], formula, lhs)
     Xdf = _encode(qrhs, sub, design.source)
-    kept = sub.loc[Xdf.index]
-    relevelled = _prepare(kept, formula, lhs)  # levels present only in dropped rows: R drops them
-    if any(not kept[c].dtype == relevelled[c].dtype for c in kept.columns):
-        Xdf = _encode(qrhs, relevelled, design.source)
-        kept = relevelled
+    if len(Xdf) < len(sub):  # rows with a missing predictor left
+        kept = sub.loc[Xdf.index]
+        relevelled = _prepare(kept, formula, lhs)  # levels only in dropped rows: R drops them
+        if any(not kept[c].dtype == relevelled[c].dtype for c in kept.columns):
+            Xdf = _encode(qrhs, relevelled, design.source)
+            kept = relevelled
+    else:
+        kept = sub
     rows = Xdf.index.to_numpy(dtype=np.intp)
     used = np.zeros(len(data), dtype=bool)
     used[rows] = True
     spec = Xdf.model_spec
     columns = [clean_name(c) for c in Xdf.columns]
-    X = Xdf.to_numpy(dtype=float)
-    if not intercept and "Intercept" in columns:
-        j = columns.index("Intercept")
-        X = np.delete(X, j, axis=1)
-        columns.pop(j)
+    keep = [j for j, c in enumerate(columns) if intercept or c != "Intercept"]
+    columns = [columns[j] for j in keep]
+    X = (Xdf if len(keep) == Xdf.shape[1] else Xdf.iloc[:, keep]).to_numpy(dtype=float)
     if len(rows) == 0:
         raise ModelError("no complete rows in the domain to fit the model", file=design.source,
                          hint=f"formula {formula!r}")
@@ -256,11 +262,15 @@ def build_frame(design: Any, formula: str, *, intercept: bool = True) -> ModelFr
         cols = [columns[j] for j in np.flatnonzero(bad.any(axis=0))]
         raise ModelError("predictors have infinite values", file=design.source,
                          column=", ".join(cols), values=X[bad].tolist())
-    yv = pd.to_numeric(y.loc[rows], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    y = y if len(y) == len(rows) and np.array_equal(y.index, rows) else y.loc[rows]
+    if pd.api.types.is_float_dtype(y.dtype):
+        yv = y.to_numpy()
+    else:
+        yv = pd.to_numeric(y, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
     if np.isinf(yv).any():
         raise ModelError("outcome has infinite values", file=design.source, column=lhs,
                          values=yv[np.isinf(yv)].tolist())
-    return ModelFrame(formula=formula, rhs=qrhs, lhs=lhs, y=y.loc[rows], X=X, columns=columns,
+    return ModelFrame(formula=formula, rhs=qrhs, lhs=lhs, y=y, X=X, columns=columns,
                       rows=rows, used=used, n_missing=int(domain.sum() - len(rows)),
                       spec=spec, data=kept, intercept=intercept, source=design.source)
 
