@@ -6,8 +6,9 @@ intercept in ``x`` (the thresholds play its role). Thresholds are named like R: 
 Estimation: pseudo-ML, maximising the design-weighted log-likelihood by Newton-Raphson in
 (beta, alpha) with the analytic gradient and Hessian (the log-likelihood is concave there for
 log-concave F), step halving to keep the thresholds ordered and the likelihood increasing,
-converged to ~1e-10 relative step size (R's ``optim``/BFGS stops earlier; the fixtures are made
-with a tightened ``reltol``).
+stopped after a full Newton step below 1e-6 relative, which (quadratic convergence) leaves an
+error of order 1e-12 (R's ``optim``/BFGS stops much earlier; the fixtures are made with a
+tightened ``reltol``).
 
 Covariance: linearisation sandwich ``design.vcov(S H^{-1})`` with ``S`` the n x (p+q) weighted
 score contributions and ``H`` the observed information, as R's ``svyolr`` (which uses the BFGS
@@ -21,7 +22,7 @@ Inference: ``tidy()`` intervals and p-values use normal quantiles, as R does for
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -69,28 +70,43 @@ def _outcome_codes(y: pd.Series, w: np.ndarray, column: str, full: pd.Series | N
 
 
 class _CumLink:
-    """Weighted log-likelihood of a cumulative link model with analytic derivatives."""
+    """Weighted log-likelihood of a cumulative link model with analytic derivatives.
+
+    Rows are held sorted by outcome category (``order``), so that each category is one
+    contiguous block: the threshold parts of the gradient, Hessian and scores are block sums and
+    block matrix products instead of n x K indicator products, and the link is evaluated only
+    at finite cut points (not at -inf for the lowest category or +inf for the highest).
+    Weights are passed in the caller's row order; scores are returned in it.
+    """
 
     def __init__(self, X: np.ndarray, codes: np.ndarray, K: int, link: str) -> None:
-        self.X, self.codes, self.K = X, codes, K
-        self.link = link
-        self.onehot = np.zeros((len(codes), K))
-        self.onehot[np.arange(len(codes)), codes] = 1.0
+        self.order = np.argsort(codes, kind="stable")
+        self.codes = codes[self.order]
+        self.X = np.ascontiguousarray(X[self.order])
+        self.K, self.link = K, link
+        self.starts = np.searchsorted(self.codes, np.arange(K + 1))  # block k: starts[k:k+2]
+        self.n0, self.n1 = int(self.starts[1]), int(self.starts[K - 1])  # ends of 1st / last
+
+    def _sorted(self, w: np.ndarray) -> np.ndarray:
+        return w[self.order]
 
     def _parts(self, theta: np.ndarray, w: np.ndarray) -> dict[str, Any]:
-        """Probabilities and densities at both cut points of each row's category."""
-        pc = self.X.shape[1]
+        """Probabilities and densities at both cut points of each row's category (sorted rows,
+        ``w`` already sorted); beyond the outer thresholds F = 0/1 and the densities are 0."""
+        pc, n, n0, n1 = self.X.shape[1], len(self.codes), self.n0, self.n1
+        alpha = theta[pc:]
         eta = self.X @ theta[:pc]
-        ext = np.concatenate([[-np.inf], theta[pc:], [np.inf]])
-        u1 = ext[self.codes + 1] - eta
-        u0 = ext[self.codes] - eta
-        f1, f0 = np.isfinite(u1), np.isfinite(u0)
-        F1, S1, g1, h1 = link_parts(self.link, np.where(f1, u1, 0.0))
-        F0, S0, g0, h0 = link_parts(self.link, np.where(f0, u0, 0.0))
-        F1, S1, g1, h1 = (np.where(f1, F1, 1.0), np.where(f1, S1, 0.0), g1 * f1, h1 * f1)
-        F0, S0, g0, h0 = (np.where(f0, F0, 0.0), np.where(f0, S0, 1.0), g0 * f0, h0 * f0)
+        F1, S1, g1, h1 = (np.ones(n), np.zeros(n), np.zeros(n), np.zeros(n))
+        F0, S0, g0, h0 = (np.zeros(n), np.ones(n), np.zeros(n), np.zeros(n))
+        u1 = alpha[self.codes[:n1]] - eta[:n1]  # upper cut: all but the highest category
+        F1[:n1], S1[:n1], g1[:n1], h1[:n1] = link_parts(self.link, u1)
+        u0 = alpha[self.codes[n0:] - 1] - eta[n0:]  # lower cut: all but the lowest category
+        F0[n0:], S0[n0:], g0[n0:], h0[n0:] = link_parts(self.link, u0)
         # upper tail by survival functions (F symmetric) to avoid cancellation near 1
-        pr = np.where(u0 > 0, S0 - S1, F1 - F0)
+        pr = F1 - F0
+        upper = np.zeros(n, dtype=bool)
+        upper[n0:] = u0 > 0
+        pr[upper] = S0[upper] - S1[upper]
         pos = w > 0
         if np.any(pr[pos] <= 0):
             ll = -np.inf
@@ -98,44 +114,65 @@ class _CumLink:
             ll = float(w[pos] @ np.log(pr[pos]))
         return {"pr": np.where(pos, pr, 1.0), "g1": g1, "g0": g0, "h1": h1, "h0": h0, "ll": ll}
 
+    def _block_sums(self, v: np.ndarray) -> np.ndarray:
+        """Sum of ``v`` (sorted rows) within each outcome category."""
+        return np.add.reduceat(v, self.starts[:-1])
+
     def loglik(self, theta: np.ndarray, w: np.ndarray) -> float:
-        return self._parts(theta, w)["ll"]
+        return self._parts(theta, self._sorted(w))["ll"]
 
-    def scores(self, theta: np.ndarray, w: np.ndarray, P: dict[str, Any] | None = None
-               ) -> np.ndarray:
-        """n x (p+q) weighted score contributions of the log-likelihood."""
-        P = P or self._parts(theta, w)
+    def scores(self, theta: np.ndarray, w: np.ndarray, P: dict[str, Any] | None = None,
+               right: np.ndarray | None = None) -> np.ndarray:
+        """n x (p+q) weighted score contributions of the log-likelihood in the caller's row order
+        (``P``, if given: the pieces at ``theta`` for these weights). With ``right`` (a
+        (p+q) x m matrix), the n x m product ``scores @ right`` (e.g. influence functions with
+        the inverse information), formed before the rows are put back in order."""
+        ws = self._sorted(w)
+        P = P if P is not None else self._parts(theta, ws)
         pr = P["pr"]
-        deta = -(P["g1"] - P["g0"]) / pr
-        q = self.K - 1
-        sa = (self.onehot[:, :q] * (P["g1"] / pr)[:, None]
-              - self.onehot[:, 1:] * (P["g0"] / pr)[:, None])
-        return np.column_stack([self.X * deta[:, None], sa]) * w[:, None]
+        pc, q, st = self.X.shape[1], self.K - 1, self.starts
+        out = np.zeros((len(ws), pc + q))
+        np.multiply(self.X, ((P["g0"] - P["g1"]) / pr * ws)[:, None], out=out[:, :pc])
+        r1, r0 = P["g1"] / pr * ws, P["g0"] / pr * ws
+        for k in range(q):  # d l / d alpha_k: +g1/pr in category k, -g0/pr in category k+1
+            out[st[k]:st[k + 1], pc + k] = r1[st[k]:st[k + 1]]
+            out[st[k + 1]:st[k + 2], pc + k] = -r0[st[k + 1]:st[k + 2]]
+        if right is not None:
+            out = out @ right
+        unsorted = np.empty_like(out)
+        unsorted[self.order] = out
+        return unsorted
 
-    def grad_hess(self, theta: np.ndarray, w: np.ndarray, P: dict[str, Any] | None = None
+    def grad_hess(self, theta: np.ndarray, w: np.ndarray, P: dict[str, Any]
                   ) -> tuple[np.ndarray, np.ndarray]:
-        """Gradient and Hessian of the weighted log-likelihood in (beta, alpha)."""
-        P = P or self._parts(theta, w)
-        pr = P["pr"]
-        g1, g0, h1, h0 = P["g1"], P["g0"], P["h1"], P["h0"]
-        X, K, q, pc = self.X, self.K, self.K - 1, self.X.shape[1]
-        d = g1 - g0
-        r1, r0 = g1 / pr, g0 / pr
-        wdeta = -w * d / pr
-        grad = np.concatenate([X.T @ wdeta,
-                               np.bincount(self.codes, weights=w * r1, minlength=K)[:q]
-                               - np.bincount(self.codes, weights=w * r0, minlength=K)[1:]])
-        hee = w * ((h1 - h0) / pr - (d / pr) ** 2)
-        c1 = w * (-h1 / pr + r1 * d / pr)  # d2 l / d eta d alpha_y
-        c0 = w * (h0 / pr - r0 * d / pr)  # d2 l / d eta d alpha_(y-1)
+        """Gradient and Hessian of the weighted log-likelihood in (beta, alpha) (sorted ``w``,
+        ``P`` from :meth:`_parts` at ``theta``)."""
+        X, K, q, pc, st = self.X, self.K, self.K - 1, self.X.shape[1], self.starts
+        ipr = 1.0 / P["pr"]
+        r1, r0 = P["g1"] * ipr, P["g0"] * ipr  # f(upper cut)/p, f(lower cut)/p
+        a1, a0 = P["h1"] * ipr, P["h0"] * ipr  # f'(upper cut)/p, f'(lower cut)/p
+        dr = r1 - r0
+        wr1, wr0 = w * r1, w * r0
+        grad = np.empty(pc + q)
+        grad[:pc] = X.T @ (wr0 - wr1)
+        b1, b0 = self._block_sums(wr1), self._block_sums(wr0)
+        grad[pc:] = b1[:q] - b0[1:]
         H = np.empty((pc + q, pc + q))
+        hee = w * (a1 - a0 - dr * dr)  # d2 l / d eta2
         H[:pc, :pc] = X.T @ (X * hee[:, None])
-        cross = X.T @ (self.onehot * c1[:, None])[:, :q] + X.T @ (self.onehot * c0[:, None])[:, 1:]
-        H[:pc, pc:] = cross  # d2 l / d beta d alpha = x * d2 l / d eta d alpha
+        c1 = wr1 * dr - w * a1  # d2 l / d eta d alpha_y
+        c0 = w * a0 - wr0 * dr  # d2 l / d eta d alpha_(y-1)
+        cross = np.zeros((pc, q))  # d2 l / d beta d alpha = x * d2 l / d eta d alpha
+        for k in range(K):
+            rows = slice(st[k], st[k + 1])
+            if k < q:
+                cross[:, k] += X[rows].T @ c1[rows]
+            if k > 0:
+                cross[:, k - 1] += X[rows].T @ c0[rows]
+        H[:pc, pc:] = cross
         H[pc:, :pc] = cross.T
-        daa = np.bincount(self.codes, weights=w * (h1 / pr - r1**2), minlength=K)[:q] \
-            + np.bincount(self.codes, weights=w * (-h0 / pr - r0**2), minlength=K)[1:]
-        off = np.bincount(self.codes, weights=w * r1 * r0, minlength=K)[1:q]
+        daa = self._block_sums(w * a1 - wr1 * r1)[:q] - self._block_sums(w * a0 + wr0 * r0)[1:]
+        off = self._block_sums(wr1 * r0)[1:q]
         Haa = np.diag(daa)
         idx = np.arange(1, q)
         Haa[idx, idx - 1] = off
@@ -153,16 +190,33 @@ def _start(codes: np.ndarray, w: np.ndarray, K: int, pc: int, link: str) -> np.n
     return np.concatenate([np.zeros(pc), alpha])
 
 
-def newton(model: _CumLink, w: np.ndarray, theta: np.ndarray, *, tol: float = 1e-10,
-           maxit: int = 100) -> tuple[np.ndarray, np.ndarray, int, bool, float]:
-    """Newton-Raphson with step halving; returns (theta, Hessian, iterations, converged, |grad|).
+class _Fit(NamedTuple):
+    """What :func:`newton` returns: estimates, Hessian and likelihood pieces at them (sorted
+    rows), iterations, convergence and the last gradient norm."""
 
-    One evaluation of the likelihood pieces per accepted step: they serve both the line search
-    and the next gradient/Hessian.
+    theta: np.ndarray
+    hessian: np.ndarray
+    parts: dict[str, Any]
+    iterations: int
+    converged: bool
+    gnorm: float
+
+
+def newton(model: _CumLink, w: np.ndarray, theta: np.ndarray, *, tol: float = 1e-6,
+           maxit: int = 100) -> _Fit:
+    """Newton-Raphson with step halving, from ``theta``.
+
+    Stops after a full (unhalved) Newton step no larger than ``tol`` relative to the estimates:
+    with the exact Hessian of this concave likelihood convergence is quadratic, so the error
+    left after such a step is of order ``tol**2`` (~1e-12). The Hessian returned is evaluated
+    at the final estimates. One evaluation of the likelihood pieces per accepted step serves
+    both the line search and the next gradient/Hessian.
     """
     pc = model.X.shape[1]
+    w = model._sorted(w)
     P = model._parts(theta, w)
     gnorm = np.inf
+    H = np.full((len(theta), len(theta)), np.nan)
     for it in range(1, maxit + 1):
         grad, H = model.grad_hess(theta, w, P)
         gnorm = float(np.linalg.norm(grad))
@@ -179,13 +233,13 @@ def newton(model: _CumLink, w: np.ndarray, theta: np.ndarray, *, tol: float = 1e
                     break
             t /= 2
         else:
-            return theta, H, it, False, gnorm
+            return _Fit(theta, H, P, it, False, gnorm)
         size = np.max(np.abs(new - theta))
         theta, P = new, P_new
-        if size <= tol * (1 + np.max(np.abs(theta))):
+        if t == 1.0 and size <= tol * (1 + np.max(np.abs(theta))):
             grad, H = model.grad_hess(theta, w, P)
-            return theta, H, it, True, float(np.linalg.norm(grad))
-    return theta, H, maxit, False, gnorm
+            return _Fit(theta, H, P, it, True, float(np.linalg.norm(grad)))
+    return _Fit(theta, H, P, maxit, False, gnorm)
 
 
 def ordinal(design: Any, formula: str, link: str = "logit") -> ModelResult:
@@ -207,7 +261,8 @@ def ordinal(design: Any, formula: str, link: str = "logit") -> ModelResult:
     check_rank(frame.X, w, frame.columns, extra=np.ones((len(w), 1)), source=design.source)
     model = _CumLink(frame.X, codes, K, link)
     pc = frame.X.shape[1]
-    theta, H, it, ok, gnorm = newton(model, w, _start(codes, w, K, pc, link))
+    res = newton(model, w, _start(codes, w, K, pc, link))
+    theta, H, it, ok, gnorm = res.theta, res.hessian, res.iterations, res.converged, res.gnorm
     if not ok or np.max(np.abs(theta[:pc]), initial=0) > 50:
         if np.max(np.abs(theta[:pc]), initial=0) > 20:
             order = np.argsort(-np.abs(theta[:pc]))
@@ -221,10 +276,11 @@ def ordinal(design: Any, formula: str, link: str = "logit") -> ModelResult:
                                    for k in range(K - 1)]
 
     def fit(wr: np.ndarray) -> tuple[np.ndarray, bool, float]:
-        th_r, _, _, ok_r, g_r = newton(model, wr, theta.copy())
-        return th_r, ok_r, g_r
+        refit = newton(model, wr, theta.copy())
+        return refit.theta, refit.converged, refit.gnorm
 
-    V = model_vcov(design, frame, theta, lambda: model.scores(theta, w) @ info_inv, fit)
+    V = model_vcov(design, frame, theta, lambda: model.scores(theta, w, res.parts, info_inv),
+                   fit)
     return ModelResult(
         model="ordinal", family="ordinal", link=link, frame=frame, design=design,
         params=pd.Series(theta, index=names, name="estimate"),

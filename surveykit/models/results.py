@@ -33,9 +33,13 @@ _SQRT2PI = np.sqrt(2 * np.pi)
 
 def link_parts(link: str, u: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """cdf F(u), survival F(-u), density f(u) and f'(u) of a symmetric link, computed once."""
-    if link == "logit":
-        F, S = special.expit(u), special.expit(-u)
-        f = F * S
+    if link == "logit":  # one exp: with e = exp(-|u|), F and S are 1/(1+e) and e/(1+e)
+        e = np.exp(-np.abs(u))
+        big = 1.0 / (1.0 + e)
+        small = e * big
+        pos = u >= 0
+        F, S = np.where(pos, big, small), np.where(pos, small, big)
+        f = big * small
         return F, S, f, f * (S - F)
     F, S = special.ndtr(u), special.ndtr(-u)
     f = np.exp(-0.5 * u * u) / _SQRT2PI
