@@ -9,8 +9,12 @@ import yaml
 
 from surveykit.errors import InputFileError, SchemaError
 
+#: libyaml's C parser with SafeLoader's semantics where PyYAML was built with it (~10x faster
+#: on the published-table registry); the pure-Python SafeLoader otherwise.
+FAST_SAFE_LOADER: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
-def read_yaml(path: str | Path, what: str, loader: type = yaml.SafeLoader) -> Any:
+
+def read_yaml(path: str | Path, what: str, loader: type = FAST_SAFE_LOADER) -> Any:
     """Parse a YAML file; ``what`` names it in errors ("mapping", "codebook", ...).
 
     Missing/unreadable files raise InputFileError; invalid YAML or non-UTF-8 bytes raise
