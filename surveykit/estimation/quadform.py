@@ -17,7 +17,6 @@ As in R, a non-integer ``ddf`` enters as ``floor(ddf)`` chi-square terms (R's ``
 from __future__ import annotations
 
 import numpy as np
-from scipy import integrate, optimize
 
 from surveykit._dist import chi2_sf, f_sf, norm_sf
 
@@ -50,6 +49,8 @@ def saddle(x: float, lam: np.ndarray) -> float:
     else:
         lmin = -len(lam) / (2 * x)
     lmax = float(np.min(1 / (2 * lam[lam > 0]))) * 0.99999
+    from scipy import optimize  # here, not at import: scipy.optimize costs ~0.1 s
+
     z = optimize.brentq(lambda t: k1(t) - x, lmin, lmax, xtol=1e-14, rtol=1e-15, maxiter=500)
     if abs(z) < 1e-4:
         return float("nan")
@@ -65,6 +66,8 @@ def imhof(q: float, lam: np.ndarray, h: np.ndarray) -> float:
     - q u / 2``. The oscillating tail beyond ten periods of ``q u / 2`` is integrated as two
     Fourier integrals (QUADPACK's QAWF), which plain quadrature cannot do accurately.
     """
+    from scipy import integrate  # here, not at import: scipy.integrate costs ~0.15 s
+
     lam = np.asarray(lam, dtype=float)
     h = np.asarray(h, dtype=float)
 

@@ -21,7 +21,6 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from scipy import optimize
 
 from surveykit._dist import beta_ppf, norm_ppf, t_ppf
 from surveykit.design import ReplicateDesign
@@ -288,6 +287,8 @@ def _score_interval(design: Design, x: np.ndarray, used: np.ndarray, p: float, r
     iqr = float(np.subtract(*np.percentile(xg, [75, 25])))
     a, b = float(xg.min() + iqr / 100), float(xg.max() - iqr / 100)
     tol = 1 / (100 * np.sqrt(n_rows))
+    from scipy import optimize  # here, not at import: scipy.optimize costs ~0.1 s
+
     q_low = optimize.brentq(score, a, b, args=(t_hi,), xtol=tol)
     q_up = optimize.brentq(score, a, b, args=(-t_hi,), xtol=tol)
     w = design.weights[idx]
