@@ -46,15 +46,17 @@ def _workers(n_jobs: int) -> int:
 
 
 def render_figures(draws: Sequence[Callable[[], Any]], stems: Sequence[Path],
-                   formats: Sequence[str]) -> list[dict[str, Path] | None]:
+                   formats: Sequence[str], order: Sequence[int] | None = None
+                   ) -> list[dict[str, Path] | None]:
     """Draw each figure (``draws[i]()``; None = nothing to plot) and save it as
     ``<stems[i]>.<format>``; returns ``{format: path}`` per figure (None when not drawn).
 
     Drawing and saving is most of the time of ``surveykit replicate`` (a 300 dpi PNG and a PDF
     with embedded TrueType subsets per figure), and figures are independent: on a machine with
     several cores they are drawn by forked worker processes, one figure at a time each, in
-    order of submission (``SURVEYKIT_JOBS=1`` draws everything in this process). Files are
-    byte-identical whatever the number of processes.
+    order of submission (``order``: job indices, slowest first, so that no long job is left
+    for the end; ``SURVEYKIT_JOBS=1`` draws everything in this process). Files are
+    byte-identical whatever the number of processes; results are in the order of ``draws``.
     """
     from surveykit.report.figures import check_formats
 
@@ -67,8 +69,12 @@ def render_figures(draws: Sequence[Callable[[], Any]], stems: Sequence[Path],
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
+        sequence = list(range(len(_JOBS))) if order is None else list(order)
+        if sorted(sequence) != list(range(len(_JOBS))):
+            raise ValueError("order must list every job index once")
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
-            return list(pool.map(_render, range(len(_JOBS))))
+            done = dict(zip(sequence, pool.map(_render, sequence), strict=True))
+        return [done[i] for i in range(len(_JOBS))]
     finally:
         _JOBS.clear()
 
@@ -109,8 +115,10 @@ def write_report(result: Any, out_dir: str | Path,
               leave=False) as bar:
         bar.set_postfix_str("drawing and saving figures")
         planned = plan_figures(result)
+        # the two-panel weight diagnostics is among the slowest: started first
+        order = sorted(range(len(planned)), key=lambda i: planned[i].section != "weighting")
         saved = render_figures([f.draw for f in planned], [fig_dir / f.stem for f in planned],
-                               formats)
+                               formats, order)
         figures = []
         for fig, files in zip(planned, saved, strict=True):
             if files is None:  # nothing to plot (an intercept-only model)
