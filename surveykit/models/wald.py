@@ -107,10 +107,12 @@ def _ordinal_lrt(model: Any, index: list[int]) -> tuple[float, np.ndarray]:
     big = _CumLink(frame.X, codes, K, model.link)
     small = _CumLink(frame.X[:, np.setdiff1d(np.arange(model.n_coef), index)], codes, K,
                      model.link)
-    th0, _, it, ok, gnorm = newton(small, w, theta[keep].copy())
-    if not ok:
-        raise ConvergenceError(f"the smaller model did not converge in {it} iterations (last "
-                               f"gradient norm {gnorm:.3g})", column=frame.lhs)
+    fit0 = newton(small, w, theta[keep].copy())
+    th0 = fit0.theta
+    if not fit0.converged:
+        raise ConvergenceError(f"the smaller model did not converge in {fit0.iterations} "
+                               f"iterations (last gradient norm {fit0.gnorm:.3g})",
+                               column=frame.lhs)
     chisq = 2 * (big.loglik(theta, w) - small.loglik(th0, w)) / scale
     V = model.vcov.to_numpy()[np.ix_(index, index)]
     V0 = model.naive_vcov[np.ix_(index, index)] * scale
