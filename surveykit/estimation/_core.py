@@ -184,10 +184,18 @@ class Groups:
     codes: np.ndarray
     keys: pd.DataFrame  # one row per group, the by columns
     n_missing_by: int = 0
+    # the same codes for the domain's rows of weight 0 too (-1 only outside the domain, for a
+    # missing by value, or a combination without weighted rows): R's svyby subsets keep those
+    # rows, so nrow(design) in svyciprop's and svyquantile's intervals counts them
+    with_zero_weights: np.ndarray | None = None
 
     @property
     def n_groups(self) -> int:
         return len(self.keys)
+
+    @property
+    def codes_any_weight(self) -> np.ndarray:
+        return self.codes if self.with_zero_weights is None else self.with_zero_weights
 
     def masks(self) -> list[np.ndarray]:
         return [self.codes == g for g in range(self.n_groups)]
@@ -243,13 +251,15 @@ def make_groups(design: Design, by: str | Sequence[str] | None) -> Groups:
     else:
         lookup = pd.MultiIndex.from_frame(keys)
         codes = lookup.get_indexer(pd.MultiIndex.from_frame(frame))
+    any_weight = np.where(design.domain & ~missing, codes, -1).astype(np.intp)
     codes = np.where(use, codes, -1).astype(np.intp)
     for c, b in zip(cols, names, strict=True):  # restore original dtypes of the key columns
         try:
             keys[b] = keys[b].astype(c.dtype)
         except (TypeError, ValueError):
             pass
-    return Groups(codes=codes, keys=keys, n_missing_by=n_missing_by)
+    return Groups(codes=codes, keys=keys, n_missing_by=n_missing_by,
+                  with_zero_weights=any_weight)
 
 
 def require_nonempty(design: Design, name: str, in_domain: np.ndarray, miss: np.ndarray) -> None:
@@ -324,13 +334,17 @@ def _groups_from_codes(design: Design, names: list[str], cols: list[pd.Series],
     codes = combined if present.all() else (np.cumsum(present) - 1)[np.maximum(combined, 0)]
     codes = codes.astype(np.intp, copy=True) if all_use else np.where(use, codes, -1).astype(
         np.intp, copy=False)
+    remap = np.full(size, -1, dtype=np.intp)
+    remap[present] = np.arange(int(present.sum()))
+    any_weight = np.where(design.domain & ~missing, remap[np.maximum(combined, 0)], -1)
     cells = np.flatnonzero(present)
     keys = {}
     for b, c, (_, levels) in zip(reversed(names), reversed(cols), reversed(coded), strict=True):
         keys[b] = pd.Series(np.asarray(levels)[cells % len(levels)]).astype(c.dtype)
         cells = cells // len(levels)
     frame = pd.DataFrame({b: keys[b] for b in names})
-    return Groups(codes=codes, keys=frame, n_missing_by=n_missing_by)
+    return Groups(codes=codes, keys=frame, n_missing_by=n_missing_by,
+                  with_zero_weights=any_weight.astype(np.intp, copy=False))
 
 
 @dataclass

@@ -262,7 +262,7 @@ def _likelihood_limits(design: Design, e: DomainEstimate, ind: np.ndarray, used:
             "likelihood intervals need a linearisation design (R's svyciprop returns NA for "
             "replicate-weight designs)", file=design.source,
             hint="use ci='logit' (R's default), 'beta' or 'xlogit' on a replicate design")
-    rows = group & design.domain & (design.base_weights != 0)
+    rows = group & design.domain  # rows of weight 0 too: R's svyglm keeps them
     if design.calibrations:
         rows = np.ones(design.n_total, dtype=bool)
     w_all = design.weights
@@ -287,13 +287,15 @@ def _ci_df_n(design: Design, groups: Groups) -> tuple[np.ndarray, np.ndarray]:
 
     R takes ``degf(design)`` and ``nrow(design)`` of the design it is given: missing values of
     the variable are still in it (they are dropped later, by ``svymean``/``svyglm``), so both
-    count the group's rows with or without a value. ``svyby`` hands each group a subset that
-    drops the other rows, except for calibrated designs, whose subsets keep every row with zero
-    weight: there ``nrow`` is the full sample size.
+    count the group's rows with or without a value; ``nrow`` also counts rows of weight 0
+    (``degf`` does not). ``svyby`` hands each group a subset that drops the other rows, except
+    for calibrated designs, whose subsets keep every row with zero weight: there ``nrow`` is
+    the full sample size.
     """
     G = groups.n_groups
     rows = (groups.codes >= 0) & design.domain & (design.base_weights != 0)
-    n = np.bincount(groups.codes[rows], minlength=G)
+    any_weight = groups.codes_any_weight  # nrow counts rows of weight 0 too, as R's
+    n = np.bincount(any_weight[(any_weight >= 0) & design.domain], minlength=G)
     if isinstance(design, ReplicateDesign):
         return (np.array([float(replicate_df(design, rows & (groups.codes == g)))
                           for g in range(G)]), n)
@@ -348,7 +350,7 @@ def proportion(design: Design, var: str, by: str | Sequence[str] | None = None, 
         key = {b: groups.keys.iloc[g][b] for b in by_names}
         se = e.se
         if ci == "likelihood":
-            group = groups.codes == g
+            group = groups.codes_any_weight == g
             used = group & ~miss
             lo, hi = _likelihood_limits(design, e, _indicator_matrix(cat, len(levels), used),
                                         used, group, miss, float(dfs[g]), level)

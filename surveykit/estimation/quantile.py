@@ -200,10 +200,15 @@ def quantile(design: Design, var: str | Sequence[str], q: float | Sequence[float
         require_nonempty(design, name, in_group, miss)
         warn_empty_groups(groups, name, miss)
         codes = np.where(miss, -1, groups.codes)
+        any_codes = np.where(miss, -1, groups.codes_any_weight)
         nmiss = np.bincount(groups.codes[in_group & miss], minlength=G)
         for g in range(G):
             key = {b: groups.keys.iloc[g][b] for b in by_names}
             used = (codes == g) & ok_w
+            # the rows of R's design for this group (svyby's subset, then na.rm): weight-0
+            # rows included; a calibrated design keeps every row (R then sets missing x to 0)
+            r_rows = np.ones(len(x), dtype=bool) if not replicate and design.calibrations \
+                else (any_codes == g) & design.domain
             idx = np.flatnonzero(used)
             xg, wg = x[idx], w_all[idx]
             if replicate:
@@ -213,7 +218,7 @@ def quantile(design: Design, var: str | Sequence[str], q: float | Sequence[float
                 g_df = float(design.df_psu(np.bincount(design.psu_codes[idx],
                                                        minlength=design.n_psu) > 0))
                 n_rows = design.n_total if design.calibrations else int(
-                    ((codes == g) & design.domain).sum())
+                    r_rows.sum())
             use_df = g_df if df is None else float(df)
             t = _crit(level, use_df)
             for p in qs:
@@ -235,7 +240,7 @@ def quantile(design: Design, var: str | Sequence[str], q: float | Sequence[float
                         pm, se_f = float(e.theta[0]), float(e.se[0])
                         if ci == "score":
                             lo, hi = _score_interval(design, x, used, p, qrule, level, use_df,
-                                                     n_rows)
+                                                     n_rows, np.where(miss, 0.0, x)[r_rows])
                         else:
                             plo, phi = _cdf_interval(pm, se_f, ci, level, use_df, n_rows)
                             lo = _q(xg, wg, plo, qrule) if np.isfinite(plo) and plo >= 0 \
@@ -272,8 +277,13 @@ def _q(x: np.ndarray, w: np.ndarray, p: float, rule: str) -> float:
 
 
 def _score_interval(design: Design, x: np.ndarray, used: np.ndarray, p: float, rule: str,
-                    level: float, df: float, n_rows: int) -> tuple[float, float]:
-    """R's ffullerCI: invert the design-based score test of ``P(x > theta) = 1 - p``."""
+                    level: float, df: float, n_rows: int, x_rows: np.ndarray
+                    ) -> tuple[float, float]:
+    """R's ffullerCI: invert the design-based score test of ``P(x > theta) = 1 - p``.
+
+    ``x_rows`` are the values on the rows of R's design object (weight-0 rows included; every
+    row of a calibrated design): R takes the search bracket (min, max, IQR) and the final
+    unweighted share ``mean(x <= limit)`` over them."""
     idx = np.flatnonzero(used)
     xg = x[idx]
     t_hi = _crit(level, df)
@@ -284,16 +294,16 @@ def _score_interval(design: Design, x: np.ndarray, used: np.ndarray, p: float, r
         e = estimate_by(design, u[:, None], codes, 1, "mean").groups[0]
         return float(e.theta[0] / e.se[0] - limit)
 
-    iqr = float(np.subtract(*np.percentile(xg, [75, 25])))
-    a, b = float(xg.min() + iqr / 100), float(xg.max() - iqr / 100)
+    iqr = float(np.subtract(*np.percentile(x_rows, [75, 25])))
+    a, b = float(x_rows.min() + iqr / 100), float(x_rows.max() - iqr / 100)
     tol = 1 / (100 * np.sqrt(n_rows))
     from scipy import optimize  # here, not at import: scipy.optimize costs ~0.1 s
 
     q_low = optimize.brentq(score, a, b, args=(t_hi,), xtol=tol)
     q_up = optimize.brentq(score, a, b, args=(-t_hi,), xtol=tol)
     w = design.weights[idx]
-    return (_q(xg, w, float(np.mean(xg <= q_low)), rule),
-            _q(xg, w, float(np.mean(xg <= q_up)), rule))
+    return (_q(xg, w, float(np.mean(x_rows <= q_low)), rule),
+            _q(xg, w, float(np.mean(x_rows <= q_up)), rule))
 
 
 def _joint(design: Design, ci: str, rows: list[dict[str, Any]], ind_cols: list[np.ndarray],
