@@ -95,3 +95,12 @@ def test_what_r_does_not_have_says_what_to_use(designs, apiclus1):
     with pytest.raises(ModelError, match="no AIC") as err:
         aic(nb)
     assert "wald_test" in err.value.hint
+
+
+def test_sequential_anova_of_an_ordinal_model_names_the_alternative(designs):
+    fit = ordinal(designs["clus1"], "mealcat ~ avg.ed + stype")
+    from surveykit import anova
+
+    with pytest.raises(ModelError, match="R survey has none for ordinal") as err:
+        anova(fit)
+    assert "method='LRT'" in err.value.hint

@@ -186,7 +186,9 @@ def _sequential(model: Any, method: str, df: float | None) -> pd.DataFrame:
     """R's ``anova(model)`` (``oneanova.svyglm``): each term tested in the model holding the
     terms before it, the smaller models refitted on the same design (as R's ``update``)."""
     if model.model != "glm":
-        raise ModelError(f"anova(model) needs a glm, not a {model.model} model")
+        raise ModelError(f"anova(model) is R's anova.svyglm; R survey has none for {model.model} "
+                         "models", hint="test each term with wald_test(model, term)"
+                         + (" (method='LRT' as well)" if model.model == "ordinal" else ""))
     from surveykit.models.glm import glm
 
     terms = _term_labels(model)
