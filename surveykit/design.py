@@ -729,7 +729,7 @@ class SurveyDesign(_Base):
         eq = ("; equal probability (no weights, probs or fpc given)"
               if self.spec.get("weights_from") == "equal" else "")
         return (f"{kind} design ({count(self.n_strata, 'stratum', 'strata')}, {clus}{fpc}); "
-                f"n = {self.n} of {count(self.n_total, 'row')} in the domain; lonely PSU policy "
+                f"n = {self.n:,} of {count(self.n_total, 'row')} in the domain; lonely PSU policy "
                 f"'{self.lonely_psu}'"
                 f"{eq}.")
 
@@ -915,7 +915,7 @@ class ReplicateDesign(_Base):
         from surveykit.display import count
 
         return (f"Replicate-weight design ({self.type}, {count(self.n_replicates, 'replicate')}, "
-                f"scale {self.scale:.6g}); n = {self.n} of {count(self.n_total, 'row')} in the "
+                f"scale {self.scale:.6g}); n = {self.n:,} of {count(self.n_total, 'row')} in the "
                 "domain.")
 
 
