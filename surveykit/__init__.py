@@ -58,6 +58,7 @@ _API: dict[str, str] = {
     "contrast": "surveykit.inference",
     "bind": "surveykit.inference",
     "Covariance": "surveykit.inference",
+    "attach_covariance": "surveykit.inference",
     # models
     "glm": "surveykit.models",
     "ordinal": "surveykit.models",
