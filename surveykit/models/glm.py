@@ -216,15 +216,25 @@ def irls(X: np.ndarray, y: np.ndarray, w: np.ndarray, kind: str, link: Link,
         mu = link.inverse(eta)
         me = link.mu_eta(eta)
         var = variance(kind, mu)
-        z = eta - off + (y - mu) / me
         ww = w * me**2 / var
-        sw = np.sqrt(ww)
-        Xs = X * sw[:, None]
-        new, *_ = np.linalg.lstsq(Xs, z * sw, rcond=None)
-        grad_norm = float(np.linalg.norm(X.T @ (w * (y - mu) * me / var)))
+        score = X.T @ (w * (y - mu) * me / var)
+        grad_norm = float(np.linalg.norm(score))
+        # scoring step A^-1 U (from beta) or, at the start, the weighted LS fit of the working
+        # response z = eta - off + (y - mu)/me, whose normal equations read A b = X'W(eta-off) + U
+        rhs = score if beta is not None else X.T @ (ww * (eta - off)) + score
+        solved = _solve_information(X, ww, rhs)
+        if solved is None:  # ill-conditioned information: least squares on the weighted X
+            sw = np.sqrt(ww)
+            Xs = X * sw[:, None]
+            z = eta - off + (y - mu) / me
+            new, *_ = np.linalg.lstsq(Xs, z * sw, rcond=None)
+            a_inv_diag = np.diag(np.linalg.pinv(Xs.T @ Xs))
+        else:
+            sol, a_inv_diag = solved
+            new = sol if beta is None else beta + sol
         if beta is not None:
             # each coefficient's scoring step against its size, floored at its naive SE
-            se = np.sqrt(np.maximum(np.diag(np.linalg.pinv(Xs.T @ Xs)), 0))
+            se = np.sqrt(np.maximum(a_inv_diag, 0))
             ratio = float(np.max(np.abs(new - beta) / (np.abs(beta) + se + 1e-300)))
             # converged: the scoring step is negligible; or stalled at rounding level
             if ratio <= tol or (ratio <= 100 * tol and ratio >= last_step):
@@ -245,6 +255,32 @@ def irls(X: np.ndarray, y: np.ndarray, w: np.ndarray, kind: str, link: Link,
         beta, eta, dev_old = new, eta_new, dev
     return beta, maxit, False, grad_norm
 
+
+
+def _solve_information(X: np.ndarray, ww: np.ndarray, rhs: np.ndarray
+                       ) -> tuple[np.ndarray, np.ndarray] | None:
+    """``A^-1 rhs`` and ``diag(A^-1)`` for the weighted information ``A = X' diag(ww) X``, by a
+    Cholesky factorisation of ``A`` scaled to unit diagonal (n p^2 / 2 work, ~5x less than a
+    least-squares SVD of the weighted X). None when A is not numerically positive definite or
+    its scaled condition exceeds 1e12: the caller then solves by least squares. The error of the
+    step does not accumulate: each iteration recomputes the score at the current estimates."""
+    from scipy import linalg
+
+    A = X.T @ (X * ww[:, None])
+    d = np.sqrt(np.diag(A))
+    if not np.all(np.isfinite(d)) or np.any(d <= 0):
+        return None
+    As = A / np.outer(d, d)
+    try:
+        c, lower = linalg.cho_factor(As, check_finite=False)
+    except linalg.LinAlgError:
+        return None
+    diag = np.abs(np.diag(c))
+    if diag.min() ** 2 < 1e-12 * diag.max() ** 2:
+        return None
+    sol = linalg.cho_solve((c, lower), rhs / d, check_finite=False) / d
+    inv = linalg.cho_solve((c, lower), np.eye(len(d)), check_finite=False)
+    return sol, np.diag(inv) / d**2
 
 def _check_separation(mu: np.ndarray, w: np.ndarray, beta: np.ndarray, columns: list[str],
                       lhs: str, *, force: bool = False) -> None:
