@@ -423,6 +423,11 @@ class SurveyDesign(_Base):
             stage1 = Stage(cluster=psu_codes, cluster_stratum=psu_stratum,
                            n=np.bincount(psu_stratum, minlength=n_strata), f=np.ones(n_strata),
                            ratio=np.zeros(n_strata), parent=np.zeros(n_strata, dtype=np.intp))
+        if stage1.n_units == 1 and not (nest and strata_specs):
+            # R: "Design has only one primary sampling unit" (no variance can be estimated;
+            # a lonely-PSU rule would silently give a standard error of 0)
+            raise DesignError("the design has only one primary sampling unit", file=source,
+                              column=psu_name, hint="R's svydesign refuses it too")
         stages = [stage1]
         # -- later stages: units nested in the previous stage's units (R's interaction) --
         strata_keys: list[np.ndarray] = []
