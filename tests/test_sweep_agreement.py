@@ -363,7 +363,8 @@ def test_zero_weight_lonely_stratum_under_average() -> None:
         np.testing.assert_allclose(mine["se"], want["se"] * np.sqrt(5 / 6), rtol=RTOL_SE)
 
 
-@pytest.mark.parametrize("case", ["two_stage_fpc", "zero_weights", "user_other"])
+@pytest.mark.parametrize("case", ["two_stage_fpc", "zero_weights", "user_other",
+                                  "two_stage_fpc@dom", "poststrat@dom"])
 def test_ordinal_agrees_with_r(case: str) -> None:
     ref = _ref()
     want = ref[(ref["case"] == case) & (ref["stat"] == "olr")]
@@ -407,6 +408,15 @@ def test_replicate_design_arguments_r_refuses_or_fixes() -> None:
         sk.ReplicateDesign(d, "wa", rep, type="other", rscales=[0.5]).rscales, [0.5] * 3)
     with pytest.raises(DesignError, match="rscales must have 1 or 3"):
         sk.ReplicateDesign(d, "wa", rep, rscales=[0.5, 1.0])
+
+
+def test_a_single_psu_is_an_error_under_every_lonely_rule() -> None:
+    """R: 'Design has only one primary sampling unit'; a lonely-PSU rule gave SE 0."""
+    d, _ = _data()
+    for lp in ("remove", "certainty", "adjust", "average"):
+        with pytest.raises(DesignError, match="only one primary sampling unit") as err:
+            SD(d.assign(one=1), weights="wa", psu="one", lonely_psu=lp)
+        assert err.value.column == "one"
 
 
 def test_fpc_without_population_needs_weights() -> None:

@@ -302,6 +302,9 @@ olr("two_stage_fpc", svydesign(id = ~psu_id + ssu, strata = ~h, fpc = ~N1 + N2, 
 olr("zero_weights", svydesign(id = ~psu, strata = ~h, nest = TRUE, weights = ~w0, data = d))
 olr("user_other", svrepdesign(data = dd, weights = ~wa, repweights = "r[0-9]+", type = "other",
                               scale = 0.3, rscales = rsc))
+olr("two_stage_fpc@dom", subset(svydesign(id = ~psu_id + ssu, strata = ~h, fpc = ~N1 + N2,
+                                          data = d), dom == 1))
+olr("poststrat@dom", subset(postStratify(base, ~reg, pop_reg), dom == 1))
 
 out_res <- do.call(rbind, res)
 write.csv(out_res, file.path(out, "sweep_results.csv"), row.names = FALSE, quote = FALSE)
