@@ -40,8 +40,9 @@ def test_design_descriptions_count_in_the_right_number():
     d2 = sk.SurveyDesign(pd.DataFrame({"w": [1.0, 1, 1, 1], "h": [1, 1, 2, 2],
                                        "psu": [1, 2, 3, 4]}), weights="w", strata="h")
     assert d2.describe().startswith("Stratified design (2 strata, independent sampling)")
-    d3 = sk.SurveyDesign(pd.DataFrame({"w": [1.0, 1, 1], "psu": [1, 1, 1]}), weights="w",
-                         psu="psu", lonely_psu="certainty")
+    # (one PSU without strata is an error, as R's svydesign; with strata and nest it is not)
+    d3 = sk.SurveyDesign(pd.DataFrame({"w": [1.0, 1, 1], "psu": [1, 1, 1], "h": [1, 1, 1]}),
+                         weights="w", psu="psu", strata="h", nest=True, lonely_psu="certainty")
     assert "(1 stratum, 1 PSU)" in d3.describe() and "of 3 rows" in d3.describe()
     rep2 = sk.ReplicateDesign(pd.DataFrame({"w": [1.0, 1.0], "r1": [1.0, 0.0],
                                             "r2": [0.0, 2.0]}), weights="w",
