@@ -187,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
     _write(out, "manager_profiles", pd.concat([profiles, probs], axis=1), source)
     pred = mn.predict(profiles, type="prob", se=True)  # joint vcov in attrs: contrast works
     gap = sk.contrast(pred, {"0:central government": 1.0, "1:central government": -1.0})
-    central = pred[pred["level"] == "central government"].reset_index(drop=True)
+    central = pred[pred["outcome_label"] == "central government"].reset_index(drop=True)
     _write(out, "manager_profiles_central_se", central, source)
     _write(out, "manager_trust_gap", gap, source)
     signif = tests[tests["p_value"] < 0.05]

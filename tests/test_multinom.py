@@ -160,7 +160,7 @@ def test_predicted_probabilities_with_se_match_r(dclus1):
     new = pd.DataFrame({"ell": [10.0, 40.0], "meals": [20.0, 80.0], "mobility": [15.0, 5.0]})
     pred = res.predict(new, type="prob", se=True)
     ref = _fixture("stype_apiclus1_predict")
-    assert list(pred["level"]) == list(ref["level"]) and list(pred["row"]) == list(ref["row"])
+    assert list(pred["outcome"]) == list(ref["level"]) and list(pred["row"]) == list(ref["row"])
     np.testing.assert_allclose(pred["estimate"], ref["estimate"], rtol=1e-6)
     np.testing.assert_allclose(pred["std_error"], ref["std_error"], rtol=1e-4)
     np.testing.assert_allclose(pred["estimate"].to_numpy().reshape(2, 3).sum(axis=1), 1.0)
@@ -198,3 +198,44 @@ def test_tidy_and_table_speak_the_value_labels(dclus1):
     plain = multinom(dclus1, "stype ~ ell").tidy()
     assert list(plain["outcome_label"]) == list(plain["outcome"])
     assert list(plain["label"]) == list(plain["term"])
+
+
+def test_predictions_speak_the_value_labels(dclus1):
+    """predict(type="prob"/"link") columns and predict(se=True) rows carry the outcome's value
+    labels (codes kept in attrs["codes"] / the outcome column); the numbers are those of the
+    same model fitted on the unlabelled codes."""
+    from surveykit import contrast, labels
+
+    data = dclus1.data.copy()
+    data["grade"] = data["stype"].map({"E": 1, "M": 2, "H": 3})
+    plain = multinom(SurveyDesign(data.copy(), weights="pw", psu="dnum", fpc="fpc"),
+                     "grade ~ ell + meals")
+    labels.attach(data, {"grade": {1: "Elementary", 2: "Middle", 3: "High"}})
+    res = multinom(SurveyDesign(data, weights="pw", psu="dnum", fpc="fpc"), "grade ~ ell + meals")
+    new = pd.DataFrame({"ell": [10.0, 40.0], "meals": [20.0, 80.0]})
+    probs = res.predict(new, type="prob")
+    assert list(probs.columns) == ["Elementary", "Middle", "High"]
+    assert probs.attrs["codes"] == ["1", "2", "3"]
+    unl = plain.predict(new, type="prob")
+    assert list(unl.columns) == ["1", "2", "3"]
+    np.testing.assert_allclose(probs.to_numpy(), unl.to_numpy(), rtol=1e-12)
+    link = res.predict(new, type="link")
+    assert list(link.columns) == ["Middle", "High"] and link.attrs["codes"] == ["2", "3"]
+    np.testing.assert_allclose(link["High"], np.log(probs["High"] / probs["Elementary"]),
+                               rtol=1e-10)
+    pred = res.predict(new, type="prob", se=True)
+    assert list(pred.columns[:3]) == ["row", "outcome", "outcome_label"]
+    assert list(pred["outcome"]) == ["1", "2", "3"] * 2
+    assert list(pred["outcome_label"]) == ["Elementary", "Middle", "High"] * 2
+    np.testing.assert_allclose(pred["estimate"], probs.to_numpy().ravel(), rtol=1e-12)
+    # parameter names read as the question; the difference is that of the two rows
+    gap = contrast(pred, {"0:High": 1.0, "1:High": -1.0})
+    assert gap["estimate"].iloc[0] == pytest.approx(probs["High"][0] - probs["High"][1],
+                                                     rel=1e-10)
+    assert pred.attrs["vcov"].names[:3] == ["0:Elementary", "0:Middle", "0:High"]
+    # labels that repeat: the codes name the columns and parameters
+    dup = data.copy()
+    labels.attach(dup, {"grade": {1: "school", 2: "school", 3: "High"}})
+    rdup = multinom(SurveyDesign(dup, weights="pw", psu="dnum", fpc="fpc"), "grade ~ ell")
+    assert list(rdup.predict(new, type="prob").columns) == ["1", "2", "3"]
+    assert rdup.predict(new, se=True).attrs["vcov"].names[:2] == ["0:1", "0:2"]

@@ -201,21 +201,32 @@ class MultinomResult(ModelResult):
         B = (self.params.to_numpy() if params is None else params).reshape(-1, X.shape[1])
         return X @ B.T
 
+    def outcome_columns(self, levels: list[Any] | None = None) -> list[str]:
+        """Readable names of outcome levels (default: all, baseline first): their value labels,
+        or the codes as text when the outcome is unlabelled or its labels repeat."""
+        levels = self.outcome_levels if levels is None else levels
+        shown = [self.outcome_label(v) for v in levels]
+        return shown if len(set(shown)) == len(shown) else [_label(v) for v in levels]
+
     def predict(self, newdata: pd.DataFrame | None = None, type: str = "prob", *,
                 se: bool = False, conf_level: float = 0.95) -> pd.Series | pd.DataFrame:
         """``type="prob"``: n x K outcome probabilities (columns = levels, baseline first);
         ``"link"``: n x (K-1) log-odds against the baseline; ``"response"``: the most probable
-        level. ``newdata`` defaults to the fitted rows.
+        level (its code). ``newdata`` defaults to the fitted rows. Columns are named by the
+        outcome's value labels ("central government"; codes when unlabelled or labels repeat),
+        the codes in the same order in ``attrs["codes"]``.
 
-        ``se=True`` (``type="prob"``): one row per (row, level) with the probability, its
-        delta-method SE from the design-based covariance and a normal interval, as ordinal
-        predictions; ``attrs["vcov"]`` is the joint covariance (so ``contrast`` works on it)."""
+        ``se=True`` (``type="prob"``): one row per (row, level) with ``outcome`` (the code, as
+        in ``tidy()``), ``outcome_label``, the probability, its delta-method SE from the
+        design-based covariance and a normal interval, as ordinal predictions;
+        ``attrs["vcov"]`` is the joint covariance, its parameters named "<row>:<outcome
+        label>" (so ``contrast(pred, {"0:central government": 1, ...})`` works on it)."""
         if newdata is None:
             X, index = self.frame.X, self.frame.data.index
         else:
             X, index = self.frame.model_matrix(newdata), newdata.index
         eta = self._link(X)
-        labels = [_label(v) for v in self.outcome_levels]
+        codes = [_label(v) for v in self.outcome_levels]
         if type not in ("prob", "link", "response"):
             raise ModelError(f"unknown prediction type {type!r}",
                              hint="use 'prob', 'link' or 'response'")
@@ -223,16 +234,21 @@ class MultinomResult(ModelResult):
             raise ModelError("multinom predictions with se=True are outcome probabilities",
                              hint="use type='prob'")
         if type == "link":
-            return pd.DataFrame(eta, index=index, columns=labels[1:])
+            out = pd.DataFrame(eta, index=index, columns=self.outcome_columns(
+                self.outcome_levels[1:]))
+            out.attrs["codes"] = codes[1:]
+            return out
         probs = special.softmax(np.column_stack([np.zeros(len(X)), eta]), axis=1)
         if se:
-            return self._prob_se(X, probs, index, labels, conf_level)
+            return self._prob_se(X, probs, index, codes, conf_level)
         if type == "prob":
-            return pd.DataFrame(probs, index=index, columns=labels)
+            out = pd.DataFrame(probs, index=index, columns=self.outcome_columns())
+            out.attrs["codes"] = codes
+            return out
         return pd.Series(np.asarray(self.outcome_levels, dtype=object)[probs.argmax(axis=1)],
                          index=index, name="response")
 
-    def _prob_se(self, X: np.ndarray, probs: np.ndarray, index: pd.Index, labels: list[str],
+    def _prob_se(self, X: np.ndarray, probs: np.ndarray, index: pd.Index, codes: list[str],
                  conf_level: float) -> pd.DataFrame:
         """dP_j/dbeta_k = P_j (1[j = k] - P_k) x for the non-baseline k; delta method."""
         n, K = probs.shape
@@ -244,10 +260,14 @@ class MultinomResult(ModelResult):
         est = probs.ravel()
         q = norm_ppf(0.5 + conf_level / 2)
         rows = np.repeat(np.asarray(index, dtype=object), K)
-        lev = np.tile(np.asarray(labels, dtype=object), n)
-        out = pd.DataFrame({"row": rows, "level": lev, "estimate": est, "std_error": sd,
+        out = pd.DataFrame({"row": rows, "outcome": np.tile(np.asarray(codes, dtype=object), n),
+                            "outcome_label": np.tile(np.asarray(
+                                [self.outcome_label(v) for v in self.outcome_levels],
+                                dtype=object), n),
+                            "estimate": est, "std_error": sd,
                             "ci_low": est - q * sd, "ci_high": est + q * sd})
-        names = [f"{r}:{v}" for r, v in zip(rows, lev, strict=True)]
+        shown = np.tile(np.asarray(self.outcome_columns(), dtype=object), n)
+        names = [f"{r}:{v}" for r, v in zip(rows, shown, strict=True)]
         return attach_covariance(out, cov, names, None, coef=est)
 
     def marginal_effects(self, conf_level: float = 0.95) -> pd.DataFrame:
