@@ -82,13 +82,14 @@ def _model_frame(m: Any) -> pd.DataFrame:
     exp_ = m.default_exponentiate()
     t = m.tidy(exponentiate=exp_)
     from surveykit.models.results import stars
+    from surveykit.models.tables import estimate_heading
 
     label = t["label"] if "label" in t.columns else t["term"]
     first = {"outcome": t["outcome_label"]} if "outcome_label" in t.columns else {}
     return pd.DataFrame({
         **first,
         "term": label,
-        ("exp(b)" if exp_ else "b"): [f"{v:.3f}{stars(p)}" for v, p in
+        estimate_heading(m, exp_, plain="b"): [f"{v:.3f}{stars(p)}" for v, p in
                                       zip(t["estimate"], t["p_value"], strict=True)],
         "SE": [f"{v:.3f}" for v in t["std_error"]],
         "95 % CI": [f"{a:.3f} – {b:.3f}" for a, b in zip(t["ci_low"], t["ci_high"],

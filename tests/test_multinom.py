@@ -239,3 +239,22 @@ def test_predictions_speak_the_value_labels(dclus1):
     rdup = multinom(SurveyDesign(dup, weights="pw", psu="dnum", fpc="fpc"), "grade ~ ell")
     assert list(rdup.predict(new, type="prob").columns) == ["1", "2", "3"]
     assert rdup.predict(new, se=True).attrs["vcov"].names[:2] == ["0:1", "0:2"]
+
+
+def test_ratio_column_is_rrr_in_every_table(dclus1):
+    """Relative-risk ratios are headed "RRR" (as R/Stata users read them) in the notebook
+    table, the report's model table and the Markdown/LaTeX publication tables alike; log
+    relative risks keep the plain heading."""
+    from surveykit.report.markdown import model_table
+
+    res = multinom(dclus1, "stype ~ ell + meals")
+    html = res._repr_html_()
+    assert "<th>RRR</th>" in html and "exp(b)" not in html
+    assert model_table(res, True)[0][1] == "RRR" and model_table(res, False)[0][1] == "b"
+    assert "H vs E RRR" in res.to_latex() and "exp(b)" not in res.to_markdown()
+    assert "H vs E Coef." in res.table(exponentiate=False)
+    # other models keep their own ratio names in the same helper: a logit is headed OR
+    data = dclus1.data.assign(high=(dclus1.data["stype"] == "H").astype(float))
+    logit = glm(SurveyDesign(data, weights="pw", psu="dnum", fpc="fpc"), "high ~ ell",
+                family="quasibinomial")
+    assert "<th>OR</th>" in logit._repr_html_()

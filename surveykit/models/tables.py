@@ -18,9 +18,13 @@ from surveykit.models.results import stars
 from surveykit.provenance import SYNTHETIC_BANNER, is_synthetic
 
 
-def _label(result: Any, exponentiate: bool) -> str:
+def estimate_heading(result: Any, exponentiate: bool, plain: str = "Coef.") -> str:
+    """The heading of a model's estimate column, as R/Stata users read it: "OR" (logit),
+    "IRR" (log link), "RRR" (multinomial logit, its ``ratio_label``), else "exp(b)";
+    ``plain`` when not exponentiated. Shared by publication tables, notebook display and the
+    report so one model is headed the same everywhere."""
     if not exponentiate:
-        return "Coef."
+        return plain
     if getattr(result, "ratio_label", None):  # e.g. "RRR" for multinomial logit equations
         return str(result.ratio_label)
     return "OR" if result.link == "logit" else "IRR" if result.link == "log" else "exp(b)"
@@ -50,7 +54,7 @@ def regression_table(results: Sequence[Any], fmt: str = "markdown",
     for res, name in zip(results, names, strict=True):
         exp_ = res.default_exponentiate() if exponentiate is None else exponentiate
         t = res.tidy(exponentiate=exp_)
-        heads.append(f"{name} {_label(res, exp_)}")
+        heads.append(f"{name} {estimate_heading(res, exp_)}")
         col: dict[str, tuple[str, str]] = {}
         for row in t.itertuples(index=False):
             col[row.term] = (f"{row.estimate:.{digits}f}{stars(row.p_value)}",

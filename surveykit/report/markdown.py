@@ -187,7 +187,9 @@ def model_table(model: Any, exponentiate: bool) -> tuple[list[str], list[list[st
     term = "term" if "term" in tidy.columns else tidy.columns[0]
     labels = (tidy["label"].astype(str).tolist() if "label" in tidy.columns  # from the data
               else term_labels([str(t) for t in tidy[term]]))
-    header = ["Term", "exp(b)" if exponentiate else "b", "SE", "95 % CI", "p"]
+    from surveykit.models.tables import estimate_heading
+
+    header = ["Term", estimate_heading(model, exponentiate, plain="b"), "SE", "95 % CI", "p"]
     rows = []
     for label, (_, r) in zip(labels, tidy.iterrows(), strict=True):
         ci = "–"
