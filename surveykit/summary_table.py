@@ -435,7 +435,7 @@ def regression_frame(results: Sequence[Any], names: Sequence[str] | None = None,
     ("Age group: 31–50"), per model the estimate (OR / IRR for logit / log links) with stars
     and its SE in parentheses on the next row, then N and the excluded-for-missing counts."""
     from surveykit.models.results import stars
-    from surveykit.models.tables import _label as measure
+    from surveykit.models.tables import estimate_heading as measure
 
     results = list(results)
     names = list(names) if names is not None else [f"({i + 1})" for i in range(len(results))]
