@@ -17,7 +17,7 @@ import pytest
 
 from surveykit.errors import ValidationError
 from surveykit.replication.result import COMPARISON_COLUMNS, SYNTHETIC_BANNER, ReplicationResult
-from surveykit.report import write_report
+from surveykit.report import ReportRun, write_report
 from surveykit.report.markdown import SECTIONS, cell_decimals, fmt_number
 
 APPROVAL_GROUPS = [("total", "Total", 2209), ("sesame", "Users of Sesame Credit", 1309),
@@ -338,3 +338,28 @@ def test_model_measures_and_intercept_only_model(tmp_path):
     assert "_No forest plot: the model has no coefficients besides intercepts/thresholds._" in md
     # exp(-1) = 0.368 for the intercept
     assert "| (Intercept) | 0.368 |" in md
+
+
+def test_report_run_started_early_writes_the_same_files(tmp_path, monkeypatch):
+    """ReportRun.start() draws the tables' and weighting figures while the caller adds the
+    models; finish() then gives the bytes of one write_report on the finished result, with
+    worker processes or without."""
+    full = make_result()
+    reference = write_report(full, tmp_path / "ref")
+    for jobs in ("2", "1"):
+        monkeypatch.setenv("SURVEYKIT_JOBS", jobs)
+        partial = make_result()
+        models, meta = dict(partial.models), dict(partial.model_meta)
+        partial.models.clear()
+        partial.model_meta.clear()
+        run = ReportRun(partial, tmp_path / f"early{jobs}")
+        run.start()
+        partial.models.update(models)  # fitted while the first figures are drawn
+        partial.model_meta.update(meta)
+        try:
+            paths = run.finish()
+        finally:
+            run.close()
+        assert set(paths) == set(reference)
+        for key, path in reference.items():
+            assert paths[key].read_bytes() == path.read_bytes(), (jobs, key)

@@ -1,8 +1,9 @@
 """The replication pipeline behind ``surveykit replicate``.
 
 read → harmonise → ``SurveyDesign(frame, weights="weight")`` → every registry table → the
-illustrative models → tables, models, ``replication.md`` and ``replication.json`` (and the
-report, when :mod:`surveykit.report` provides ``write_report``). Without ``data`` it uses the
+illustrative models → tables, models, ``replication.md`` and ``replication.json`` and the
+report (:class:`surveykit.report.ReportRun`: the tables' figures are drawn by worker processes
+while the models are fitted and the tables written). Without ``data`` it uses the
 bundled synthetic replica. Whether the data are synthetic is read from the data themselves
 (:func:`surveykit.provenance.synthetic_evidence`), so a copy of the replica passed with
 ``--data`` says so in every output just the same. Outputs are byte-identical across runs:
@@ -287,7 +288,6 @@ def compute(design: Any, *, registry: Any = None, models: bool = True,
     the weights were calibrated to; they fill ``result.weighting["margins"]`` (else it is empty).
     """
     from surveykit.published import load_registry
-    from surveykit.replication.models import fit_model, model_meta
     from surveykit.replication.tables import compute_table, table_ids, table_meta
 
     note = _notify(progress)
@@ -297,22 +297,29 @@ def compute(design: Any, *, registry: Any = None, models: bool = True,
         note(f"table {table_id}")
         result.tables[table_id] = compute_table(table_id, design, reg)
         result.table_meta[table_id] = table_meta(table_id, reg)
-    if models:
-        from surveykit.errors import ConvergenceError, ModelError
-        from surveykit.replication.models import MODEL_SPECS
-
-        for name in MODEL_SPECS:
-            note(f"model {name}")
-            try:
-                result.models[name] = fit_model(name, design)
-                meta = model_meta(name, result.models[name])
-            except (ModelError, ConvergenceError) as exc:
-                # models are illustrations: a model the data cannot support is reported, not fatal
-                meta = model_meta(name)
-                meta["error"] = str(exc)
-            result.model_meta[name] = meta
     result.weighting = _weighting(design, margins)
+    if models:
+        fit_models(result, design, progress=progress)
     return result
+
+
+def fit_models(result: ReplicationResult, design: Any, *, progress: Progress = None) -> None:
+    """Fit the illustrative models into ``result.models``/``model_meta`` (a model the data
+    cannot support is recorded with its error, not fatal)."""
+    from surveykit.errors import ConvergenceError, ModelError
+    from surveykit.replication.models import MODEL_SPECS, fit_model, model_meta
+
+    note = _notify(progress)
+    for name in MODEL_SPECS:
+        note(f"model {name}")
+        try:
+            result.models[name] = fit_model(name, design)
+            meta = model_meta(name, result.models[name])
+        except (ModelError, ConvergenceError) as exc:
+            # models are illustrations: a model the data cannot support is reported, not fatal
+            meta = model_meta(name)
+            meta["error"] = str(exc)
+        result.model_meta[name] = meta
 
 
 def run(data: str | Path | pd.DataFrame | None = None, mapping: str | Path | Any | None = None,
@@ -326,8 +333,8 @@ def run(data: str | Path | pd.DataFrame | None = None, mapping: str | Path | Any
 
     Without ``data`` the bundled synthetic replica is used (and every output says so). Writes
     ``out/tables/<id>.{csv,md,tex}``, ``out/models/<name>.{csv,md,tex}``, ``out/replication.md``
-    and ``out/replication.json`` (and the report, if ``report`` and ``surveykit.report`` provides
-    ``write_report``); ``out=None`` writes nothing. With ``strict`` a
+    and ``out/replication.json`` (and, if ``report``, the HTML/Markdown report with its
+    figures); ``out=None`` writes nothing. With ``strict`` a
     :class:`~surveykit.errors.ReplicationError` is raised after writing when any replicable
     cell is outside rounding. ``margins`` are the calibration targets of the weights, shown in
     the weighting diagnostics; for the bundled replica they default to its assumed population
@@ -343,40 +350,48 @@ def run(data: str | Path | pd.DataFrame | None = None, mapping: str | Path | Any
     design = build_design(frame, source=provenance["input_file"])
     if margins is None and data is None:  # the bundled replica's assumed population margins
         margins = replica_margins()
-    result = compute(design, models=models, progress=progress, margins=margins)
+    result = compute(design, models=False, progress=progress, margins=margins)
     result.provenance = provenance
     result.is_replica = bool(provenance["is_replica"])
     result.harmonisation = harmonisation
-    if sensitivity:
-        from surveykit.sensitivity import sensitivity as weighting_sensitivity
+    report_run = None
+    try:
+        if out is not None and report:  # the tables' figures are drawn while the models fit
+            from surveykit.report import ReportRun
 
-        note("weighting sensitivity")
-        result.sensitivity = weighting_sensitivity(design, margins=sensitivity_margins,
-                                                   margins_source=sensitivity_margins_source)
-    if out is not None:
-        from surveykit.replication.writers import write_outputs
+            report_run = ReportRun(result, Path(out), figure_formats)
+            report_run.start()
+        if models:
+            fit_models(result, design, progress=progress)
+        if sensitivity:
+            from surveykit.sensitivity import sensitivity as weighting_sensitivity
 
-        note(f"writing {out}")
-        try:
-            written = list(write_outputs(result, out))
-            if result.sensitivity is not None:
-                from surveykit.sensitivity import write_sensitivity
+            note("weighting sensitivity")
+            result.sensitivity = weighting_sensitivity(design, margins=sensitivity_margins,
+                                                       margins_source=sensitivity_margins_source)
+        if out is not None:
+            from surveykit.replication.writers import write_outputs
 
-                made = write_sensitivity(result.sensitivity, out, provenance)
-                written += list(made.values()) if isinstance(made, dict) else []
-            if report:
-                try:
-                    from surveykit.report import write_report
-                except ImportError:
-                    write_report = None
-                if write_report is not None:
-                    note("writing the report")
-                    made = write_report(result, Path(out), figure_formats=figure_formats)
+            note(f"writing {out}")
+            try:
+                written = list(write_outputs(result, out))
+                if result.sensitivity is not None:
+                    from surveykit.sensitivity import write_sensitivity
+
+                    made = write_sensitivity(result.sensitivity, out, provenance)
                     written += list(made.values()) if isinstance(made, dict) else []
-            result.files = sorted(set(written))
-        except OSError as exc:
-            raise InputFileError(f"cannot write the replication outputs ({exc.strerror or exc})",
-                                 file=str(exc.filename or out)) from exc
+                if report_run is not None:
+                    note("writing the report")
+                    made = report_run.finish()
+                    written += list(made.values()) if isinstance(made, dict) else []
+                result.files = sorted(set(written))
+            except OSError as exc:
+                raise InputFileError(f"cannot write the replication outputs "
+                                     f"({exc.strerror or exc})",
+                                     file=str(exc.filename or out)) from exc
+    finally:
+        if report_run is not None:
+            report_run.close()
     if strict and not result.ok:
         failed = result.cells
         failed = failed[failed["passed"].eq(False).fillna(False).astype(bool)]

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["render_figures", "save_figures", "write_report"]
+__all__ = ["ReportRun", "render_figures", "save_figures", "write_report"]
 
 #: The jobs of :func:`render_figures` (module state, read by forked worker processes).
 _JOBS: list[tuple[Callable[[], Any], Path, tuple[str, ...]]] = []
@@ -45,6 +45,48 @@ def _workers(n_jobs: int) -> int:
     return max(1, min(cores, n_jobs))
 
 
+class _Batch:
+    """Figure jobs being drawn and saved: forked workers start on them at construction (when
+    there are several cores), :meth:`results` collects ``{format: path}`` per job in job order.
+
+    Worker processes are forked (all at the first submission) and read the jobs from
+    :data:`_JOBS`, so each batch's jobs are in place before it forks; later batches may replace
+    them. Without workers the jobs run here, in :meth:`results`."""
+
+    def __init__(self, jobs: list[tuple[Callable[[], Any], Path, tuple[str, ...]]],
+                 order: Sequence[int] | None = None) -> None:
+        self.jobs = jobs
+        self.pool: Any = None
+        self.futures: dict[int, Any] | None = None
+        sequence = list(range(len(jobs))) if order is None else list(order)
+        if sorted(sequence) != list(range(len(jobs))):
+            raise ValueError("order must list every job index once")
+        workers = _workers(len(jobs))
+        if workers > 1:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            _JOBS[:] = jobs
+            self.pool = ProcessPoolExecutor(workers,
+                                            mp_context=multiprocessing.get_context("fork"))
+            self.futures = {i: self.pool.submit(_render, i) for i in sequence}
+
+    def results(self) -> list[dict[str, Path] | None]:
+        try:
+            if self.futures is None:
+                _JOBS[:] = self.jobs
+                return [_render(i) for i in range(len(self.jobs))]
+            return [self.futures[i].result() for i in range(len(self.jobs))]
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+            self.pool = None
+        _JOBS.clear()
+
+
 def render_figures(draws: Sequence[Callable[[], Any]], stems: Sequence[Path],
                    formats: Sequence[str], order: Sequence[int] | None = None
                    ) -> list[dict[str, Path] | None]:
@@ -61,22 +103,8 @@ def render_figures(draws: Sequence[Callable[[], Any]], stems: Sequence[Path],
     from surveykit.report.figures import check_formats
 
     fmts = check_formats(formats, "figure formats")
-    _JOBS[:] = [(draw, Path(stem), fmts) for draw, stem in zip(draws, stems, strict=True)]
-    try:
-        workers = _workers(len(_JOBS))
-        if workers <= 1:
-            return [_render(i) for i in range(len(_JOBS))]
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
-        sequence = list(range(len(_JOBS))) if order is None else list(order)
-        if sorted(sequence) != list(range(len(_JOBS))):
-            raise ValueError("order must list every job index once")
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
-            done = dict(zip(sequence, pool.map(_render, sequence), strict=True))
-        return [done[i] for i in range(len(_JOBS))]
-    finally:
-        _JOBS.clear()
+    jobs = [(draw, Path(stem), fmts) for draw, stem in zip(draws, stems, strict=True)]
+    return _Batch(jobs, order).results()
 
 
 def save_figures(figs: Sequence[Any], stems: Sequence[Path],
@@ -85,6 +113,88 @@ def save_figures(figs: Sequence[Any], stems: Sequence[Path],
     :func:`~surveykit.report.figures.save_figure`), in parallel processes where possible."""
     out = render_figures([lambda fig=fig: fig for fig in figs], stems, formats)
     return [files or {} for files in out]
+
+
+class ReportRun:
+    """The report of one replication, written in two steps so that drawing overlaps the rest
+    of the run: :meth:`start` sends the figures whose data are already computed (published
+    tables, weighting) to worker processes; the caller goes on (fits the models, writes the
+    tables); :meth:`finish` draws the rest (the models' forest plots), waits for all, and writes
+    report.html and report.md. :meth:`close` stops the workers (after an error)."""
+
+    def __init__(self, result: Any, out_dir: str | Path,
+                 figure_formats: Sequence[str] | None = None) -> None:
+        from surveykit.report.figures import REPORT_FORMATS, check_formats
+
+        self.result = result
+        self.out = Path(out_dir)
+        self.formats = check_formats(("png", *(REPORT_FORMATS if figure_formats is None
+                                               else figure_formats)), "write_report")
+        self.fig_dir = self.out / "figures"
+        self.fig_dir.mkdir(parents=True, exist_ok=True)
+        self._early: list[Any] = []
+        self._early_batch: _Batch | None = None
+
+    def _jobs(self, planned: list[Any]) -> list[tuple[Callable[[], Any], Path, tuple[str, ...]]]:
+        return [(f.draw, self.fig_dir / f.stem, self.formats) for f in planned]
+
+    def start(self, sections: Sequence[str] = ("tables", "weighting")) -> None:
+        """Start drawing the figures of ``sections`` (of what the result holds now)."""
+        from surveykit.report.figures_report import plan_figures
+
+        self._early = [f for f in plan_figures(self.result) if f.section in sections]
+        # the two-panel weight diagnostics is among the slowest: started first
+        order = sorted(range(len(self._early)), key=lambda i: self._early[i].section != "weighting")
+        self._early_batch = _Batch(self._jobs(self._early), order)
+
+    def finish(self) -> dict[str, Path]:
+        """Draw the figures not started, collect all, write the HTML and Markdown report;
+        returns the paths written (as :func:`write_report`)."""
+        from tqdm import tqdm
+
+        from surveykit.report.figures_report import number_figures, plan_figures
+        from surveykit.report.html import render_html
+        from surveykit.report.markdown import render_markdown
+
+        show = bool(getattr(sys.stderr, "isatty", lambda: False)())
+        paths: dict[str, Path] = {}
+        with tqdm(total=2, desc="report", unit="step", file=sys.stderr, disable=not show,
+                  leave=False) as bar:
+            bar.set_postfix_str("drawing and saving figures")
+            planned = plan_figures(self.result)
+            started = {f.stem for f in self._early}
+            rest = [f for f in planned if f.stem not in started]
+            rest_batch = _Batch(self._jobs(rest))  # forked now: sees the fitted models
+            files: dict[str, dict[str, Path] | None] = {}
+            if self._early_batch is not None:
+                files.update(zip([f.stem for f in self._early], self._early_batch.results(),
+                                 strict=True))
+            files.update(zip([f.stem for f in rest], rest_batch.results(), strict=True))
+            figures = []
+            for fig in planned:
+                got = files.get(fig.stem)
+                if got is None:  # nothing to plot (an intercept-only model)
+                    continue
+                fig.files = got
+                figures.append(fig)
+                for ext, path in got.items():
+                    paths[f"figures/{fig.stem}.{ext}"] = path
+            number_figures(figures)
+            bar.update(1)
+            bar.set_postfix_str("writing HTML and Markdown")
+            html_path = self.out / "report.html"
+            md_path = self.out / "report.md"
+            html_path.write_text(render_html(self.result, figures), encoding="utf-8",
+                                 newline="\n")
+            md_path.write_text(render_markdown(self.result, figures), encoding="utf-8",
+                               newline="\n")
+            bar.update(1)
+        return {"html": html_path, "markdown": md_path, **paths}
+
+    def close(self) -> None:
+        """Stop any worker still drawing (idempotent)."""
+        if self._early_batch is not None:
+            self._early_batch.close()
 
 
 def write_report(result: Any, out_dir: str | Path,
@@ -97,42 +207,8 @@ def write_report(result: Any, out_dir: str | Path,
     :data:`~surveykit.report.figures.REPORT_FORMATS`, PNG and PDF; "svg" on request). PNGs are
     always written: the reports show them. Progress is shown on stderr when it is a terminal.
     """
-    from tqdm import tqdm
-
-    from surveykit.report.figures import REPORT_FORMATS, check_formats
-    from surveykit.report.figures_report import number_figures, plan_figures
-    from surveykit.report.html import render_html
-    from surveykit.report.markdown import render_markdown
-
-    formats = check_formats(("png", *(REPORT_FORMATS if figure_formats is None
-                                      else figure_formats)), "write_report")
-    out = Path(out_dir)
-    fig_dir = out / "figures"
-    fig_dir.mkdir(parents=True, exist_ok=True)
-    show = bool(getattr(sys.stderr, "isatty", lambda: False)())
-    paths: dict[str, Path] = {}
-    with tqdm(total=2, desc="report", unit="step", file=sys.stderr, disable=not show,
-              leave=False) as bar:
-        bar.set_postfix_str("drawing and saving figures")
-        planned = plan_figures(result)
-        # the two-panel weight diagnostics is among the slowest: started first
-        order = sorted(range(len(planned)), key=lambda i: planned[i].section != "weighting")
-        saved = render_figures([f.draw for f in planned], [fig_dir / f.stem for f in planned],
-                               formats, order)
-        figures = []
-        for fig, files in zip(planned, saved, strict=True):
-            if files is None:  # nothing to plot (an intercept-only model)
-                continue
-            fig.files = files
-            figures.append(fig)
-            for ext, path in files.items():
-                paths[f"figures/{fig.stem}.{ext}"] = path
-        number_figures(figures)
-        bar.update(1)
-        bar.set_postfix_str("writing HTML and Markdown")
-        html_path = out / "report.html"
-        md_path = out / "report.md"
-        html_path.write_text(render_html(result, figures), encoding="utf-8", newline="\n")
-        md_path.write_text(render_markdown(result, figures), encoding="utf-8", newline="\n")
-        bar.update(1)
-    return {"html": html_path, "markdown": md_path, **paths}
+    run = ReportRun(result, out_dir, figure_formats)
+    try:
+        return run.finish()
+    finally:
+        run.close()
