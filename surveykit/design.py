@@ -67,17 +67,18 @@ def align_to(data: pd.DataFrame, values: Any, role: str, source: str | None = No
     Series whose index holds the same labels as ``data.index`` (in any order) is reindexed;
     one with other labels is an error. Anything else is returned as it is (read by position).
     """
-    if not isinstance(values, pd.Series) or values.index.equals(data.index):
+    if not isinstance(values, (pd.Series, pd.DataFrame)) or values.index.equals(data.index):
         return values
     idx = values.index
     if (len(idx) == len(data) and idx.is_unique and data.index.is_unique
             and not idx.difference(data.index).size):
         return values.reindex(data.index)
     extra = list(idx.difference(data.index)[:5]) if data.index.is_unique else []
+    name = getattr(values, "name", None)
     raise DesignError(
-        f"{role} is a pandas Series whose index does not match the data's rows "
-        f"({len(idx)} labels for {len(data)} rows)", file=source,
-        column=values.name if isinstance(values.name, str) else None, values=extra,
+        f"{role} is a pandas {type(values).__name__} whose index does not match the data's "
+        f"rows ({len(idx)} labels for {len(data)} rows)", file=source,
+        column=name if isinstance(name, str) else None, values=extra,
         hint="build it from the design's data (design.data) or pass .to_numpy() to match "
              "rows by position")
 
@@ -793,7 +794,16 @@ class ReplicateDesign(_Base):
         wcol = _column(data, weights, "weights", source)
         w = validate_weights(wcol, column=weights if isinstance(weights, str) else None,
                              source=source)
-        if isinstance(repweights, (list, tuple)) and all(isinstance(c, str) for c in repweights):
+        if isinstance(repweights, (list, tuple)) and not len(repweights):
+            raise DesignError("no replicate weight columns given", file=source)
+        if isinstance(repweights, pd.DataFrame):  # columns checked by name, rows by label
+            frame = align_to(data, repweights, "repweights", source)
+            if frame.shape[1] == 0:
+                raise DesignError("no replicate weight columns given", file=source)
+            rep = np.column_stack([validate_weights(frame[c], column=str(c), source=source)
+                                   for c in frame.columns])
+        elif isinstance(repweights, (list, tuple)) and all(isinstance(c, str)
+                                                           for c in repweights):
             missing = [c for c in repweights if c not in data.columns]
             if missing:
                 raise DesignError("replicate weight columns not found", file=source,
@@ -802,7 +812,11 @@ class ReplicateDesign(_Base):
                 validate_weights(data[c], column=c, source=source) for c in repweights
             ])
         else:
-            rep = np.asarray(repweights, dtype=float)
+            try:
+                rep = np.asarray(repweights, dtype=float)
+            except (TypeError, ValueError) as exc:
+                raise DesignError(f"replicate weights must be numeric ({exc})",
+                                  file=source) from exc
             if rep.ndim != 2 or rep.shape[0] != n:
                 raise DesignError(f"replicate weights must be an n x R array with n = {n}, got "
                                   f"shape {rep.shape}")
@@ -837,6 +851,8 @@ class ReplicateDesign(_Base):
                 scale = 1.0 / (n_rep - 1)
             else:
                 scale = 1.0
+        if not np.isfinite(scale) or scale <= 0:
+            raise DesignError("scale must be a positive number", file=source, values=[scale])
         rs = np.ones(n_rep) if rscales is None else np.asarray(rscales, dtype=float)
         if rs.size == 1:  # one multiplier for every replicate, as R recycles it
             rs = np.full(n_rep, float(rs.reshape(-1)[0]))

@@ -408,6 +408,21 @@ def test_replicate_design_arguments_r_refuses_or_fixes() -> None:
         sk.ReplicateDesign(d, "wa", rep, type="other", rscales=[0.5]).rscales, [0.5] * 3)
     with pytest.raises(DesignError, match="rscales must have 1 or 3"):
         sk.ReplicateDesign(d, "wa", rep, rscales=[0.5, 1.0])
+    for bad in (-1.0, 0.0, float("nan")):  # gave SE 0 or an unrelated overflow error
+        with pytest.raises(DesignError, match="scale must be a positive number"):
+            sk.ReplicateDesign(d, "wa", rep, type="other", scale=bad)
+    with pytest.raises(DesignError, match="no replicate weight columns"):
+        sk.ReplicateDesign(d, "wa", [])
+    _, dd = _data()
+    with pytest.raises(DesignError, match="must be numeric") as err:  # was a bare ValueError
+        sk.ReplicateDesign(dd, "wa", dd[["r01", "reg"]])
+    assert err.value.column == "reg"
+    # a DataFrame of replicate weights lines up by index, as a Series does
+    shuffled = dd.sample(frac=1.0, random_state=5)
+    cols = [f"r{i:02d}" for i in range(1, 13)]
+    a = sk.ReplicateDesign(shuffled, "wa", dd[cols], type="other", scale=0.3, rscales=RSC)
+    b = sk.ReplicateDesign(shuffled, "wa", cols, type="other", scale=0.3, rscales=RSC)
+    np.testing.assert_array_equal(a.repweights, b.repweights)
 
 
 def test_a_single_psu_is_an_error_under_every_lonely_rule() -> None:
