@@ -263,6 +263,15 @@ battery2 <- function(case, des) {
     ci <- svyciprop(~I(cat == 1), des, method = m)
     add(case, paste0("ciprop_", m), c("estimate", "low", "high"), c(coef(ci), confint(ci)))
   }
+  if (!rep) {  # by groups: the rows of weight 0 of each group count in nrow(design)
+    b <- svyby(~I(cat == 1), ~reg, des, svyciprop, method = "beta", vartype = "ci")
+    add(case, "ciprop_beta_by_reg", paste0(b$reg, rep(c("", ":low", ":high"), each = nrow(b))),
+        c(b[, 2], b$ci_l, b$ci_u))
+    b <- svyby(~y, ~reg, des, svyquantile, quantiles = 0.5, ci = TRUE, interval.type = "score",
+               vartype = "ci")
+    add(case, "q_score_by_reg", paste0(b$reg, rep(c("", ":low", ":high"), each = nrow(b))),
+        c(b$y, b$ci_l, b$ci_u))
+  }
   m <- svymean(~ym, des, na.rm = TRUE)
   add(case, "mean_na", "ym", coef(m), SE(m))
   b <- svyby(~ym, ~reg, des, svytotal, na.rm = TRUE)
