@@ -426,14 +426,34 @@ def boxplot(design: Any, var: str, by: str | None = None, *, title: str | None =
 # ---------------------------------------------------------------------------------------------
 
 
+def _labelled_margins(margins: pd.DataFrame, design: Any) -> pd.DataFrame:
+    """A margin table with ``variable_label`` and ``label`` columns from the design's labels
+    (kept when the table already has them)."""
+    if "variable" not in margins.columns:
+        return margins
+    out = margins.copy()
+    names = out["variable"].astype(str)
+    if "variable_label" not in out.columns:
+        out.insert(out.columns.get_loc("variable") + 1, "variable_label",
+                   [variable_label(design, v) for v in names])
+    if "label" not in out.columns and "category" in out.columns:
+        out.insert(out.columns.get_loc("category") + 1, "label",
+                   [label_of(value_labels(design, v), c)
+                    for v, c in zip(names, out["category"], strict=True)])
+    return out
+
+
 def weights(design: Any, margins: pd.DataFrame | None = None, *, title: str | None = None,
             note: str | None = None) -> Figure:
     """Weight diagnostics of a design (its domain): histogram of the weights with n, mean,
     range, CV, Kish design effect and effective sample size, and, when ``margins`` (a
-    :func:`surveykit.margin_table` frame) is given, sample vs weighted vs target shares."""
+    :func:`surveykit.margin_table` frame) is given, sample vs weighted vs target shares, the
+    margins named by the design's variable and value labels ("Age group: 14–30")."""
     if hasattr(design, "base_weights"):
         w = np.asarray(design.base_weights, dtype=float)[np.asarray(design.domain, bool)]
         replica = _synthetic(design)
+        if margins is not None:
+            margins = _labelled_margins(margins, design)
     else:
         w = np.asarray(design, dtype=float).ravel()
         replica = False

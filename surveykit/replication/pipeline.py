@@ -211,9 +211,10 @@ def _notify(progress: Progress) -> Callable[[str], None]:
     return lambda message: print(f"surveykit replicate: {message}", file=sys.stderr)
 
 
-MARGIN_COLUMNS: tuple[str, ...] = ("variable", "category", "label", "n_unweighted", "n_missing",
-                                   "unweighted_share", "sample_share", "weighted_share",
-                                   "target_share", "difference")
+MARGIN_COLUMNS: tuple[str, ...] = ("variable", "variable_label", "category", "label",
+                                   "n_unweighted", "n_missing", "unweighted_share",
+                                   "sample_share", "weighted_share", "target_share",
+                                   "difference")
 
 Targets = Mapping[str, Mapping[Any, float]]
 
@@ -239,11 +240,14 @@ def margin_shares(design: Any, targets: Targets) -> pd.DataFrame:
 
     Shares are among the respondents of the design's domain with a value of the variable; those
     without one are counted in ``n_missing`` (targets of calibrated panels are usually defined
-    among respondents who answered). ``label`` is the codebook's value label.
+    among respondents who answered). ``variable_label`` ("Age group") and ``label`` ("14–30")
+    are the data's variable and value labels, else the canonical codebook's, else the name and
+    code, printed as everywhere (:func:`surveykit.labels.pretty`: en dash in ranges).
     """
     from surveykit.design import SurveyDesign
     from surveykit.dictionary import combine, load_codebook
     from surveykit.errors import WeightingError
+    from surveykit.labels import pretty, value_labels, variable_label
     from surveykit.weighting import margin_table
 
     cb = combine(load_codebook(name) for name in CODEBOOKS)
@@ -260,9 +264,12 @@ def margin_shares(design: Any, targets: Targets) -> pd.DataFrame:
         before = SurveyDesign(sub, weights="_one", source=design.source)
         after = SurveyDesign(sub, weights="_w", source=design.source)
         tab = margin_table(before, after, {var: shares})
-        values = cb.variables[var].values if var in cb.variables else {}
-        tab.insert(2, "label", [_value_label(values, c) for c in tab["category"]])
-        tab.insert(4, "n_missing", int(np.asarray(design.domain, dtype=bool).sum() - has.sum()))
+        known = cb.variables.get(var)
+        values = {**(known.values if known is not None else {}), **value_labels(design, var)}
+        name = getattr(known, "label", None) or var
+        tab.insert(1, "variable_label", variable_label(design, var, default=pretty(name)))
+        tab.insert(3, "label", [pretty(_value_label(values, c)) for c in tab["category"]])
+        tab.insert(5, "n_missing", int(np.asarray(design.domain, dtype=bool).sum() - has.sum()))
         frames.append(tab)
     if not frames:
         return pd.DataFrame(columns=list(MARGIN_COLUMNS))

@@ -27,6 +27,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from surveykit.errors import SurveyKitError, ValidationError
+from surveykit.labels import pretty
 from surveykit.replication.result import SYNTHETIC_BANNER
 
 #: Okabe–Ito colours (colour-blind safe), yellow left out because it is unreadable on white.
@@ -745,7 +746,8 @@ def _margin_columns(margins: pd.DataFrame) -> tuple[str | None, str | None, dict
     """(variable column, level column, {kind: share column}) of a margin table."""
     cols = list(margins.columns)
     lower = {c: str(c).lower() for c in cols}
-    var = next((c for c in cols if lower[c] in ("variable", "margin", "var")), None)
+    var = next((c for c in cols if lower[c] in ("variable_label", "margin_label")), None) or next(
+        (c for c in cols if lower[c] in ("variable", "margin", "var")), None)
     level = next((c for c in cols if lower[c] in ("label", "level_label", "category_label")),
                  None) or next(
         (c for c in cols if lower[c] in ("level", "category", "value", "code")), None)
@@ -758,14 +760,25 @@ def _margin_columns(margins: pd.DataFrame) -> tuple[str | None, str | None, dict
     return var, level, shares
 
 
+def _margin_tick(variable: Any, level: Any, width: int = 30) -> str:
+    """ "Age group: 14–30" on one line when it fits, else the variable on the first line and
+    the level on the second (two lines fit a margin row; a wrapped level never spills over)."""
+    level = pretty(level)
+    if variable is None:
+        return _wrap(level, width)
+    text = f"{variable}: {level}"
+    return text if len(text) <= width else f"{variable}:\n{level}"
+
+
 def weight_diagnostics(weights: np.ndarray, margins: pd.DataFrame | None = None, *,
                        title: str | None = None, note: str | None = None,
                        replica: bool = False) -> Figure:
     """Histogram of the analysis weights and, when margins are given, sample vs weighted vs
     target shares per margin level (grouped horizontal bars, in percent).
 
-    ``margins`` is the weighting margin table: a variable column (``variable``/``margin``), a
-    level column (``category``/``level``) and the share columns of
+    ``margins`` is the weighting margin table: a variable column (``variable_label``, else
+    ``variable``/``margin``), a level column (``label``, else ``category``/``level``; bars read
+    "Age group: 14–30", ranges with an en dash) and the share columns of
     :func:`surveykit.weighting.margin_table` (``unweighted_share``, else ``sample_share``;
     ``weighted_share``; ``target_share``; fractions or percent). An empty/absent table gives the
     histogram only. Summary statistics come from :func:`surveykit.weighting.weight_summary`.
@@ -807,10 +820,8 @@ def weight_diagnostics(weights: np.ndarray, margins: pd.DataFrame | None = None,
         ax_h.set_ylabel("Respondents")
         ax_h.set_title("Weight distribution", loc="left", fontsize=8.5)
         if ax_m is not None:
-            labels = [
-                f"{row[var]}: {row[level]}" if var is not None else str(row[level])
-                for _, row in margins.iterrows()
-            ]
+            labels = [_margin_tick(row[var] if var is not None else None, row[level])
+                      for _, row in margins.iterrows()]
             data = {k: _num(margins[c]) for k, c in shares.items()}
             scale = 100.0 if max(np.nanmax(np.abs(v)) if np.isfinite(v).any() else 0.0
                                  for v in data.values()) <= 1.0 + 1e-9 else 1.0
@@ -820,7 +831,7 @@ def weight_diagnostics(weights: np.ndarray, margins: pd.DataFrame | None = None,
             for j, (kind, vals) in enumerate(data.items()):
                 ax_m.barh(y - 0.4 + bh * (j + 0.5), np.nan_to_num(vals * scale),
                           height=bh * 0.92, color=_SHARE_COLOURS[kind], label=kind)
-            ax_m.set_yticks(y, [_wrap(t, 26) for t in labels])
+            ax_m.set_yticks(y, labels)
             ax_m.set_ylim(len(labels) - 0.5, -0.5)
             ax_m.set_xlabel("Share of respondents (%)")
             ax_m.set_title("Sample vs weighted vs target", loc="left", fontsize=8.5)

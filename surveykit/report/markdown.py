@@ -246,9 +246,9 @@ def weight_summary_table(summary: pd.DataFrame | pd.Series | None
 
 
 def margins_table(margins: pd.DataFrame | None) -> tuple[list[str], list[list[str]]]:
-    """(header, rows) of the calibration margins in percent with one decimal: variable,
-    category (value label), n, n missing, sample %, weighted %, target %, weighted − target
-    in percentage points (0.00 when calibration met the target)."""
+    """(header, rows) of the calibration margins in percent with one decimal: variable
+    (its label), category (value label), n, n missing, sample %, weighted %, target %,
+    weighted − target in percentage points (0.00 when calibration met the target)."""
     if margins is None or len(margins) == 0:
         return [], []
     sample = "unweighted_share" if "unweighted_share" in margins.columns else "sample_share"
@@ -262,7 +262,9 @@ def margins_table(margins: pd.DataFrame | None) -> tuple[list[str], list[list[st
         if _missing(diff) and not (_missing(r.get("weighted_share"))
                                    or _missing(r.get("target_share"))):
             diff = float(r["weighted_share"]) - float(r["target_share"])
-        rows.append([str(r.get("variable", "")), cat, fmt_int(r.get("n_unweighted")),
+        name = r.get("variable_label")
+        name = str(name) if not _missing(name) and name != "" else str(r.get("variable", ""))
+        rows.append([name, cat, fmt_int(r.get("n_unweighted")),
                      fmt_int(r.get("n_missing")),
                      fmt_number(100 * float(r[sample]), 1) if not _missing(r.get(sample)) else "–",
                      fmt_number(100 * float(r["weighted_share"]), 1)
