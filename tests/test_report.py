@@ -363,3 +363,31 @@ def test_report_run_started_early_writes_the_same_files(tmp_path, monkeypatch):
         assert set(paths) == set(reference)
         for key, path in reference.items():
             assert paths[key].read_bytes() == path.read_bytes(), (jobs, key)
+
+
+def test_contents_list_the_sensitivity_section_only_when_present():
+    """`surveykit replicate --sensitivity` adds a "Weighting sensitivity" section: the contents
+    of both reports link to it then (after the weighting diagnostics), and not otherwise."""
+    from surveykit.replication import build_design, load_data
+    from surveykit.report.html import render_html
+    from surveykit.report.markdown import render_markdown
+    from surveykit.sensitivity import sensitivity
+
+    plain = make_result(full=False)
+    for text in (render_markdown(plain, []), render_html(plain, [])):
+        assert "#sensitivity" not in text and "Weighting sensitivity" not in text
+    frame, provenance = load_data()
+    with_sens = make_result(full=False)
+    with_sens.sensitivity = sensitivity(build_design(frame, source=provenance["input_file"]),
+                                        tables=["fig_5_4"])
+    md = render_markdown(with_sens, [])
+    toc = md.split("## Contents\n")[1].strip().split("\n\n")[0].splitlines()
+    assert toc[4:6] == ["- [Weighting diagnostics](#weighting)",
+                        "- [Weighting sensitivity](#sensitivity)"]
+    assert '<a id="sensitivity"></a>' in md and "## Weighting sensitivity" in md
+    html_text = render_html(with_sens, [])
+    doc = Collector()
+    doc.feed(html_text)
+    assert "#sensitivity" in doc.hrefs and "sensitivity" in doc.ids
+    nav = html_text.split('<nav class="toc"')[1].split("</nav>")[0]
+    assert nav.index("#weighting") < nav.index("#sensitivity") < nav.index("#harmonisation")

@@ -19,13 +19,13 @@ from surveykit.report.markdown import (
     COMPARISON_HEADER,
     REPLICA_EXPLANATION,
     REPORT_TITLE,
-    SECTIONS,
     STATUS,
     comparison_rows,
     margins_table,
     model_description,
     model_table,
     provenance_items,
+    report_sections,
     table_summary,
     weight_summary_table,
 )
@@ -94,7 +94,7 @@ def render_html(result: Any, figures: Sequence[Any]) -> str:
     if getattr(result, "is_replica", False):
         out.append(f'<div class="banner" role="alert" id="synthetic-banner">'
                    f"{escape(SYNTHETIC_BANNER)}<span>{escape(REPLICA_EXPLANATION)}</span></div>")
-    toc = "".join(f'<li><a href="#{a}">{escape(h)}</a></li>' for a, h in SECTIONS)
+    toc = "".join(f'<li><a href="#{a}">{escape(h)}</a></li>' for a, h in report_sections(result))
     out.append(f'<nav class="toc" id="contents"><h2>Contents</h2><ol>{toc}</ol></nav>')
 
     out.append('<section id="summary">\n<h2>Summary</h2>')

@@ -27,6 +27,19 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("harmonisation", "Harmonisation"),
     ("provenance", "Provenance"),
 )
+#: The section ``surveykit replicate --sensitivity`` adds after the weighting diagnostics.
+SENSITIVITY_SECTION: tuple[str, str] = ("sensitivity", "Weighting sensitivity")
+
+
+def report_sections(result: Any) -> list[tuple[str, str]]:
+    """(anchor id, heading) of the sections of this result's report, in order: ``SECTIONS``
+    plus the weighting-sensitivity section when the result carries one (the contents list
+    names exactly the sections that are there)."""
+    sections = list(SECTIONS)
+    if getattr(result, "sensitivity", None) is not None:
+        sections.insert(sections.index(("weighting", "Weighting diagnostics")) + 1,
+                        SENSITIVITY_SECTION)
+    return sections
 
 REPORT_TITLE = "surveykit replication report"
 REPLICA_EXPLANATION = (
@@ -341,7 +354,7 @@ def render_markdown(result: Any, figures: Sequence[Any]) -> str:
     if getattr(result, "is_replica", False):
         out.append(f"> **⚠ {SYNTHETIC_BANNER}.** {REPLICA_EXPLANATION}\n")
     out.append("## Contents\n")
-    out += [f"- [{heading}](#{anchor})" for anchor, heading in SECTIONS]
+    out += [f"- [{heading}](#{anchor})" for anchor, heading in report_sections(result)]
     out.append("")
 
     out.append('<a id="summary"></a>\n\n## Summary\n')
