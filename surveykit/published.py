@@ -40,7 +40,7 @@ _REQUIRED_TABLE_KEYS = {"id", "title", "source", "population", "unit", "decimals
 _GROUP_KEYS = {"id", "label", "n", "n_published", "domain"}
 _ROW_KEYS = {"id", "label", "stat", "var", "code", "domain", "values", "unit", "decimals",
              "bound", "replicable", "reason", "source", "note", "inconsistent"}
-_SOURCE_KEYS = {"paper", "figure", "page", "seed"}
+_SOURCE_KEYS = {"paper", "figure", "page", "secondary"}  # secondary: where it is reproduced
 
 # tokens of the domain-expression vocabulary: names, integers, ==, !=, &, |, parentheses
 _TOKEN = re.compile(r"\s*(?:([A-Za-z_][A-Za-z0-9_]*)|(\d+)|(==|!=)|([&|()]))")

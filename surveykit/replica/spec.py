@@ -123,8 +123,9 @@ ATTITUDE_ITEMS: dict[str, dict[str, object]] = {
 }
 # ASSUMED latent scores (logistic noise added): the relative score matters most to those whose
 # score differs from their peers'; respondents who see mutual mistrust approve more of SCSs
-# (the seed's argument, p. 20); trust with data follows general trust in the central government
-# (provincial less so; pilot participants, who deal with local schemes, a little more).
+# (Kostka 2019, p. 20, as the secondary account reports it); trust with data follows general
+# trust in the central government (provincial less so; pilot participants, who deal with local
+# schemes, a little more).
 ATTITUDE_BETA = {
     "peer_score_influence": {"abs_score_vs_peers": 0.6, "online_shopping": 0.15},
     "mutual_mistrust": {"approval": 0.25},

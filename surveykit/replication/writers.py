@@ -81,7 +81,8 @@ def tex_escape(text: Any) -> str:
 
 #: The value of the ``data_source`` column in CSVs made from the bundled replica.
 REPLICA_SOURCE = "synthetic replica"
-#: notes about our transcription ("(cited as 2019 in the seed text)", ", as reported in ...")
+#: notes about a transcription in a registry's `paper` ("(cited as 2019 in the seed text)",
+#: ", as reported in ..."): not part of the citation
 _SEED_NOTES = (re.compile(r"\s*\([^)]*\bseed\b[^)]*\)", re.IGNORECASE),
                re.compile(r",[^,;]*\bseed\b[^,;]*", re.IGNORECASE))
 
