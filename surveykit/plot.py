@@ -289,7 +289,7 @@ def forest(models: Any, *, names: Sequence[str] | None = None, exponentiate: boo
             ax.xaxis.set_major_locator(mpl.ticker.FixedLocator(
                 [t for t in tier if lo_lim <= t <= hi_lim]))
             ax.xaxis.set_minor_locator(mpl.ticker.NullLocator())
-            ax.xaxis.set_major_formatter(mpl.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+            ax.xaxis.set_major_formatter(mpl.ticker.StrMethodFormatter("{x:g}"))  # picklable
         ax.set_yticks(np.arange(len(terms)), [_f._wrap(label_of_term[t], 46) for t in terms])
         ax.set_ylim(len(terms) - 0.5, -0.5)
         ax.set_xlabel(f"{measure} (95 % CI{', log scale' if log else ''})")
