@@ -251,7 +251,9 @@ def make_groups(design: Design, by: str | Sequence[str] | None) -> Groups:
     else:
         lookup = pd.MultiIndex.from_frame(keys)
         codes = lookup.get_indexer(pd.MultiIndex.from_frame(frame))
-    any_weight = np.where(design.domain & ~missing, codes, -1).astype(np.intp)
+    # only when the domain has rows of weight 0 do they differ from the codes (an n-row array)
+    any_weight = (np.where(design.domain & ~missing, codes, -1).astype(np.intp)
+                  if (design.domain & ~inset).any() else None)
     codes = np.where(use, codes, -1).astype(np.intp)
     for c, b in zip(cols, names, strict=True):  # restore original dtypes of the key columns
         try:
@@ -334,9 +336,12 @@ def _groups_from_codes(design: Design, names: list[str], cols: list[pd.Series],
     codes = combined if present.all() else (np.cumsum(present) - 1)[np.maximum(combined, 0)]
     codes = codes.astype(np.intp, copy=True) if all_use else np.where(use, codes, -1).astype(
         np.intp, copy=False)
-    remap = np.full(size, -1, dtype=np.intp)
-    remap[present] = np.arange(int(present.sum()))
-    any_weight = np.where(design.domain & ~missing, remap[np.maximum(combined, 0)], -1)
+    any_weight = None  # differs from the codes only when the domain has rows of weight 0
+    if (design.domain & ~inset).any():
+        remap = np.full(size, -1, dtype=np.intp)
+        remap[present] = np.arange(int(present.sum()))
+        any_weight = np.where(design.domain & ~missing, remap[np.maximum(combined, 0)],
+                              -1).astype(np.intp, copy=False)
     cells = np.flatnonzero(present)
     keys = {}
     for b, c, (_, levels) in zip(reversed(names), reversed(cols), reversed(coded), strict=True):
@@ -344,7 +349,7 @@ def _groups_from_codes(design: Design, names: list[str], cols: list[pd.Series],
         cells = cells // len(levels)
     frame = pd.DataFrame({b: keys[b] for b in names})
     return Groups(codes=codes, keys=frame, n_missing_by=n_missing_by,
-                  with_zero_weights=any_weight.astype(np.intp, copy=False))
+                  with_zero_weights=any_weight)
 
 
 @dataclass
