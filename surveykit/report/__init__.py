@@ -15,13 +15,17 @@ from typing import Any
 
 __all__ = ["ReportRun", "render_figures", "save_figures", "write_report"]
 
-def _save_pickled(data: bytes, stem: Path, formats: tuple[str, ...]) -> dict[str, Path]:
-    """Save a pickled figure in every format (what a worker process does)."""
-    import pickle
+#: The jobs of :func:`render_figures` (module state, read by forked worker processes).
+_JOBS: list[tuple[Callable[[], Any], Path, tuple[str, ...]]] = []
 
+
+def _render(index: int) -> dict[str, Path] | None:
+    """Draw job ``index`` and save it in every format (in a worker process or here)."""
     from surveykit.report.figures import save_figure
 
-    return save_figure(pickle.loads(data), stem, formats)
+    draw, stem, formats = _JOBS[index]
+    fig = draw()
+    return None if fig is None else save_figure(fig, stem, formats)
 
 
 def _workers(n_jobs: int) -> int:
@@ -56,49 +60,47 @@ def _prewarm() -> None:
         font_manager.get_font(font_manager.findfont(prop))
 
 
-class _Saver:
-    """Saves figures (drawn in this process) in every format: by forked worker processes, one
-    figure at a time each, when there are several cores - the figure is sent pickled, which
-    gives the same bytes -, else here and at once. :meth:`result` waits for one figure."""
+class _Batch:
+    """Figure jobs being drawn and saved: forked workers start on them at construction (when
+    there are several cores), :meth:`results` collects ``{format: path}`` per job in job order.
 
-    def __init__(self, n_jobs: int) -> None:
+    Worker processes are forked (all at the first submission) and read the jobs from
+    :data:`_JOBS`, so each batch's jobs are in place before it forks; later batches may replace
+    them. Without workers the jobs run here, in :meth:`results`."""
+
+    def __init__(self, jobs: list[tuple[Callable[[], Any], Path, tuple[str, ...]]],
+                 order: Sequence[int] | None = None) -> None:
+        self.jobs = jobs
         self.pool: Any = None
-        self.pending: dict[Any, Any] = {}
-        if _workers(n_jobs) > 1:
+        self.futures: dict[int, Any] | None = None
+        sequence = list(range(len(jobs))) if order is None else list(order)
+        if sorted(sequence) != list(range(len(jobs))):
+            raise ValueError("order must list every job index once")
+        workers = _workers(len(jobs))
+        if workers > 1:
             import multiprocessing
             from concurrent.futures import ProcessPoolExecutor
 
+            _JOBS[:] = jobs
             _prewarm()
-            self.pool = ProcessPoolExecutor(_workers(n_jobs),
+            self.pool = ProcessPoolExecutor(workers,
                                             mp_context=multiprocessing.get_context("fork"))
+            self.futures = {i: self.pool.submit(_render, i) for i in sequence}
 
-    def submit(self, key: Any, fig: Any, stem: Path, formats: tuple[str, ...]) -> None:
-        """Save ``fig`` (None: nothing to save) as ``stem.<format>`` under ``key``."""
-        from surveykit.report.figures import save_figure
-
-        if fig is None:
-            self.pending[key] = None
-            return
-        if self.pool is not None:
-            import pickle
-
-            try:
-                data = pickle.dumps(fig)
-            except (pickle.PicklingError, AttributeError, TypeError):  # e.g. a lambda in it
-                data = None
-            if data is not None:
-                self.pending[key] = self.pool.submit(_save_pickled, data, stem, formats)
-                return
-        self.pending[key] = save_figure(fig, stem, formats)
-
-    def result(self, key: Any) -> dict[str, Path] | None:
-        got = self.pending[key]
-        return got.result() if hasattr(got, "result") else got
+    def results(self) -> list[dict[str, Path] | None]:
+        try:
+            if self.futures is None:
+                _JOBS[:] = self.jobs
+                return [_render(i) for i in range(len(self.jobs))]
+            return [self.futures[i].result() for i in range(len(self.jobs))]
+        finally:
+            self.close()
 
     def close(self) -> None:
         if self.pool is not None:
             self.pool.shutdown(wait=True, cancel_futures=True)
             self.pool = None
+        _JOBS.clear()
 
 
 def render_figures(draws: Sequence[Callable[[], Any]], stems: Sequence[Path],
@@ -107,26 +109,18 @@ def render_figures(draws: Sequence[Callable[[], Any]], stems: Sequence[Path],
     """Draw each figure (``draws[i]()``; None = nothing to plot) and save it as
     ``<stems[i]>.<format>``; returns ``{format: path}`` per figure (None when not drawn).
 
-    Saving is most of the time of ``surveykit replicate`` (a 300 dpi PNG and a PDF with
-    embedded TrueType subsets per figure) and figures are independent: on a machine with
-    several cores they are saved by forked worker processes (:class:`_Saver`), in the order
-    ``order`` (job indices, slowest first, so that no long job is left for the end);
-    ``SURVEYKIT_JOBS=1`` does everything in this process. Files are byte-identical whatever
-    the number of processes; results are in the order of ``draws``.
+    Drawing and saving is most of the time of ``surveykit replicate`` (a 300 dpi PNG and a PDF
+    with embedded TrueType subsets per figure), and figures are independent: on a machine with
+    several cores they are drawn by forked worker processes, one figure at a time each, in
+    order of submission (``order``: job indices, slowest first, so that no long job is left
+    for the end; ``SURVEYKIT_JOBS=1`` draws everything in this process). Files are
+    byte-identical whatever the number of processes; results are in the order of ``draws``.
     """
     from surveykit.report.figures import check_formats
 
     fmts = check_formats(formats, "figure formats")
-    sequence = list(range(len(draws))) if order is None else list(order)
-    if sorted(sequence) != list(range(len(draws))):
-        raise ValueError("order must list every job index once")
-    saver = _Saver(len(draws))
-    try:
-        for i in sequence:
-            saver.submit(i, draws[i](), Path(stems[i]), fmts)
-        return [saver.result(i) for i in range(len(draws))]
-    finally:
-        saver.close()
+    jobs = [(draw, Path(stem), fmts) for draw, stem in zip(draws, stems, strict=True)]
+    return _Batch(jobs, order).results()
 
 
 def save_figures(figs: Sequence[Any], stems: Sequence[Path],
@@ -138,11 +132,11 @@ def save_figures(figs: Sequence[Any], stems: Sequence[Path],
 
 
 class ReportRun:
-    """The report of one replication, written in two steps so that saving figures overlaps
-    the rest of the run: :meth:`start` draws the figures whose data are already computed
-    (published tables, weighting) and hands them to worker processes; the caller goes on (fits
-    the models, writes the tables); :meth:`finish` draws the rest (the models' forest plots),
-    waits for all, and writes report.html and report.md. :meth:`close` stops the workers."""
+    """The report of one replication, written in two steps so that drawing overlaps the rest
+    of the run: :meth:`start` sends the figures whose data are already computed (published
+    tables, weighting) to worker processes; the caller goes on (fits the models, writes the
+    tables); :meth:`finish` draws the rest (the models' forest plots), waits for all, and writes
+    report.html and report.md. :meth:`close` stops the workers (after an error)."""
 
     def __init__(self, result: Any, out_dir: str | Path,
                  figure_formats: Sequence[str] | None = None) -> None:
@@ -154,22 +148,20 @@ class ReportRun:
                                                else figure_formats)), "write_report")
         self.fig_dir = self.out / "figures"
         self.fig_dir.mkdir(parents=True, exist_ok=True)
-        self._saver: _Saver | None = None
-        self._started: set[str] = set()
+        self._early: list[Any] = []
+        self._early_batch: _Batch | None = None
 
-    def _submit(self, figures: list[Any]) -> None:
-        if self._saver is None:
-            self._saver = _Saver(len(figures) + len(getattr(self.result, "models", {}) or {}))
-        # the two-panel weight diagnostics is among the slowest: started first
-        for fig in sorted(figures, key=lambda f: f.section != "weighting"):
-            self._saver.submit(fig.stem, fig.draw(), self.fig_dir / fig.stem, self.formats)
-            self._started.add(fig.stem)
+    def _jobs(self, planned: list[Any]) -> list[tuple[Callable[[], Any], Path, tuple[str, ...]]]:
+        return [(f.draw, self.fig_dir / f.stem, self.formats) for f in planned]
 
     def start(self, sections: Sequence[str] = ("tables", "weighting")) -> None:
-        """Draw the figures of ``sections`` (of what the result holds now) and start saving."""
+        """Start drawing the figures of ``sections`` (of what the result holds now)."""
         from surveykit.report.figures_report import plan_figures
 
-        self._submit([f for f in plan_figures(self.result) if f.section in sections])
+        self._early = [f for f in plan_figures(self.result) if f.section in sections]
+        # the two-panel weight diagnostics is among the slowest: started first
+        order = sorted(range(len(self._early)), key=lambda i: self._early[i].section != "weighting")
+        self._early_batch = _Batch(self._jobs(self._early), order)
 
     def finish(self) -> dict[str, Path]:
         """Draw the figures not started, collect all, write the HTML and Markdown report;
@@ -186,18 +178,23 @@ class ReportRun:
                   leave=False) as bar:
             bar.set_postfix_str("drawing and saving figures")
             planned = plan_figures(self.result)
-            self._submit([f for f in planned if f.stem not in self._started])
-            assert self._saver is not None
+            started = {f.stem for f in self._early}
+            rest = [f for f in planned if f.stem not in started]
+            rest_batch = _Batch(self._jobs(rest))  # forked now: sees the fitted models
+            files: dict[str, dict[str, Path] | None] = {}
+            if self._early_batch is not None:
+                files.update(zip([f.stem for f in self._early], self._early_batch.results(),
+                                 strict=True))
+            files.update(zip([f.stem for f in rest], rest_batch.results(), strict=True))
             figures = []
             for fig in planned:
-                got = self._saver.result(fig.stem)
+                got = files.get(fig.stem)
                 if got is None:  # nothing to plot (an intercept-only model)
                     continue
                 fig.files = got
                 figures.append(fig)
                 for ext, path in got.items():
                     paths[f"figures/{fig.stem}.{ext}"] = path
-            self.close()
             number_figures(figures)
             bar.update(1)
             bar.set_postfix_str("writing HTML and Markdown")
@@ -211,9 +208,9 @@ class ReportRun:
         return {"html": html_path, "markdown": md_path, **paths}
 
     def close(self) -> None:
-        """Stop the worker processes (idempotent)."""
-        if self._saver is not None:
-            self._saver.close()
+        """Stop any worker still drawing (idempotent)."""
+        if self._early_batch is not None:
+            self._early_batch.close()
 
 
 def write_report(result: Any, out_dir: str | Path,
