@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import settings
+
+# Property tests draw the same examples on every run (CI must not turn red on a new random
+# draw); HYPOTHESIS_PROFILE=explore searches afresh, e.g. before a release.
+settings.register_profile("surveykit", derandomize=True)
+settings.register_profile("explore", derandomize=False, max_examples=200)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "surveykit"))
 
 FIXTURES = Path(__file__).parent / "fixtures"
 R_FIXTURES = FIXTURES / "r"
