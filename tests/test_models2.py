@@ -498,3 +498,29 @@ def test_sequential_anova_matches_r(test_fits, case):
         assert len(got) == len(ref) // 2
         np.testing.assert_allclose(got["statistic"], ref[0::2], rtol=1e-6)
         np.testing.assert_allclose(got["p_value"], ref[1::2], rtol=1e-4)
+
+
+def test_ordinal_predictions_speak_the_outcomes_value_labels():
+    """Category probabilities of a labelled outcome: columns (and se=True rows) carry the value
+    labels, the codes stay available; contrast reads the labels."""
+    import surveykit as sk
+
+    df = sk.load_replica()
+    d = sk.SurveyDesign(df, weights="weight")
+    m = sk.ordinal(d, "approval ~ C(age_group) + C(gender)")
+    vl = df.attrs["value_labels"]["approval"]
+    probs = m.predict(df.head(3), type="prob")
+    assert probs.attrs["codes"] == [1, 2, 3, 4, 5]
+    assert list(probs.columns) == [sk.labels.pretty(vl[c]) for c in range(1, 6)]
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-12)
+    se = m.predict(df.head(3), type="prob", se=True)
+    assert se["level"].tolist()[:5] == [1, 2, 3, 4, 5]
+    assert se["level_label"].tolist()[:5] == list(probs.columns)
+    np.testing.assert_allclose(se["estimate"].to_numpy()[:5], probs.iloc[0].to_numpy(),
+                               rtol=1e-12)
+    top, below = f"0:{probs.columns[4]}", f"0:{probs.columns[3]}"
+    diff = sk.contrast(se, {top: 1, below: -1})
+    assert diff["estimate"].iloc[0] == pytest.approx(probs.iloc[0, 4] - probs.iloc[0, 3],
+                                                     rel=1e-12)
+    resp = m.predict(df.head(3), type="response")
+    assert set(resp) <= {1, 2, 3, 4, 5}

@@ -243,9 +243,13 @@ class ModelResult:
             return pd.Series(eta, index=index, name="link")
         if self.model == "ordinal":
             probs = pd.DataFrame(self._ordinal_probs(eta), index=index, columns=self.levels)
-            if type == "prob":
+            if type == "prob":  # columns named by the outcome's value labels, codes in attrs
+                codes, shown = self._level_names()
+                probs.columns = shown
+                probs.attrs["codes"] = codes
                 return probs
-            return pd.Series(np.asarray(self.levels, dtype=object)[probs.to_numpy().argmax(1)],
+            codes, _ = self._level_names()
+            return pd.Series(np.asarray(codes, dtype=object)[probs.to_numpy().argmax(1)],
                              index=index, name="response")
         return pd.Series(self._inverse_link(eta), index=index, name=type)
 
@@ -259,10 +263,13 @@ class ModelResult:
                 raise ModelError("ordinal predictions with se=True are category probabilities",
                                  hint="use type='prob'")
             est, G = self._ordinal_prob_grad(X, eta)  # (n*K,), (n*K, k)
-            rows = np.repeat(np.asarray(index, dtype=object), len(self.levels))
-            lev = np.tile(np.asarray(self.levels, dtype=object), len(index))
-            names = [f"{r}:{v}" for r, v in zip(rows, lev, strict=True)]
+            codes, shown = self._level_names()
+            rows = np.repeat(np.asarray(index, dtype=object), len(codes))
+            lev = np.tile(np.asarray(codes, dtype=object), len(index))
+            names = [f"{r}:{v}" for r, v in zip(rows, np.tile(shown, len(index)), strict=True)]
             lead = {"row": rows, "level": lev}
+            if shown != [str(c) for c in codes]:
+                lead["level_label"] = np.tile(np.asarray(shown, dtype=object), len(index))
         else:
             G = X
             est = eta
@@ -282,6 +289,18 @@ class ModelResult:
                             "ci_high": est + q * sd},
                            index=None if lead else index)
         return attach_covariance(out, cov, names, None, coef=est)
+
+    def _level_names(self) -> tuple[list[Any], list[str]]:
+        """The ordinal outcome's levels as codes (1.0 -> 1) and as shown: their value labels,
+        or the codes as text when unlabelled or the labels repeat."""
+        from surveykit.labels import as_code, pretty, value_labels
+
+        codes = [as_code(v) for v in self.levels]
+        vl = value_labels(self.design, self.frame.lhs)
+        shown = [pretty(vl.get(c, c)) for c in codes]
+        if len(set(shown)) != len(shown):
+            shown = [str(c) for c in codes]
+        return codes, shown
 
     def _ordinal_prob_grad(self, X: np.ndarray, eta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Category probabilities (row-major n x K, flattened) and their gradient in the
