@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from conftest import R_FIXTURES
 
+from surveykit import cli
 from surveykit.commands import weight as weight_cmd
 from surveykit.errors import SchemaError, WeightingError
 
@@ -97,3 +98,34 @@ def test_weight_cli_refuses_shares_that_do_not_sum_to_one(tmp_path, apiclus1):
                  str(tmp_path / "x.csv"), "--weights", "pw"])
     assert info.value.values == ["stype: 0.9"]
     assert not (tmp_path / "x.csv").exists()
+
+
+def test_weight_cli_margins_carry_labels_and_the_synthetic_mark(tmp_path, capsys):
+    """A labelled .sav: the margin table shows variable and value labels beside the codes; the
+    replica's diagnostics files say SYNTHETIC in a data_source column, as its data do."""
+    import surveykit as sk
+    from surveykit.io.readers import write_sav
+
+    df = sk.load_replica()[["resp_id", "weight", "region", "urban"]].copy()
+    labels = sk.load_replica().attrs
+    sav = tmp_path / "replica_part.sav"
+    write_sav(df, sav, variable_labels=labels["variable_labels"],
+              value_labels={c: labels["value_labels"][c] for c in ("region", "urban")})
+    targets = tmp_path / "t.yaml"
+    targets.write_text("margins:\n  region: {1: 0.4, 2: 0.3, 3: 0.3}\n"
+                       "  urban: {0: 0.35, 1: 0.65}\n")
+    out = tmp_path / "w.csv"
+    assert cli.main(["weight", str(sav), "--weights", "weight", "--targets", str(targets),
+                     "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert printed.startswith("*** Synthetic replica")
+    margins = pd.read_csv(tmp_path / "w_margins.csv")
+    vl = labels["value_labels"]
+    assert margins["variable_label"].tolist()[:1] == [labels["variable_labels"]["region"]]
+    assert margins["category_label"].tolist() == [vl["region"][1], vl["region"][2],
+                                                  vl["region"][3], vl["urban"][0], vl["urban"][1]]
+    assert (margins["data_source"] == "SYNTHETIC replica - not the original survey data").all()
+    summary = pd.read_csv(tmp_path / "w_weight_summary.csv")
+    assert summary["data_source"].str.startswith("SYNTHETIC").all()
+    assert "data_source" not in printed  # the banner says it on screen
+    np.testing.assert_allclose(margins["weighted_share"], margins["target_share"], atol=1e-8)

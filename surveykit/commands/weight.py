@@ -105,11 +105,33 @@ def write_data(df: pd.DataFrame, path: Path, raw: RawFile | None = None,
                              hint=f"use {', '.join(OUTPUT_FORMATS)}")
 
 
+def _labelled(margins: pd.DataFrame, design: Any) -> pd.DataFrame:
+    """The margin table with ``variable_label`` and ``category_label`` columns (the data's
+    labels, e.g. from a .sav) beside the codes, when the data have any labels."""
+    from surveykit.labels import as_code, pretty, value_labels, variable_label
+
+    names = {v: variable_label(design, v, default="") for v in margins["variable"].unique()}
+    values = {v: value_labels(design, v) for v in names}
+    if not any(names.values()) and not any(values.values()):
+        return margins
+    out = margins.copy()
+    out.insert(1, "variable_label", [names[v] or v for v in out["variable"]])
+    out.insert(3, "category_label", [pretty(values[v].get(as_code(c), c))
+                                      for v, c in zip(out["variable"], out["category"],
+                                                      strict=True)])
+    return out
+
+
 def run(args: argparse.Namespace) -> int:
     """Rake, optionally trim, write the weighted file and the diagnostics; print them."""
     from surveykit.design import SurveyDesign
     from surveykit.io.readers import require_parquet
-    from surveykit.provenance import SYNTHETIC_BANNER, flag, synthetic_evidence
+    from surveykit.provenance import (
+        SYNTHETIC_BANNER,
+        flag,
+        synthetic_evidence,
+        with_source_column,
+    )
     from surveykit.weighting import (
         load_targets,
         margin_table,
@@ -143,7 +165,10 @@ def run(args: argparse.Namespace) -> int:
         after = trim(after, lower=args.trim[0], upper=args.trim[1])
     summary = pd.DataFrame({"before": weight_summary(before), "after": weight_summary(after)})
     summary.index.name = "statistic"
-    margins = margin_table(before, after, targets["margins"])
+    margins = _labelled(margin_table(before, after, targets["margins"]), before)
+    if evidence:  # the diagnostics of synthetic data say so in the files too
+        summary = with_source_column(flag(summary, evidence))
+        margins = with_source_column(flag(margins, evidence))
     result = df.copy()
     result[args.column] = after.weights
     result.attrs = dict(df.attrs)
@@ -165,9 +190,11 @@ def run(args: argparse.Namespace) -> int:
     if args.trim:
         print(f"trimmed to [{args.trim[0]:g}, {args.trim[1]:g}]")
     with pd.option_context("display.width", 120, "display.max_columns", 20):
+        shown = [c for c in summary.columns if c != "data_source"]  # the banner says it
         print("\nWeight summary")
-        print(summary.to_string(float_format=lambda v: f"{v:.6g}"))
+        print(summary[shown].to_string(float_format=lambda v: f"{v:.6g}"))
         print("\nMargins (shares)")
-        print(margins.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+        shown = [c for c in margins.columns if c != "data_source"]
+        print(margins[shown].to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     print(f"\nwrote {out}, {summary_path}, {margins_path}")
     return 0
