@@ -1,4 +1,4 @@
-"""save_figures (what `surveykit replicate` uses): layout once, PDFs in a second process —
+"""save_figures: figures saved by worker processes (as `surveykit replicate` does), layout once —
 the same bytes as one save_figure per figure, whatever the number of processes."""
 
 from __future__ import annotations

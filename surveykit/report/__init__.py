@@ -104,30 +104,32 @@ class _Batch:
 
 
 def render_figures(draws: Sequence[Callable[[], Any]], stems: Sequence[Path],
-                   formats: Sequence[str], order: Sequence[int] | None = None
-                   ) -> list[dict[str, Path] | None]:
+                   formats: Sequence[str]) -> list[dict[str, Path] | None]:
     """Draw each figure (``draws[i]()``; None = nothing to plot) and save it as
     ``<stems[i]>.<format>``; returns ``{format: path}`` per figure (None when not drawn).
 
     Drawing and saving is most of the time of ``surveykit replicate`` (a 300 dpi PNG and a PDF
     with embedded TrueType subsets per figure), and figures are independent: on a machine with
-    several cores they are drawn by forked worker processes, one figure at a time each, in
-    order of submission (``order``: job indices, slowest first, so that no long job is left
-    for the end; ``SURVEYKIT_JOBS=1`` draws everything in this process). Files are
-    byte-identical whatever the number of processes; results are in the order of ``draws``.
+    several cores they are drawn by forked worker processes, one figure at a time each
+    (``SURVEYKIT_JOBS=1`` draws everything in this process). Files are byte-identical whatever
+    the number of processes; results are in the order of ``draws``.
     """
     from surveykit.report.figures import check_formats
 
     fmts = check_formats(formats, "figure formats")
     jobs = [(draw, Path(stem), fmts) for draw, stem in zip(draws, stems, strict=True)]
-    return _Batch(jobs, order).results()
+    return _Batch(jobs).results()
 
 
 def save_figures(figs: Sequence[Any], stems: Sequence[Path],
-                 formats: Sequence[str] = ("png", "svg", "pdf")) -> list[dict[str, Path]]:
+                 formats: Sequence[str] | None = None) -> list[dict[str, Path]]:
     """Save drawn figures, each as ``<stem>.<format>`` (the bytes of
-    :func:`~surveykit.report.figures.save_figure`), in parallel processes where possible."""
-    out = render_figures([lambda fig=fig: fig for fig in figs], stems, formats)
+    :func:`~surveykit.report.figures.save_figure`; default formats as it: PNG, SVG, PDF), in
+    parallel processes where possible."""
+    from surveykit.report.figures import FORMATS
+
+    out = render_figures([lambda fig=fig: fig for fig in figs], stems,
+                         FORMATS if formats is None else formats)
     return [files or {} for files in out]
 
 
@@ -148,8 +150,9 @@ class ReportRun:
                                                else figure_formats)), "write_report")
         self.fig_dir = self.out / "figures"
         self.fig_dir.mkdir(parents=True, exist_ok=True)
-        self._early: list[Any] = []
-        self._early_batch: _Batch | None = None
+        self._started: set[str] = set()
+        # (figures, their batch): the early ones (if started), then the rest
+        self._batches: list[tuple[list[Any], _Batch]] = []
 
     def _jobs(self, planned: list[Any]) -> list[tuple[Callable[[], Any], Path, tuple[str, ...]]]:
         return [(f.draw, self.fig_dir / f.stem, self.formats) for f in planned]
@@ -158,10 +161,11 @@ class ReportRun:
         """Start drawing the figures of ``sections`` (of what the result holds now)."""
         from surveykit.report.figures_report import plan_figures
 
-        self._early = [f for f in plan_figures(self.result) if f.section in sections]
+        early = [f for f in plan_figures(self.result) if f.section in sections]
         # the two-panel weight diagnostics is among the slowest: started first
-        order = sorted(range(len(self._early)), key=lambda i: self._early[i].section != "weighting")
-        self._early_batch = _Batch(self._jobs(self._early), order)
+        order = sorted(range(len(early)), key=lambda i: early[i].section != "weighting")
+        self._started = {f.stem for f in early}
+        self._batches.append((early, _Batch(self._jobs(early), order)))
 
     def finish(self) -> dict[str, Path]:
         """Draw the figures not started, collect all, write the HTML and Markdown report;
@@ -178,14 +182,11 @@ class ReportRun:
                   leave=False) as bar:
             bar.set_postfix_str("drawing and saving figures")
             planned = plan_figures(self.result)
-            started = {f.stem for f in self._early}
-            rest = [f for f in planned if f.stem not in started]
-            rest_batch = _Batch(self._jobs(rest))  # forked now: sees the fitted models
+            rest = [f for f in planned if f.stem not in self._started]
+            self._batches.append((rest, _Batch(self._jobs(rest))))  # forked now: sees models
             files: dict[str, dict[str, Path] | None] = {}
-            if self._early_batch is not None:
-                files.update(zip([f.stem for f in self._early], self._early_batch.results(),
-                                 strict=True))
-            files.update(zip([f.stem for f in rest], rest_batch.results(), strict=True))
+            for group, batch in self._batches:
+                files.update(zip([f.stem for f in group], batch.results(), strict=True))
             figures = []
             for fig in planned:
                 got = files.get(fig.stem)
@@ -208,9 +209,9 @@ class ReportRun:
         return {"html": html_path, "markdown": md_path, **paths}
 
     def close(self) -> None:
-        """Stop any worker still drawing (idempotent)."""
-        if self._early_batch is not None:
-            self._early_batch.close()
+        """Stop any worker still drawing, of either batch (idempotent)."""
+        for _, batch in self._batches:
+            batch.close()
 
 
 def write_report(result: Any, out_dir: str | Path,

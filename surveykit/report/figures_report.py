@@ -2,8 +2,8 @@
 
 Which figure draws which registry table (:data:`TABLE_FIGURES`), how a model's coefficients are
 shown (odds ratios, incidence-rate ratios or raw coefficients) and the file stems.
-:func:`plan_figures` describes them without drawing (so that the report can draw and save them
-in parallel processes); :func:`build_figures` draws them here.
+:func:`plan_figures` describes them without drawing, so that the report draws and saves them in
+worker processes (:class:`surveykit.report.ReportRun`).
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ _FAMILY_MEASURES = {"binomial": "Odds ratio", "ordinal": "Odds ratio", "logit": 
 @dataclass
 class ReportFigure:
     """One figure of the report: file stem, section, title, caption, how to draw it (``draw``
-    returns None when there is nothing to plot) and, once drawn or saved, the figure and files."""
+    returns None when there is nothing to plot) and, once saved, its files."""
 
     stem: str
     section: Literal["tables", "models", "weighting"]
@@ -52,7 +52,6 @@ class ReportFigure:
     title: str
     caption: str
     draw: Callable[[], Figure | None] = field(repr=False, compare=False)
-    figure: Figure | None = None
     files: dict[str, Path] = field(default_factory=dict)
 
 
@@ -144,13 +143,3 @@ def number_figures(figures: list[ReportFigure]) -> list[ReportFigure]:
         fig.caption = f"Figure {k}. {fig.caption}"
     return figures
 
-
-def build_figures(result: Any) -> list[ReportFigure]:
-    """Draw every figure of :func:`plan_figures` (skipping those with nothing to plot), with
-    numbered captions."""
-    out = []
-    for fig in plan_figures(result):
-        fig.figure = fig.draw()
-        if fig.figure is not None:
-            out.append(fig)
-    return number_figures(out)
