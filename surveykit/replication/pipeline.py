@@ -226,15 +226,6 @@ def replica_margins() -> dict[str, dict[int, float]]:
     return calibration_margins()
 
 
-def _value_label(values: Mapping[Any, str], category: Any) -> str:
-    """The codebook label of a category code (the code itself when it has none)."""
-    try:
-        key = int(category) if float(category).is_integer() else category
-    except (TypeError, ValueError):
-        key = category
-    return str(values.get(key, category))
-
-
 def margin_shares(design: Any, targets: Targets) -> pd.DataFrame:
     """Per margin category: unweighted, weighted and target shares (:data:`MARGIN_COLUMNS`).
 
@@ -247,7 +238,7 @@ def margin_shares(design: Any, targets: Targets) -> pd.DataFrame:
     from surveykit.design import SurveyDesign
     from surveykit.dictionary import combine, load_codebook
     from surveykit.errors import WeightingError
-    from surveykit.labels import pretty, value_labels, variable_label
+    from surveykit.labels import label_of, pretty, value_labels, variable_label
     from surveykit.weighting import margin_table
 
     cb = combine(load_codebook(name) for name in CODEBOOKS)
@@ -268,7 +259,7 @@ def margin_shares(design: Any, targets: Targets) -> pd.DataFrame:
         values = {**(known.values if known is not None else {}), **value_labels(design, var)}
         name = getattr(known, "label", None) or var
         tab.insert(1, "variable_label", variable_label(design, var, default=pretty(name)))
-        tab.insert(3, "label", [pretty(_value_label(values, c)) for c in tab["category"]])
+        tab.insert(3, "label", [pretty(label_of(values, c)) for c in tab["category"]])
         tab.insert(5, "n_missing", int(np.asarray(design.domain, dtype=bool).sum() - has.sum()))
         frames.append(tab)
     if not frames:
