@@ -23,12 +23,10 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from surveykit._dist import norm_ppf, norm_sf, t_ppf, t_sf
+from surveykit._dist import norm_pdf, norm_ppf, norm_sf, t_ppf, t_sf
 from surveykit.errors import ModelError
 from surveykit.inference import attach_covariance
 from surveykit.labels import term_labels
-
-_SQRT2PI = np.sqrt(2 * np.pi)
 
 
 def link_parts(link: str, u: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -42,7 +40,7 @@ def link_parts(link: str, u: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.nda
         f = big * small
         return F, S, f, f * (S - F)
     F, S = special.ndtr(u), special.ndtr(-u)
-    f = np.exp(-0.5 * u * u) / _SQRT2PI
+    f = norm_pdf(u)
     return F, S, f, -u * f
 
 
@@ -55,8 +53,8 @@ CUMLINKS: dict[str, tuple[Any, Any, Any]] = {
     ),
     "probit": (
         special.ndtr,
-        lambda u: np.exp(-0.5 * u * u) / np.sqrt(2 * np.pi),
-        lambda u: -u * np.exp(-0.5 * u * u) / np.sqrt(2 * np.pi),
+        norm_pdf,
+        lambda u: -u * norm_pdf(u),
     ),
 }
 
