@@ -67,6 +67,19 @@ def dclus1(apiclus1: pd.DataFrame):
     return SurveyDesign(apiclus1, weights="pw", psu="dnum", fpc="fpc")
 
 
+#: R's ``mealcat``: ``cut(meals, c(0, 25, 50, 75, 100))`` as an ordered factor (svyolr's example)
+MEALCAT_LEVELS = ["(0,25]", "(25,50]", "(50,75]", "(75,100]"]
+
+
+def with_mealcat(df: pd.DataFrame) -> pd.DataFrame:
+    """A copy of an api data set with R's ordered ``mealcat``."""
+    out = df.copy()
+    out["mealcat"] = pd.Categorical(pd.cut(out["meals"], [0, 25, 50, 75, 100],
+                                           labels=MEALCAT_LEVELS),
+                                    categories=MEALCAT_LEVELS, ordered=True)
+    return out
+
+
 def r_jk1_design(data: pd.DataFrame):
     """apiclus1 (or a frame with its rows) with R's own JK1 replicate weights and scales
     (as.svrepdesign(dclus1, type="JK1"), exported by tests/r/fixtures_models.R)."""

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import r_jk1_design
+from conftest import MEALCAT_LEVELS, r_jk1_design, with_mealcat
 from scipy import special, stats
 
 from surveykit.design import SurveyDesign
@@ -20,8 +20,6 @@ from surveykit.errors import ConvergenceError, ModelError, SurveyKitError
 from surveykit.models import glm, negbin, ordinal, regression_table
 
 R_FIXTURES = Path(__file__).parent / "fixtures" / "r"
-
-CATS = ["(0,25]", "(25,50]", "(50,75]", "(75,100]"]
 
 
 def _norm(term: str) -> str:
@@ -48,27 +46,19 @@ def _compare(name: str, params: pd.Series, se: np.ndarray, *, df_resid: int | No
         assert nobs == ref["n"].iloc[0]
 
 
-def _with_mealcat(df: pd.DataFrame) -> pd.DataFrame:
-    out = df.copy()
-    out["mealcat"] = pd.Categorical(pd.cut(out["meals"], [0, 25, 50, 75, 100], labels=CATS),
-                                    categories=CATS, ordered=True)
-    return out
-
-
-
 @pytest.fixture(scope="module")
 def dclus1(apiclus1):
-    return SurveyDesign(_with_mealcat(apiclus1), weights="pw", psu="dnum", fpc="fpc")
+    return SurveyDesign(with_mealcat(apiclus1), weights="pw", psu="dnum", fpc="fpc")
 
 
 @pytest.fixture(scope="module")
 def dstrat(apistrat):
-    return SurveyDesign(_with_mealcat(apistrat), weights="pw", strata="stype", fpc="fpc")
+    return SurveyDesign(with_mealcat(apistrat), weights="pw", strata="stype", fpc="fpc")
 
 
 @pytest.fixture(scope="module")
 def rclus1(apiclus1):
-    return r_jk1_design(_with_mealcat(apiclus1))
+    return r_jk1_design(with_mealcat(apiclus1))
 
 
 # --------------------------------------------------------------------------------------- svyglm
@@ -261,7 +251,7 @@ def test_ordinal_predict_and_ame(dclus1):
     pH = res.predict(data.assign(stype="H"), type="prob").to_numpy()
     pE = res.predict(data.assign(stype="E"), type="prob").to_numpy()
     expected = (w @ (pH - pE)) / w.sum()
-    np.testing.assert_allclose(h.loc[CATS, "estimate"], expected, rtol=1e-9)
+    np.testing.assert_allclose(h.loc[MEALCAT_LEVELS, "estimate"], expected, rtol=1e-9)
     assert abs(h["estimate"].sum()) < 1e-12  # changes in category probabilities sum to zero
     assert (h["std_error"] > 0).all()
 
@@ -306,7 +296,7 @@ def test_collinear_columns_are_named(dstrat):
         glm(d, "api00 ~ ell + meals + ell2")
     assert {"ell", "ell2", "Intercept"} <= set(err.value.values)
     with pytest.raises(ModelError, match="rank deficient"):
-        ordinal(SurveyDesign(_with_mealcat(data), weights="pw"), "mealcat ~ ell + ell2")
+        ordinal(SurveyDesign(with_mealcat(data), weights="pw"), "mealcat ~ ell + ell2")
 
 
 def test_empty_outcome_category_is_named(dclus1):

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import with_mealcat
 
 from surveykit.design import SurveyDesign
 from surveykit.errors import ModelError
@@ -134,10 +135,7 @@ def test_missing_offset_is_an_error(dstrat):
 def test_ordinal_tidy_uses_normal_quantiles_as_r_confint_default(dclus1):
     from surveykit.models import ordinal
 
-    data = dclus1.data.copy()
-    cats = ["(0,25]", "(25,50]", "(50,75]", "(75,100]"]
-    data["mealcat"] = pd.Categorical(pd.cut(data["meals"], [0, 25, 50, 75, 100], labels=cats),
-                                     categories=cats, ordered=True)
+    data = with_mealcat(dclus1.data)
     d = SurveyDesign(data, weights="pw", psu="dnum", fpc="fpc")
     res = ordinal(d, "mealcat ~ avg.ed + mobility + stype")
     t = res.tidy(conf_level=0.9)
@@ -284,10 +282,7 @@ def test_anova_matches_anova_svyglm(test_fits, case):
 def olr(dclus1):
     from surveykit.models import ordinal
 
-    data = dclus1.data.copy()
-    cats = ["(0,25]", "(25,50]", "(50,75]", "(75,100]"]
-    data["mealcat"] = pd.Categorical(pd.cut(data["meals"], [0, 25, 50, 75, 100], labels=cats),
-                                     categories=cats, ordered=True)
+    data = with_mealcat(dclus1.data)
     d = SurveyDesign(data, weights="pw", psu="dnum", fpc="fpc")
     return ordinal(d, "mealcat ~ avg.ed + mobility + stype")
 

@@ -12,20 +12,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import R_FIXTURES
+from conftest import R_FIXTURES, with_mealcat
 
 from surveykit import SurveyDesign, negbin, ordinal, wald_test
 from surveykit.errors import ModelError
 from surveykit.models.infocrit import aic, bic
-
-CATS = ["(0,25]", "(25,50]", "(50,75]", "(75,100]"]
-
-
-def _with_mealcat(df: pd.DataFrame) -> pd.DataFrame:
-    out = df.copy()
-    out["mealcat"] = pd.Categorical(pd.cut(out["meals"], [0, 25, 50, 75, 100], labels=CATS),
-                                    categories=CATS, ordered=True)
-    return out
 
 
 @pytest.fixture(scope="module")
@@ -35,8 +26,8 @@ def ref() -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def designs(apiclus1, apistrat):
-    return {"clus1": SurveyDesign(_with_mealcat(apiclus1), weights="pw", psu="dnum", fpc="fpc"),
-            "strat": SurveyDesign(_with_mealcat(apistrat), weights="pw", strata="stype",
+    return {"clus1": SurveyDesign(with_mealcat(apiclus1), weights="pw", psu="dnum", fpc="fpc"),
+            "strat": SurveyDesign(with_mealcat(apistrat), weights="pw", strata="stype",
                                   fpc="fpc")}
 
 
@@ -65,7 +56,7 @@ def test_ordinal_lrt_matches_regtermtest(ref, designs, case, design, link, term)
 
 
 def test_ordinal_lrt_does_not_depend_on_the_weight_scale(apiclus1):
-    data = _with_mealcat(apiclus1)
+    data = with_mealcat(apiclus1)
     a = ordinal(SurveyDesign(data, weights="pw", psu="dnum", fpc="fpc"),
                 "mealcat ~ avg.ed + stype")
     b = ordinal(SurveyDesign(data.assign(pw=data["pw"] * 7.5), weights="pw", psu="dnum",
