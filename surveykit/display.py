@@ -1,8 +1,10 @@
 """Short text and HTML views of the package's objects for the console and notebooks.
 
-``__repr__`` stays within 20 lines (a design, a model, a cross-table, a raw file, a harmonised
-result); ``_repr_html_`` shows the same as small HTML tables in Jupyter. Objects made from the
-synthetic replica say so in both.
+The views are duck-typed and import nothing above the foundation floor, so every object (a
+design, a model, a cross-table) can show itself without an upward import
+(docs/ARCHITECTURE.md, "Floors"). ``__repr__`` stays within 20 lines (a design, a model, a
+cross-table, a raw file, a harmonised result); ``_repr_html_`` shows the same as small HTML
+tables in Jupyter. Objects made from the synthetic replica say so in both.
 """
 
 from __future__ import annotations
@@ -18,6 +20,25 @@ from surveykit.provenance import SYNTHETIC_BANNER, is_synthetic
 MAX_LINES = 20
 _BANNER_HTML = ('<p style="color:#B22222;font-weight:bold;margin:0">'
                 f"{html.escape(SYNTHETIC_BANNER)}</p>")
+
+
+def stars(p: float) -> str:
+    """Significance stars as the papers print them: * p<0.05, ** p<0.01, *** p<0.001."""
+    if not np.isfinite(p):
+        return ""
+    return "***" if p < 0.001 else "**" if p < 0.01 else "*" if p < 0.05 else ""
+
+
+def estimate_heading(result: Any, exponentiate: bool, plain: str = "Coef.") -> str:
+    """The heading of a model's estimate column, as R/Stata users read it: "OR" (logit),
+    "IRR" (log link), "RRR" (multinomial logit, its ``ratio_label``), else "exp(b)";
+    ``plain`` when not exponentiated. Shared by publication tables, notebook display and the
+    report so one model is headed the same everywhere."""
+    if not exponentiate:
+        return plain
+    if getattr(result, "ratio_label", None):  # e.g. "RRR" for multinomial logit equations
+        return str(result.ratio_label)
+    return "OR" if result.link == "logit" else "IRR" if result.link == "log" else "exp(b)"
 
 
 def count(n: int, one: str, many: str | None = None) -> str:
@@ -81,9 +102,6 @@ def design_html(d: Any) -> str:
 def _model_frame(m: Any) -> pd.DataFrame:
     exp_ = m.default_exponentiate()
     t = m.tidy(exponentiate=exp_)
-    from surveykit.models.results import stars
-    from surveykit.models.tables import estimate_heading
-
     label = t["label"] if "label" in t.columns else t["term"]
     first = {"outcome": t["outcome_label"]} if "outcome_label" in t.columns else {}
     return pd.DataFrame({

@@ -24,6 +24,7 @@ import pandas as pd
 from scipy import special
 
 from surveykit._dist import norm_pdf, norm_ppf, norm_sf, t_ppf, t_sf
+from surveykit.display import stars
 from surveykit.errors import ModelError
 from surveykit.inference import attach_covariance
 from surveykit.labels import term_labels
@@ -57,13 +58,6 @@ CUMLINKS: dict[str, tuple[Any, Any, Any]] = {
         lambda u: -u * norm_pdf(u),
     ),
 }
-
-
-def stars(p: float) -> str:
-    """Significance stars as the papers print them: * p<0.05, ** p<0.01, *** p<0.001."""
-    if not np.isfinite(p):
-        return ""
-    return "***" if p < 0.001 else "**" if p < 0.01 else "*" if p < 0.05 else ""
 
 
 def _t_inference(est: np.ndarray, se: np.ndarray, df: float, conf_level: float

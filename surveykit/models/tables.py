@@ -13,21 +13,9 @@ from typing import Any
 
 import pandas as pd
 
+from surveykit.display import estimate_heading, stars
 from surveykit.errors import ModelError
-from surveykit.models.results import stars
 from surveykit.provenance import SYNTHETIC_BANNER, is_synthetic
-
-
-def estimate_heading(result: Any, exponentiate: bool, plain: str = "Coef.") -> str:
-    """The heading of a model's estimate column, as R/Stata users read it: "OR" (logit),
-    "IRR" (log link), "RRR" (multinomial logit, its ``ratio_label``), else "exp(b)";
-    ``plain`` when not exponentiated. Shared by publication tables, notebook display and the
-    report so one model is headed the same everywhere."""
-    if not exponentiate:
-        return plain
-    if getattr(result, "ratio_label", None):  # e.g. "RRR" for multinomial logit equations
-        return str(result.ratio_label)
-    return "OR" if result.link == "logit" else "IRR" if result.link == "log" else "exp(b)"
 
 
 def _latex_escape(text: str) -> str:

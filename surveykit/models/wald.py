@@ -23,6 +23,7 @@ import pandas as pd
 from surveykit._dist import chi2_sf, f_sf
 from surveykit.distributions import pFsum
 from surveykit.errors import ConvergenceError, ModelError
+from surveykit.models.infocrit import _lambdas
 
 COLUMNS = ["test", "terms", "statistic", "df", "ddf", "p_value"]
 
@@ -80,13 +81,6 @@ def working_scale(model: Any) -> float:
     the excluded rows by the factor mean(complete) / mean(all) (p-value unchanged)."""
     w = np.asarray(model.design.weights, dtype=float)[model.frame.rows]
     return float(w.mean())
-
-
-def _lambdas(model: Any, index: list[int], scale: float) -> np.ndarray:
-    """Eigenvalues of V0^{-1} V over ``index`` (V0: naive covariance, weights / ``scale``)."""
-    V = model.vcov.to_numpy()[np.ix_(index, index)]
-    V0 = model.naive_vcov[np.ix_(index, index)] * scale
-    return np.sort(np.real(np.linalg.eigvals(np.linalg.solve(V0, V))))[::-1]
 
 
 def _ddf(model: Any, df: float | None) -> float:
