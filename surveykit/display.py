@@ -139,13 +139,13 @@ def crosstab_shares(ct: Any) -> pd.DataFrame:
 
 
 def _test_line(ct: Any) -> str:
-    t = ct.test
-    p = t.get("p_value", np.nan)
+    t = ct.test  # a TestResult (surveykit.testresult)
+    p = t.p_value
     ptxt = "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
-    stat = t.get("F", t.get("value", np.nan))
-    return (f"Rao–Scott F = {stat:.3f} on ({t.get('df1', np.nan):.2f}, "
-            f"{t.get('df2', np.nan):.1f}) df, {ptxt}; n = {t.get('n', 0):,}, "
-            f"missing = {t.get('n_missing', 0):,}")
+    what = "Rao–Scott F" if t.method == "F" else f"{t.name} ({t.method})"
+    dfs = (f"({t.df:.2f}, {t.ddf:.1f})" if np.isfinite(t.ddf) else f"{t.df:.2f}")
+    return (f"{what} = {t.statistic:.3f} on {dfs} df, {ptxt}; "
+            f"n = {t.extras.get('n', 0):,}, missing = {t.extras.get('n_missing', 0):,}")
 
 
 def crosstab_repr(ct: Any) -> str:

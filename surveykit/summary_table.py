@@ -403,8 +403,8 @@ def _test(design: Any, var: str, by: str, kind: str) -> dict[str, Any]:
         ct = crosstab(design, var, by)
         t = ct.test
         return {"variable": var, "test": "Rao–Scott F (design-based chi-square)",
-                "statistic": float(t["F"]), "df1": float(t["df1"]), "df2": float(t["df2"]),
-                "p_value": float(t["p_value"]), "mark": ""}
+                "statistic": t.statistic, "df1": t.df, "df2": t.ddf,
+                "p_value": t.p_value, "mark": ""}
     groups = pd.unique(design.data.loc[np.asarray(design.domain, bool), by].dropna())
     if len(groups) == 2:
         from surveykit.models.ttest import ttest

@@ -23,7 +23,6 @@ import math
 import warnings
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from types import MappingProxyType
 from typing import Any
 
 #: reference distributions a TestResult names (``method``)
@@ -37,8 +36,32 @@ METHODS: tuple[str, ...] = (
 )
 
 
+class _Frozen(Mapping[str, Any]):
+    """A read-only mapping that copies and pickles (MappingProxyType does neither)."""
+
+    __slots__ = ("_d",)
+
+    def __init__(self, data: Mapping[str, Any] | None = None) -> None:
+        self._d = dict(data or {})
+
+    def __getitem__(self, key: str) -> Any:
+        return self._d[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._d)
+
+    def __len__(self) -> int:
+        return len(self._d)
+
+    def __repr__(self) -> str:
+        return repr(self._d)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_Frozen, (self._d,))
+
+
 def _freeze(mapping: Mapping[str, Any] | None) -> Mapping[str, Any]:
-    return MappingProxyType(dict(mapping or {}))
+    return _Frozen(mapping)
 
 
 @dataclass(frozen=True)
@@ -169,3 +192,49 @@ class TestResult:
 
     def __bool__(self) -> bool:  # a result is truthy even without a legacy dict
         return True
+
+
+_RANK_TESTS = ("wilcoxon", "vanderWaerden", "median", "KruskalWallis")
+
+
+def _method_of(row: Mapping[str, Any]) -> str:
+    if "method" in row and row["method"] in METHODS:
+        return str(row["method"])
+    return "F"
+
+
+def as_test_result(obj: Any) -> TestResult | list[TestResult]:
+    """The :class:`TestResult` of any test surveykit returns: a TestResult (itself), a
+    ``crosstab`` result (its ``.test``), or a test frame (``wald_test``, ``anova``,
+    ``ttest``, ``ranktest``: one TestResult per row, a list when there are several rows).
+
+    Frames keep R's column layout; their ``method`` column names the reference distribution.
+    Where R's layout puts a chi-square beside an F reference (``ranktest`` with more than two
+    groups: ``statistic`` is the Wald chi-square, p from F = chisq / df), the TestResult's
+    ``statistic`` is the F value and the chi-square is in ``extras["chisq"]``.
+    """
+    if isinstance(obj, TestResult):
+        return obj
+    test = getattr(obj, "test", None)
+    if isinstance(test, TestResult):
+        return test
+    rows = getattr(obj, "to_dict", None)
+    if rows is None or not hasattr(obj, "columns"):
+        raise TypeError(f"no test result in a {type(obj).__name__}")
+    out = []
+    core = {"statistic", "df", "ddf", "p_value", "method"}
+    for row in obj.to_dict("records"):
+        method = _method_of(row)
+        stat = float(row["statistic"])
+        extras = {k: v for k, v in row.items() if k not in core}
+        ddf = row.get("ddf", math.inf)
+        ddf = math.inf if ddf is None or (isinstance(ddf, float) and math.isnan(ddf)) \
+            else float(ddf)
+        df = float(row.get("df", math.nan))
+        if row.get("test") in _RANK_TESTS and method == "F":  # R's multiranktest layout
+            extras["chisq"] = stat
+            stat = stat / df
+        name = str(row.get("terms", row.get("variable", "")))
+        out.append(TestResult(stat, df, ddf, float(row["p_value"]), method, name=name,
+                              extras=extras))
+    return out[0] if len(out) == 1 else out

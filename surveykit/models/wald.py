@@ -25,7 +25,11 @@ from surveykit.distributions import pFsum
 from surveykit.errors import ConvergenceError, ModelError
 from surveykit.models.infocrit import _lambdas
 
-COLUMNS = ["test", "terms", "statistic", "df", "ddf", "p_value"]
+COLUMNS = ["test", "terms", "statistic", "df", "ddf", "p_value", "method"]
+#: the reference distribution of each test (surveykit.testresult.METHODS): ``statistic`` is
+#: always on its scale (F for "Wald F", chi-square for "Wald chi-square", the working 2logLR
+#: for the LRT's weighted sum of chi-squares); ``ddf`` is inf for chi-square references
+_METHOD = {"Wald F": "F", "Wald chi-square": "Chisq"}
 
 
 def _canon(term: str) -> str:
@@ -89,8 +93,9 @@ def _ddf(model: Any, df: float | None) -> float:
 
 def _row(test: str, terms: list[str], statistic: float, k: int, ddf: float, p: float,
          **attrs: Any) -> pd.DataFrame:
+    method = _METHOD.get(test, "chisq-sum" if np.isinf(ddf) else "F-sum")
     out = pd.DataFrame([{"test": test, "terms": " + ".join(terms), "statistic": statistic,
-                         "df": k, "ddf": ddf, "p_value": p}], columns=COLUMNS)
+                         "df": k, "ddf": ddf, "p_value": p, "method": method}], columns=COLUMNS)
     out.attrs.update(attrs)
     return out
 
