@@ -22,7 +22,8 @@ PACKAGE = ROOT / "surveykit"
 #: floors, bottom to top; a module's floor is that of its longest matching prefix
 FLOORS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("foundation", (
-        "surveykit.errors", "surveykit._yaml", "surveykit._resources", "surveykit._dist",
+        "surveykit.errors", "surveykit._atomic", "surveykit._cells", "surveykit._yaml",
+        "surveykit._resources", "surveykit._dist",
         "surveykit.labels", "surveykit.provenance", "surveykit.expressions",
         "surveykit.hadamard", "surveykit.published", "surveykit.data_dictionary",
         "surveykit.estimation.quadform", "surveykit.distributions",
@@ -51,7 +52,7 @@ FLOORS: tuple[tuple[str, tuple[str, ...]], ...] = (
         "surveykit.models=",  # the models package re-exports tables and tests (its API)
     )),
     ("applications and commands", (
-        "surveykit", "surveykit.replica", "surveykit.replication", "surveykit.sensitivity",
+        "surveykit=", "surveykit.replica", "surveykit.replication", "surveykit.sensitivity",
         "surveykit.report", "surveykit.commands", "surveykit.cli", "surveykit.__main__",
     )),
 )
