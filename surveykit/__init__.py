@@ -49,6 +49,7 @@ _API: dict[str, str] = {
     "likert": "surveykit.estimation",
     "CrosstabResult": "surveykit.estimation",
     "ratio": "surveykit.estimation",
+    "predict_ratio": "surveykit.estimation",
     "quantile": "surveykit.estimation",
     "var": "surveykit.estimation",
     "table": "surveykit.estimation",

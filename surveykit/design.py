@@ -724,7 +724,12 @@ class ReplicateDesign(_Base):
     repweights: list of column names, or an n x R array, of replicate weights that already
         include the sampling weights (combined weights).
     type: "JK1", "JKn", "bootstrap", "BRR", "Fay" or "other" (for the defaults of scale).
-    scale, rscales: multipliers; defaults as R: JK1 (R-1)/R, bootstrap 1/(R-1), other 1;
+    scale, rscales: multipliers; defaults as R's ``svrepdesign``: JK1 (R-1)/R, bootstrap
+        1/(R-1), other 1. Bootstrap weights exported from R's ``as.svrepdesign(type=
+        "bootstrap")`` (or surveykit's ``design.replicate("bootstrap")``) were built with
+        scale ``m/((m-1)(R-1))`` (R's ``bootweights``; m the harmonic mean of the PSUs per
+        stratum), not 1/(R-1): pass R's ``design$scale`` as ``scale=`` (apiclus1, 15 PSUs,
+        50 replicates: 0.0218659, not 1/49), or SEs are too small by sqrt((m-1)/m);
         BRR 1/R and Fay 1/(R (1-rho)^2) are fixed (another scale is an error; R ignores it);
         rscales default 1 (one value is used for every replicate), required for JKn (as R).
     rho: Fay's coefficient, for type "Fay".

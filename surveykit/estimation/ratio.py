@@ -23,11 +23,13 @@ from surveykit.estimation._core import (
     warn_empty_groups,
 )
 from surveykit.estimation._result import tidy_result
+from surveykit.provenance import mark
 
 
 def ratio(design: Design, numerator: str | Sequence[str], denominator: str,
-          by: str | Sequence[str] | None = None, *, level: float = 0.95, vcov: bool = False,
-          progress: bool | None = None) -> pd.DataFrame:
+          by: str | Sequence[str] | None = None, *, separate: bool = False,
+          level: float = 0.95, vcov: bool = False, progress: bool | None = None
+          ) -> pd.DataFrame:
     """Ratio of weighted totals ``sum w y / sum w x`` (R's ``svyratio``), overall or by groups.
 
     One row per numerator (``variable`` is "numerator/denominator", as R names it). Rows missing
@@ -36,8 +38,15 @@ def ratio(design: Design, numerator: str | Sequence[str], denominator: str,
     designs, re-estimated ratios on replicate designs; CIs are Wald intervals with normal
     quantiles (R's ``confint``). ``deff`` is not defined for ratios (NaN). ``vcov=True`` adds
     the joint covariance (``attrs["vcov"]``) as :func:`surveykit.mean`.
+
+    ``separate=True``: the separate ratio estimator, one ratio per first-stage stratum (R's
+    ``svyratio(separate=TRUE)``), in a ``stratum`` column; :func:`predict_ratio` turns ratios
+    into estimated totals from known denominator totals (R's ``predict(ratio, total=)``).
     """
     design = check_design(design)
+    if separate:
+        return _separate(design, numerator, denominator, by, level=level, vcov=vcov,
+                         progress=progress)
     if not 0 < level < 1:
         raise EstimationError(f"level must be between 0 and 1, got {level!r}")
     nums = as_list(numerator, "numerator")
@@ -83,3 +92,67 @@ def ratio(design: Design, numerator: str | Sequence[str], denominator: str,
                       df=float(design.df) if vcov else None, several=len(nums) > 1,
                       labels=design, level=None)  # codes as int, <by>_label
     return out
+
+
+def _separate(design: Design, numerator: str | Sequence[str], denominator: str, by: Any, *,
+              level: float, vcov: bool, progress: bool | None) -> pd.DataFrame:
+    """R's ``svyratio(separate=TRUE)``: the ratio within each first-stage stratum."""
+    if by is not None:
+        raise EstimationError("separate=True estimates one ratio per stratum; it takes no by=",
+                              hint="use by= without separate=True for ratios in domains")
+    if design.is_replicate or design.n_strata < 2:
+        raise EstimationError("separate ratios need a stratified linearisation design (R: "
+                              "\"Can't do separate ratio estimates without strata\")",
+                              file=design.source)
+    column = "stratum"
+    if column in design.data.columns:
+        raise EstimationError("the data already have a column named 'stratum'",
+                              file=design.source, column=column)
+    strata = np.asarray(design.spec["strata_levels"], dtype=object)[design.strata_codes]
+    keyed = design.with_columns(**{column: pd.Series(strata, index=design.data.index)})
+    return ratio(keyed, numerator, denominator, by=column, level=level, vcov=vcov,
+                 progress=progress)
+
+
+def predict_ratio(result: pd.DataFrame, total: Any) -> pd.DataFrame:
+    """Estimated totals of the numerators from known totals of the denominator, with SEs (R's
+    ``predict(svyratio, total=)``): ``total x ratio`` and ``total x SE(ratio)``.
+
+    ``result`` is a :func:`ratio` result. For a combined ratio ``total`` is one number; for
+    separate ratios (``ratio(separate=True)``) one total per stratum — a mapping or Series
+    keyed by stratum, or a sequence in the result's stratum order — and the total is the sum
+    over strata with variance ``sum_h total_h^2 SE_h^2`` (strata are independent), as R.
+    One row per numerator: ``variable``, ``estimate``, ``std_error``.
+    """
+    if not isinstance(result, pd.DataFrame) or not {"variable", "estimate",
+                                                     "std_error"} <= set(result.columns):
+        raise EstimationError("predict_ratio needs a ratio() result")
+    rows = []
+    for var, part in result.groupby("variable", sort=False):
+        if "stratum" in part.columns:
+            keys = list(part["stratum"])
+            if isinstance(total, (dict, pd.Series)):
+                missing = [k for k in keys if k not in total]
+                if missing:
+                    raise EstimationError("no denominator total for some strata",
+                                          values=missing)
+                x = np.array([float(total[k]) for k in keys])
+            else:
+                x = np.asarray(total, dtype=float).reshape(-1)
+                if x.size != len(keys):
+                    raise EstimationError(f"{x.size} totals for {len(keys)} strata (R: "
+                                          "\"Number of strata differ in ratio object and "
+                                          "totals\")", values=keys)
+        else:
+            if len(part) != 1:
+                raise EstimationError("predict_ratio takes an overall or a separate ratio, not "
+                                      "ratios by group", values=[var])
+            x = np.atleast_1d(np.asarray(total, dtype=float))
+            if x.size != 1:
+                raise EstimationError("a combined ratio takes one denominator total",
+                                      values=list(x))
+        est = float(x @ part["estimate"].to_numpy(dtype=float))
+        se = float(np.sqrt(np.sum((x * part["std_error"].to_numpy(dtype=float)) ** 2)))
+        rows.append({"variable": var, "estimate": est, "std_error": se})
+    out = pd.DataFrame(rows, columns=["variable", "estimate", "std_error"])
+    return mark(out, bool(result.attrs.get("synthetic", False)))
