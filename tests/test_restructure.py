@@ -128,3 +128,33 @@ def test_bootstrap_scale_is_rs_as_svrepdesign_scale(dclus1):
     b = dclus1.replicate("bootstrap", replicates=50, seed=1)
     assert b.scale == pytest.approx(0.02186589, rel=1e-6)
     assert "design$scale" in sk.ReplicateDesign.__doc__
+
+
+def test_factor_marked_outcome_is_the_column(dclus1, dnh):
+    """multinom(d, "C(y) ~ x") = multinom(d, "y ~ x") (R: a factor outcome), also factor()."""
+    plain = sk.multinom(dclus1, "stype ~ ell")
+    for f in ("C(stype) ~ ell", "factor(stype) ~ ell"):
+        m = sk.multinom(dclus1, f)
+        np.testing.assert_array_equal(m.params.to_numpy(), plain.params.to_numpy())
+        np.testing.assert_array_equal(m.vcov.to_numpy(), plain.vcov.to_numpy())
+        assert m.frame.lhs == "stype"
+    assert list(sk.multinom(dnh, "C(race) ~ RIAGENDR").params.index) == list(
+        sk.multinom(dnh, "race ~ RIAGENDR").params.index)
+
+
+def test_predict_returns_a_frame_and_the_series_is_deprecated(dclus1):
+    m = sk.glm(dclus1, "api00 ~ ell")
+    with pytest.warns(DeprecationWarning, match="DataFrame"):
+        old = m.predict()
+    assert isinstance(old, pd.Series)
+    new = m.predict(frame=True)
+    assert isinstance(new, pd.DataFrame) and list(new.columns) == ["estimate"]
+    np.testing.assert_array_equal(new["estimate"].to_numpy(), old.to_numpy())
+    assert new.attrs["type"] == "response"
+    link = m.predict(type="link", frame=True)
+    np.testing.assert_array_equal(link["estimate"], m.predict(type="link", frame=False))
+    # se=True was already a frame with the same estimate column
+    np.testing.assert_allclose(m.predict(se=True)["estimate"], new["estimate"], rtol=1e-12)
+    mm = sk.multinom(dclus1, "stype ~ ell")
+    r = mm.predict(type="response", frame=True)
+    assert isinstance(r, pd.DataFrame) and set(r["estimate"]) <= {"E", "H", "M"}

@@ -195,6 +195,14 @@ def _encode(rhs: str, sub: pd.DataFrame, source: str | None) -> pd.DataFrame:
                          file=source, column=unknown) from exc
 
 
+def factor_outcome(lhs: str, columns: list[Any]) -> str:
+    """The column named by an outcome written ``C(x)`` or ``factor(x)`` (a factor marker, as
+    on the right-hand side; an outcome's categories are its values in every model that takes
+    a categorical outcome), else ``lhs`` unchanged."""
+    m = re.fullmatch(r"\s*(?:C|factor)\(\s*`?([^`(),]+?)`?\s*\)\s*", lhs)
+    return m.group(1) if m and m.group(1) in columns else lhs
+
+
 def build_frame(design: Any, formula: str, *, intercept: bool = True) -> ModelFrame:
     """Evaluate ``formula`` on the design's domain; count rows with missing model variables."""
     from surveykit.design import ReplicateDesign, SurveyDesign
@@ -206,6 +214,7 @@ def build_frame(design: Any, formula: str, *, intercept: bool = True) -> ModelFr
         raise ModelError(f"formula must be a string such as 'y ~ x', got {type(formula).__name__}")
     data: pd.DataFrame = design.data
     lhs, rhs = split_formula(formula)
+    lhs = factor_outcome(lhs, list(data.columns))
     qlhs = _quote_names(lhs, list(data.columns))
     qrhs = _quote_names(rhs, list(data.columns))
     domain = np.asarray(design.domain, dtype=bool) & (np.asarray(design.weights) > 0)

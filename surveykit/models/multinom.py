@@ -33,7 +33,7 @@ from surveykit.inference import attach_covariance
 from surveykit.labels import label_of, term_labels, value_labels
 from surveykit.models._design_matrix import build_frame, check_rank
 from surveykit.models._replicates import model_vcov
-from surveykit.models.results import ModelResult, _t_inference
+from surveykit.models.results import ModelResult, _t_inference, series_or_frame
 
 
 def _label(v: Any) -> str:
@@ -209,7 +209,8 @@ class MultinomResult(ModelResult):
         return shown if len(set(shown)) == len(shown) else [_label(v) for v in levels]
 
     def predict(self, newdata: pd.DataFrame | None = None, type: str = "prob", *,
-                se: bool = False, conf_level: float = 0.95) -> pd.Series | pd.DataFrame:
+                se: bool = False, conf_level: float = 0.95, frame: bool | None = None
+                ) -> pd.Series | pd.DataFrame:
         """``type="prob"``: n x K outcome probabilities (columns = levels, baseline first);
         ``"link"``: n x (K-1) log-odds against the baseline; ``"response"``: the most probable
         level (its code). ``newdata`` defaults to the fitted rows. Columns are named by the
@@ -220,7 +221,9 @@ class MultinomResult(ModelResult):
         in ``tidy()``), ``outcome_label``, the probability, its delta-method SE from the
         design-based covariance and a normal interval, as ordinal predictions;
         ``attrs["vcov"]`` is the joint covariance, its parameters named "<row>:<outcome
-        label>" (so ``contrast(pred, {"0:central government": 1, ...})`` works on it)."""
+        label>" (so ``contrast(pred, {"0:central government": 1, ...})`` works on it).
+        ``frame=True`` returns ``type="response"`` as a DataFrame too (see
+        :meth:`ModelResult.predict`)."""
         if newdata is None:
             X, index = self.frame.X, self.frame.data.index
         else:
@@ -245,8 +248,9 @@ class MultinomResult(ModelResult):
             out = pd.DataFrame(probs, index=index, columns=self.outcome_columns())
             out.attrs["codes"] = codes
             return out
-        return pd.Series(np.asarray(self.outcome_levels, dtype=object)[probs.argmax(axis=1)],
-                         index=index, name="response")
+        return series_or_frame(pd.Series(
+            np.asarray(self.outcome_levels, dtype=object)[probs.argmax(axis=1)], index=index,
+            name="response"), frame)
 
     def _prob_se(self, X: np.ndarray, probs: np.ndarray, index: pd.Index, codes: list[str],
                  conf_level: float) -> pd.DataFrame:

@@ -16,6 +16,7 @@ the design-based covariance of the coefficients.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,6 +59,22 @@ CUMLINKS: dict[str, tuple[Any, Any, Any]] = {
         lambda u: -u * norm_pdf(u),
     ),
 }
+
+
+def series_or_frame(values: pd.Series, frame: bool | None) -> pd.Series | pd.DataFrame:
+    """``predict``'s one-column answers: a DataFrame (column ``estimate``, the name the
+    ``se=True`` frames use; ``attrs["type"]`` the prediction type) with ``frame=True``. The
+    Series of earlier releases is kept with ``frame=False`` and, for one release, by default
+    with a DeprecationWarning (predict always returns a DataFrame from the next release)."""
+    if frame:
+        out = values.to_frame("estimate")
+        out.attrs["type"] = values.name
+        return out
+    if frame is None:
+        warnings.warn("predict() returns a DataFrame (column 'estimate') from the next release; "
+                      "pass frame=True to get it now, or frame=False to keep the Series",
+                      DeprecationWarning, stacklevel=3)
+    return values
 
 
 def _t_inference(est: np.ndarray, se: np.ndarray, df: float, conf_level: float
@@ -198,8 +215,8 @@ class ModelResult:
         return off
 
     def predict(self, newdata: pd.DataFrame | None = None, type: str = "response", *,
-                se: bool = False, offset: bool = True, conf_level: float = 0.95
-                ) -> pd.Series | pd.DataFrame:
+                se: bool = False, offset: bool = True, conf_level: float = 0.95,
+                frame: bool | None = None) -> pd.Series | pd.DataFrame:
         """Predictions for ``newdata`` (default: the fitted rows).
 
         ``type``: "link" (linear predictor x'b), "response" (mean; for ordinal models the most
@@ -213,6 +230,10 @@ class ModelResult:
         the joint covariance of the predictions (R's ``vcov=TRUE``), so ``contrast`` works on
         it. Ordinal models with ``type="prob"``: one row per (row, level) with the category
         probability and its SE.
+
+        ``frame=True``: one-column answers (``type="link"``/``"response"``) are a DataFrame
+        with column ``estimate``, as every other prediction; the default still returns the
+        Series of earlier releases, with a DeprecationWarning (``frame=False``: no warning).
         """
         if newdata is None:
             X = self.frame.X
@@ -232,7 +253,7 @@ class ModelResult:
         if se:
             return self._predict_se(X, eta, index, type, conf_level)
         if type == "link":
-            return pd.Series(eta, index=index, name="link")
+            return series_or_frame(pd.Series(eta, index=index, name="link"), frame)
         if self.model == "ordinal":
             probs = pd.DataFrame(self._ordinal_probs(eta), index=index, columns=self.levels)
             if type == "prob":  # columns named by the outcome's value labels, codes in attrs
@@ -241,9 +262,11 @@ class ModelResult:
                 probs.attrs["codes"] = codes
                 return probs
             codes, _ = self._level_names()
-            return pd.Series(np.asarray(codes, dtype=object)[probs.to_numpy().argmax(1)],
-                             index=index, name="response")
-        return pd.Series(self._inverse_link(eta), index=index, name=type)
+            return series_or_frame(pd.Series(
+                np.asarray(codes, dtype=object)[probs.to_numpy().argmax(1)], index=index,
+                name="response"), frame)
+        return series_or_frame(pd.Series(self._inverse_link(eta), index=index, name=type),
+                               frame)
 
     def _predict_se(self, X: np.ndarray, eta: np.ndarray, index: pd.Index, type: str,
                     conf_level: float) -> pd.DataFrame:
