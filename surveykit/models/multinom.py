@@ -32,6 +32,7 @@ from surveykit.errors import ConvergenceError, ModelError
 from surveykit.inference import attach_covariance
 from surveykit.labels import label_of, term_labels, value_labels
 from surveykit.models._design_matrix import build_frame, check_rank
+from surveykit.models._newton import newton
 from surveykit.models._replicates import model_vcov
 from surveykit.models.results import ModelResult, _t_inference, series_or_frame
 
@@ -119,32 +120,12 @@ class _MLogit:
 
 def _newton(model: _MLogit, w: np.ndarray, theta: np.ndarray, *, tol: float = 1e-10,
             maxit: int = 100) -> tuple[np.ndarray, np.ndarray, int, bool, float]:
-    """Newton-Raphson with step halving; (theta, Hessian, iterations, converged, |grad|)."""
-    ll = model.loglik(theta, w)
-    gnorm = np.inf
-    H = np.zeros((len(theta), len(theta)))
-    for it in range(1, maxit + 1):
-        grad, H = model.grad_hess(theta, w)
-        gnorm = float(np.linalg.norm(grad))
-        try:
-            step = -np.linalg.solve(H, grad)
-        except np.linalg.LinAlgError:
-            return theta, H, it, False, gnorm
-        t = 1.0
-        for _ in range(40):
-            new = theta + t * step
-            ll_new = model.loglik(new, w)
-            if np.isfinite(ll_new) and ll_new >= ll - 1e-12 * abs(ll):
-                break
-            t /= 2
-        else:
-            return theta, H, it, False, gnorm
-        size = np.max(np.abs(new - theta))
-        theta, ll = new, ll_new
-        if size <= tol * (1 + np.max(np.abs(theta))):
-            grad, H = model.grad_hess(theta, w)
-            return theta, H, it, True, float(np.linalg.norm(grad))
-    return theta, H, maxit, False, gnorm
+    """Newton-Raphson with step halving (the shared driver
+    :func:`surveykit.models._newton.newton`); (theta, Hessian, iterations, converged,
+    |grad|)."""
+    res = newton(lambda th: model.loglik(th, w), lambda th, _: model.grad_hess(th, w), theta,
+                 tol=tol, maxit=maxit)
+    return res.theta, res.hessian, res.iterations, res.converged, res.gnorm
 
 
 @dataclass(repr=False)
