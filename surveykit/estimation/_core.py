@@ -1,23 +1,38 @@
-"""Shared input layer of the estimators: design check, columns, groups, the missing rule.
+"""Compatibility module: the estimators' shared machinery now lives in small modules.
 
-The ratio-of-totals engine that used to live here (``estimate_by``, ``estimate_domains``,
-``DomainEstimate``, the replicate helpers) is :mod:`surveykit.variance`; its names are
-re-exported here for the modules that import them from this one.
+- :mod:`surveykit.estimation._input` — design check, columns, missing rule, empty-domain rule;
+- :mod:`surveykit.estimation._groups` — ``by`` groups (``make_groups``, ``Groups``);
+- :mod:`surveykit.estimation._result` — the one result builder (``tidy_result``);
+- :mod:`surveykit.variance` — the ratio-of-totals statistic and every variance
+  (``estimate_by``, ``estimate_domains``, ``DomainEstimate``, replicate helpers).
+
+The names are re-exported here for the modules and tests that import them from this one.
 """
 
 from __future__ import annotations
 
-import warnings
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
-
-import numpy as np
-import pandas as pd
-
-from surveykit.design import ReplicateDesign, SurveyDesign
-from surveykit.errors import EstimationError
-from surveykit.variance.replication import (  # noqa: F401  (moved; names kept for importers)
+from surveykit.estimation._groups import (  # noqa: F401
+    Groups,
+    _groups_from_codes,
+    make_groups,
+    warn_empty_groups,
+)
+from surveykit.estimation._input import (  # noqa: F401
+    _MAX_RANGE,
+    PROPORTION_COLUMNS,
+    RESULT_COLUMNS,
+    Design,
+    as_list,
+    categorical_column,
+    check_design,
+    get_column,
+    indicators,
+    numeric_column,
+    require_finite,
+    require_nonempty,
+    small_integer_codes,
+)
+from surveykit.variance.replication import (  # noqa: F401
     _BLOCK_CELLS,
     column_rank,
     replicate_cov,
@@ -25,7 +40,7 @@ from surveykit.variance.replication import (  # noqa: F401  (moved; names kept f
     replicate_totals,
 )
 from surveykit.variance.replication import progress_bar as _progress  # noqa: F401
-from surveykit.variance.totals import (  # noqa: F401  (moved; names kept for importers)
+from surveykit.variance.totals import (  # noqa: F401
     _AGG_CELLS,
     ByEstimates,
     DomainEstimate,
@@ -35,321 +50,3 @@ from surveykit.variance.totals import (  # noqa: F401  (moved; names kept for im
     estimate_by,
     estimate_domains,
 )
-
-Design = SurveyDesign | ReplicateDesign
-
-#: tidy result columns after the ``by`` columns (ARCHITECTURE.md)
-RESULT_COLUMNS = ("variable", "estimate", "std_error", "ci_low", "ci_high", "deff",
-                  "n_unweighted", "n_missing")
-PROPORTION_COLUMNS = ("variable", "level", "estimate", "std_error", "ci_low", "ci_high", "deff",
-                      "n_unweighted", "n_missing")
-
-
-def check_design(design: Any) -> Design:
-    """The design, or an EstimationError if it is not a surveykit design."""
-    if not isinstance(design, (SurveyDesign, ReplicateDesign)):
-        raise EstimationError(
-            f"expected a SurveyDesign or ReplicateDesign, got {type(design).__name__}",
-            hint="build one with surveykit.SurveyDesign(data, weights=...)",
-        )
-    return design
-
-
-def as_list(spec: str | Sequence[str] | None, what: str) -> list[str]:
-    """A column name or a list of names as a list (None -> [])."""
-    if spec is None:
-        return []
-    if isinstance(spec, str):
-        return [spec]
-    names = list(spec)
-    if not all(isinstance(s, str) for s in names):
-        raise EstimationError(f"{what} must be a column name or a list of column names",
-                              values=[s for s in names if not isinstance(s, str)])
-    return names
-
-
-def get_column(design: Design, name: str, role: str = "variable") -> pd.Series:
-    """A data column, with an EstimationError naming it when it is absent."""
-    if name not in design.data.columns:
-        raise EstimationError(
-            f"{role} not found in the design's data", file=design.source, column=name,
-            hint=f"available columns: {', '.join(map(str, design.data.columns[:20]))}",
-        )
-    return design.data[name]
-
-
-def numeric_column(design: Design, name: str) -> tuple[np.ndarray, np.ndarray]:
-    """Values of a numeric (or boolean) column as float, and its missing-value mask.
-
-    Non-numeric columns raise an EstimationError naming the column and offending values.
-    """
-    col = get_column(design, name)
-    if isinstance(col.dtype, pd.CategoricalDtype):
-        cats = col.cat.categories
-        if not pd.api.types.is_numeric_dtype(cats.dtype):
-            raise EstimationError(
-                "cannot average a non-numeric categorical variable", file=design.source,
-                column=name, values=list(cats[:5]),
-                hint="use proportion() for categorical variables",
-            )
-        col = col.astype(cats.dtype if not col.isna().any() else "float64")
-    if pd.api.types.is_bool_dtype(col.dtype) or pd.api.types.is_numeric_dtype(col.dtype):
-        arr = col.to_numpy(dtype=float, na_value=np.nan)
-        miss = np.isnan(arr)
-        if np.isinf(arr).any():
-            raise EstimationError("variable has infinite values", file=design.source,
-                                  column=name, values=arr[np.isinf(arr)])
-        return arr, miss
-    sample = col.dropna()
-    raise EstimationError(
-        f"variable must be numeric (dtype {col.dtype})", file=design.source, column=name,
-        values=list(sample.iloc[:20]), hint="use proportion() for categorical variables",
-    )
-
-
-#: widest value range coded by counting instead of hashing (see small_integer_codes)
-_MAX_RANGE = 1_000_000
-
-
-def small_integer_codes(col: pd.Series) -> tuple[np.ndarray, list[Any]] | None:
-    """Codes 0..K-1 in sorted value order (-1: missing) and the K distinct values, in O(n)
-    without hashing or sorting, for integer columns (or floats holding whole numbers) whose
-    range is small, as survey codes are; None for any other column.
-
-    Gives exactly what ``pd.factorize(col, sort=True)`` gives, just faster on large data.
-    """
-    dt = col.dtype
-    if not isinstance(dt, np.dtype) or dt.kind not in "iuf":
-        return None
-    v = col.to_numpy()
-    if v.size == 0:
-        return None
-    if dt.kind == "f":
-        miss = np.isnan(v)
-        ok = v[~miss] if miss.any() else v
-        if ok.size == 0 or not np.isfinite(ok).all():
-            return None
-        lo, hi = ok.min(), ok.max()
-        if hi - lo > _MAX_RANGE or not (ok == np.floor(ok)).all():
-            return None
-        off = np.where(miss, 0, v - lo).astype(np.intp) if miss.any() else (v - lo).astype(
-            np.intp)
-    else:
-        miss = None
-        lo, hi = v.min(), v.max()
-        if int(hi) - int(lo) > _MAX_RANGE:
-            return None
-        off = (v - lo).astype(np.intp)
-    counts = np.bincount(off, minlength=int(hi - lo) + 1)
-    if miss is not None and miss.any():
-        counts[0] -= int(miss.sum())  # missing rows were counted at offset 0
-    present = counts > 0
-    # usual case: every value in the range occurs, so the offsets are already the codes
-    codes = off if present.all() else (np.cumsum(present) - 1)[off]
-    if miss is not None and miss.any():
-        codes[miss] = -1
-    vals = (np.flatnonzero(present) + lo).astype(dt)
-    return codes.astype(np.intp, copy=False), [x.item() for x in vals]
-
-
-def categorical_column(design: Design, name: str) -> tuple[np.ndarray, list[Any], np.ndarray]:
-    """Integer codes 0..K-1 (-1 for missing), the K levels, and the missing mask.
-
-    Levels are the categories of a pandas Categorical (in their order), otherwise the sorted
-    distinct values of the column (sorted code order).
-    """
-    col = get_column(design, name)
-    fast = small_integer_codes(col)
-    if fast is not None:
-        codes, levels = fast
-    elif isinstance(col.dtype, pd.CategoricalDtype):
-        codes = col.cat.codes.to_numpy().astype(np.intp)
-        levels = list(col.cat.categories)
-    else:
-        try:
-            codes, uniq = pd.factorize(col, sort=True)
-        except TypeError as exc:  # e.g. numbers mixed with text
-            kinds = sorted({type(v).__name__ for v in col.dropna()})
-            raise EstimationError(
-                f"variable mixes value types ({', '.join(kinds)}) that cannot be ordered",
-                file=design.source, column=name, values=list(col.dropna().iloc[:20]),
-            ) from exc
-        codes = codes.astype(np.intp)
-        levels = list(uniq)
-    levels = [lv.item() if isinstance(lv, np.generic) else lv for lv in levels]
-    return codes, levels, codes < 0
-
-
-@dataclass
-class Groups:
-    """The ``by`` groups of a design: one integer code per row (-1: outside every group)."""
-
-    codes: np.ndarray
-    keys: pd.DataFrame  # one row per group, the by columns
-    n_missing_by: int = 0
-    # the same codes for the domain's rows of weight 0 too (-1 only outside the domain, for a
-    # missing by value, or a combination without weighted rows): R's svyby subsets keep those
-    # rows, so nrow(design) in svyciprop's and svyquantile's intervals counts them
-    with_zero_weights: np.ndarray | None = None
-
-    @property
-    def n_groups(self) -> int:
-        return len(self.keys)
-
-    @property
-    def codes_any_weight(self) -> np.ndarray:
-        return self.codes if self.with_zero_weights is None else self.with_zero_weights
-
-    def masks(self) -> list[np.ndarray]:
-        return [self.codes == g for g in range(self.n_groups)]
-
-
-def indicators(design: Design, var: str) -> tuple[np.ndarray, list[Any], np.ndarray]:
-    """0/1 indicator matrix (n x k) of the k observed categories of ``var``, the categories,
-    and the missing mask; an EstimationError when ``var`` has no observed value."""
-    codes, levels, miss = categorical_column(design, var)
-    if not levels:
-        raise EstimationError("variable has no non-missing values", file=design.source,
-                              column=var)
-    ind = np.zeros((len(codes), len(levels)))
-    ok = codes >= 0
-    ind[np.flatnonzero(ok), codes[ok]] = 1.0
-    return ind, levels, miss
-
-
-def make_groups(design: Design, by: str | Sequence[str] | None) -> Groups:
-    """Groups of the rows in the design's domain defined by the ``by`` columns.
-
-    Groups are the combinations present among the domain rows with a non-zero weight (as R's
-    ``svyby``), in sorted order of the ``by`` columns. Rows with a missing ``by`` value belong
-    to no group: they are counted and reported with a warning, never dropped silently.
-    """
-    names = as_list(by, "by")
-    inset = design.weights != 0
-    if not names:
-        return Groups(codes=np.where(design.domain, 0, -1).astype(np.intp),
-                      keys=pd.DataFrame(index=[0]))
-    cols = [get_column(design, b, "by column") for b in names]
-    fast = [small_integer_codes(c) for c in cols]
-    if all(f is not None for f in fast):
-        return _groups_from_codes(design, names, cols, fast, inset)  # type: ignore[arg-type]
-    frame = pd.DataFrame({f"_b{i}": c.to_numpy() for i, c in enumerate(cols)})
-    missing = frame.isna().any(axis=1).to_numpy()
-    n_missing_by = int((missing & design.domain).sum())
-    if n_missing_by:
-        bad = [b for b, c in zip(names, cols, strict=True) if (c.isna().to_numpy()
-                                                               & design.domain).any()]
-        warnings.warn(
-            f"{n_missing_by} row(s) in the domain have a missing value of the by column(s) "
-            f"{', '.join(bad)} and are not in any group",
-            UserWarning, stacklevel=3,
-        )
-    use = inset & ~missing
-    keys = frame.loc[use].drop_duplicates()
-    keys = keys.sort_values(list(keys.columns), kind="mergesort").reset_index(drop=True)
-    keys.columns = names
-    if len(names) == 1:
-        lookup = pd.Index(keys[names[0]])
-        codes = lookup.get_indexer(frame["_b0"])
-    else:
-        lookup = pd.MultiIndex.from_frame(keys)
-        codes = lookup.get_indexer(pd.MultiIndex.from_frame(frame))
-    # only when the domain has rows of weight 0 do they differ from the codes (an n-row array)
-    any_weight = (np.where(design.domain & ~missing, codes, -1).astype(np.intp)
-                  if (design.domain & ~inset).any() else None)
-    codes = np.where(use, codes, -1).astype(np.intp)
-    for c, b in zip(cols, names, strict=True):  # restore original dtypes of the key columns
-        try:
-            keys[b] = keys[b].astype(c.dtype)
-        except (TypeError, ValueError):
-            pass
-    return Groups(codes=codes, keys=keys, n_missing_by=n_missing_by,
-                  with_zero_weights=any_weight)
-
-
-def require_nonempty(design: Design, name: str, in_domain: np.ndarray, miss: np.ndarray) -> None:
-    """The empty-domain rule (docs/ARCHITECTURE.md, Tidy results): an EstimationError when no
-    respondent of the domain (``in_domain``: non-zero weight, in some group) has a value of
-    ``name``."""
-    in_domain = in_domain & design.domain & (design.base_weights != 0)
-    if not (in_domain & ~miss).any():
-        raise EstimationError(
-            "the domain is empty: no respondent in it has a value of the variable",
-            file=design.source, column=name,
-            values=[f"{int(in_domain.sum())} respondent(s) with a non-zero weight in the domain",
-                    f"{int((in_domain & miss).sum())} of them missing"],
-            hint="check the subset / by definition, or the variable's missing codes")
-
-
-def require_finite(design: Design, name: str, values: np.ndarray, what: str) -> None:
-    """An EstimationError when a non-empty domain's estimate or SE overflowed (inf/NaN):
-    float64 ends near 1.8e308, so e.g. totals with weights near 1e300 cannot be represented."""
-    vals = np.asarray(values, dtype=float)
-    if not np.isfinite(vals).all():
-        w = design.weights
-        raise EstimationError(
-            f"the {what} of the variable overflows floating point (inf or undefined)",
-            file=design.source, column=name,
-            values=[f"largest weight {float(np.max(w, initial=0.0)):.6g}",
-                    f"sum of weights {float(np.sum(w)):.6g}"],
-            hint="rescale the weights (e.g. to mean 1) or the variable; estimates of means and "
-                 "shares do not depend on the scale of the weights")
-
-
-def warn_empty_groups(groups: Groups, name: str, miss: np.ndarray, stacklevel: int = 3) -> None:
-    """Warn (once) about ``by`` groups whose respondents all miss ``name``: their rows are NaN."""
-    has = np.bincount(groups.codes[(groups.codes >= 0) & ~miss], minlength=groups.n_groups)
-    empty = np.flatnonzero(has == 0)
-    if empty.size:
-        labels = [", ".join(f"{c}={groups.keys.iloc[g][c]}" for c in groups.keys.columns)
-                  for g in empty[:10]]
-        warnings.warn(
-            f"{empty.size} group(s) have no respondent with a value of {name}; their rows are "
-            f"NaN (n_unweighted 0): {'; '.join(labels)}{' ...' if empty.size > 10 else ''}",
-            UserWarning, stacklevel=stacklevel)
-
-
-def _groups_from_codes(design: Design, names: list[str], cols: list[pd.Series],
-                       coded: list[tuple[np.ndarray, list[Any]]], inset: np.ndarray) -> Groups:
-    """:func:`make_groups` for by columns already coded in sorted order (O(n), no hashing):
-    mixed-radix combination of the codes, groups kept where a domain row has weight."""
-    if len(coded) == 1:
-        combined = coded[0][0]
-        missing = combined < 0
-    else:
-        combined = np.zeros(len(cols[0]), dtype=np.intp)
-        missing = np.zeros(len(cols[0]), dtype=bool)
-        for codes, levels in coded:
-            missing |= codes < 0
-            combined = combined * len(levels) + np.maximum(codes, 0)
-    n_missing_by = int((missing & design.domain).sum())
-    if n_missing_by:
-        bad = [b for b, (codes, _) in zip(names, coded, strict=True)
-               if ((codes < 0) & design.domain).any()]
-        warnings.warn(
-            f"{n_missing_by} row(s) in the domain have a missing value of the by column(s) "
-            f"{', '.join(bad)} and are not in any group",
-            UserWarning, stacklevel=4,
-        )
-    use = inset & ~missing
-    size = int(np.prod([len(lv) for _, lv in coded]))
-    all_use = bool(use.all())
-    present = np.bincount(combined if all_use else np.where(use, combined, size),
-                          minlength=size + 1)[:size] > 0
-    codes = combined if present.all() else (np.cumsum(present) - 1)[np.maximum(combined, 0)]
-    codes = codes.astype(np.intp, copy=True) if all_use else np.where(use, codes, -1).astype(
-        np.intp, copy=False)
-    any_weight = None  # differs from the codes only when the domain has rows of weight 0
-    if (design.domain & ~inset).any():
-        remap = np.full(size, -1, dtype=np.intp)
-        remap[present] = np.arange(int(present.sum()))
-        any_weight = np.where(design.domain & ~missing, remap[np.maximum(combined, 0)],
-                              -1).astype(np.intp, copy=False)
-    cells = np.flatnonzero(present)
-    keys = {}
-    for b, c, (_, levels) in zip(reversed(names), reversed(cols), reversed(coded), strict=True):
-        keys[b] = pd.Series(np.asarray(levels)[cells % len(levels)]).astype(c.dtype)
-        cells = cells // len(levels)
-    frame = pd.DataFrame({b: keys[b] for b in names})
-    return Groups(codes=codes, keys=frame, n_missing_by=n_missing_by,
-                  with_zero_weights=any_weight)

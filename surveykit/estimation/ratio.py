@@ -10,20 +10,19 @@ import pandas as pd
 
 from surveykit._dist import norm_ppf
 from surveykit.errors import EstimationError
-from surveykit.estimation._core import (
+from surveykit.estimation._groups import make_groups, warn_empty_groups
+from surveykit.estimation._input import (
     RESULT_COLUMNS,
     Design,
     as_list,
     check_design,
-    estimate_by,
-    make_groups,
     numeric_column,
     require_finite,
     require_nonempty,
-    warn_empty_groups,
 )
 from surveykit.estimation._result import tidy_result
 from surveykit.provenance import mark
+from surveykit.variance import RatioOfTotals, estimate
 
 
 def ratio(design: Design, numerator: str | Sequence[str], denominator: str,
@@ -72,8 +71,9 @@ def ratio(design: Design, numerator: str | Sequence[str], denominator: str,
     warn_empty_groups(groups, label, any_miss)
     codes = np.where(any_miss, -1, groups.codes)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        res = estimate_by(design, np.column_stack(ys), codes, G, "mean", joint=vcov,
-                          progress=progress, denom=np.where(xmiss, 0.0, x))
+        res = estimate(design, RatioOfTotals(np.column_stack(ys), codes, G, "mean",
+                                             denom=np.where(xmiss, 0.0, x)),
+                       joint=vcov, progress=progress)
     z = norm_ppf(0.5 + level / 2)
     nmiss = np.bincount(groups.codes[in_group & any_miss], minlength=G)
     rows: list[dict[str, Any]] = []

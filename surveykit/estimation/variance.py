@@ -12,21 +12,19 @@ from scipy import sparse
 from surveykit._dist import norm_ppf
 from surveykit.design import ReplicateDesign
 from surveykit.errors import EstimationError
-from surveykit.estimation._core import (
+from surveykit.estimation._groups import make_groups, warn_empty_groups
+from surveykit.estimation._input import (
     Design,
     as_list,
     check_design,
-    estimate_by,
-    make_groups,
     numeric_column,
-    replicate_cov,
-    replicate_totals,
     require_finite,
     require_nonempty,
-    warn_empty_groups,
 )
 from surveykit.estimation._result import tidy_result
 from surveykit.inference import Covariance
+from surveykit.variance import RatioOfTotals, estimate
+from surveykit.variance.replication import replicate_cov, replicate_totals
 
 VAR_COLUMNS = ("variable", "variable2", "estimate", "std_error", "ci_low", "ci_high",
                "n_unweighted", "n_missing")
@@ -88,7 +86,7 @@ def var(design: Design, var: str | Sequence[str], by: str | Sequence[str] | None
         factor = (n_g / (n_g - 1))[np.maximum(gcode, 0)]
         prod = dev[:, ii] * dev[:, jj] * factor[:, None]
         with np.errstate(over="ignore", invalid="ignore"):
-            res = estimate_by(design, prod, gcode, G, "mean", joint=vcov)
+            res = estimate(design, RatioOfTotals(prod, gcode, G, "mean"), joint=vcov)
         theta_g = [e.theta for e in res.groups]
         v_g = [e.vcov for e in res.groups]
         n_used = np.array([e.n for e in res.groups])
