@@ -158,3 +158,23 @@ def test_predict_returns_a_frame_and_the_series_is_deprecated(dclus1):
     mm = sk.multinom(dclus1, "stype ~ ell")
     r = mm.predict(type="response", frame=True)
     assert isinstance(r, pd.DataFrame) and set(r["estimate"]) <= {"E", "H", "M"}
+
+
+def test_parameter_names_follow_the_documented_rule(dstrat):
+    """docs/ARCHITECTURE.md "Parameter names": group, then variable (several variables or no
+    by), then level."""
+    def names(res):
+        return list(res.attrs["vcov"].index)[:2]
+
+    assert names(sk.mean(dstrat, "api00", vcov=True)) == ["api00"]
+    assert names(sk.mean(dstrat, "api00", by="stype", vcov=True)) == ["E", "H"]
+    assert names(sk.mean(dstrat, ["api00", "api99"], by="stype", vcov=True)) == [
+        "E:api00", "E:api99"]
+    assert names(sk.proportion(dstrat, "awards", vcov=True)) == ["awards:No", "awards:Yes"]
+    assert names(sk.ratio(dstrat, "api.stu", "enroll", vcov=True)) == ["api.stu/enroll"]
+    assert names(sk.ratio(dstrat, "api.stu", "enroll", by="stype", vcov=True)) == ["E", "H"]
+    assert names(sk.ratio(dstrat, "api.stu", "enroll", separate=True, vcov=True)) == ["E", "H"]
+    assert names(sk.quantile(dstrat, "api00", vcov=True)) == ["api00:0.5"]
+    assert names(sk.quantile(dstrat, "api00", by="stype", vcov=True)) == ["E:0.5", "H:0.5"]
+    assert names(sk.var(dstrat, "api00", by="stype", vcov=True)) == ["E:api00:api00",
+                                                                      "H:api00:api00"]
