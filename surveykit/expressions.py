@@ -168,33 +168,33 @@ FORMULA_CONTEXT: Mapping[str, Any] = _formula_context()
 # --- errors -----------------------------------------------------------------------------------
 
 
-class _ModelExpressionError(ExpressionError, ModelError):
+class ModelExpressionError(ExpressionError, ModelError):
     """A model formula outside the expression language."""
 
 
-class _DesignExpressionError(ExpressionError, DesignError):
+class DesignExpressionError(ExpressionError, DesignError):
     """A subset expression outside the expression language."""
 
 
-class _EstimationExpressionError(ExpressionError, EstimationError):
+class EstimationExpressionError(ExpressionError, EstimationError):
     """A domain expression outside the expression language."""
 
 
-class _WeightingExpressionError(ExpressionError, WeightingError):
+class WeightingExpressionError(ExpressionError, WeightingError):
     """A calibration formula outside the expression language."""
 
 
-class _SchemaExpressionError(ExpressionError, SchemaError):
+class SchemaExpressionError(ExpressionError, SchemaError):
     """A registry/codebook expression outside the expression language."""
 
 
 _KINDS: dict[type[SurveyKitError], type[ExpressionError]] = {
     ExpressionError: ExpressionError,
-    ModelError: _ModelExpressionError,
-    DesignError: _DesignExpressionError,
-    EstimationError: _EstimationExpressionError,
-    WeightingError: _WeightingExpressionError,
-    SchemaError: _SchemaExpressionError,
+    ModelError: ModelExpressionError,
+    DesignError: DesignExpressionError,
+    EstimationError: EstimationExpressionError,
+    WeightingError: WeightingExpressionError,
+    SchemaError: SchemaExpressionError,
 }
 
 
