@@ -41,6 +41,7 @@ from surveykit.estimation._core import (
     require_nonempty,
 )
 from surveykit.labels import as_code, label_of, value_labels, variable_label
+from surveykit.mi.dispatch import mi_aware
 from surveykit.provenance import mark
 
 DEFAULT_MAX_LEVELS = 11
@@ -72,6 +73,7 @@ def _domain_mask(design: Design, label: str, mask: Any) -> np.ndarray:
     return ser.to_numpy().astype(bool)
 
 
+@mi_aware
 def likert(
     design: Design,
     var: str,
