@@ -202,7 +202,7 @@ def pool_frame(frames: Sequence[pd.DataFrame], source: Any, name: str = "result"
     out.attrs["mi"] = MIFrameInfo(tuple(frames), ctx, p)
     note = f"{ctx.label}; {METHOD_NOTE}."
     old = out.attrs.get("note")
-    out.attrs["note"] = f"{old} {note}" if old else note
+    out.attrs["note"] = f"{old.rstrip('.')}. {note}" if old else note
     return out
 
 
@@ -366,7 +366,8 @@ def pool_likert(tables: Sequence[pd.DataFrame], source: Any, name: str = "likert
             out.iloc[:, j] = np.sqrt(W + (1 + 1 / m) * B)
     out.attrs = dict(t0.attrs)
     note = f"{ctx.label}; percentages are means over imputations; {METHOD_NOTE}."
-    out.attrs["note"] = f"{out.attrs['note']} {note}" if out.attrs.get("note") else note
+    old = out.attrs.get("note")
+    out.attrs["note"] = f"{old.rstrip('.')}. {note}" if old else note
     return out
 
 

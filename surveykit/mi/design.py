@@ -306,11 +306,21 @@ def mi_design(data: Any, *, imputation: str | None = None, id: str | None = None
         from surveykit.io import read
 
         source = source or str(data)
+        from surveykit.labels import attach as attach_labels
+        from surveykit.provenance import flag, synthetic_evidence
+
         raw = read(data)
         frame = raw.data
-        from surveykit.labels import attach as attach_labels
-
         attach_labels(frame, raw.value_labels, raw.variable_labels)
+        flag(frame, synthetic_evidence(frame, file_label=raw.file_label))
+        side = Path(str(data) + ".json")  # our own sidecar (MIDesign.write) says the method
+        if side.is_file() and method == "imputed elsewhere":
+            import json
+
+            try:
+                method = str(json.loads(side.read_text(encoding="utf-8")).get("method", method))
+            except (ValueError, AttributeError):
+                pass
         frames, original, notes = _split_stacked(frame, imputation, id, source)
     elif isinstance(data, pd.DataFrame):
         frames, original, notes = _split_stacked(data, imputation, id, source)
@@ -320,6 +330,14 @@ def mi_design(data: Any, *, imputation: str | None = None, id: str | None = None
         raise ImputationError("no completed data sets (imputation numbers >= 1)", file=source)
     if not isinstance(frames[0], pd.DataFrame):
         raise ImputationError(f"imputation 1 is a {type(frames[0]).__name__}, not a DataFrame")
+    flag_cols = [c for c in frames[0].columns if isinstance(c, str) and c.endswith("_imputed")
+                 and c[: -len("_imputed")] in frames[0].columns]
+    if flag_cols and original is None:  # MIDesign.write's per-value flags
+        flags = tuple(pd.DataFrame({c[: -len("_imputed")]: f[c].astype(bool).to_numpy()
+                                    for c in flag_cols}) for f in frames)
+        frames = [f.drop(columns=flag_cols) for f in frames]  # attrs travel with drop
+    else:
+        flags = None
     design_cols = [c for spec in (weights, strata, psu, fpc, probs) for c in _columns_of(spec)]
     if repweights is not None:
         design_cols += _columns_of(repweights)
@@ -333,7 +351,7 @@ def mi_design(data: Any, *, imputation: str | None = None, id: str | None = None
                              nest=nest, lonely_psu=lonely_psu, source=source, probs=probs,
                              ultimate_cluster=ultimate_cluster)  # type: ignore[arg-type]
     designs = [first] + [first._evolve(data=f) for f in frames[1:]]
-    imputed = None
+    imputed = flags
     if original is not None:
         cols = [c for c in original.columns if original[c].isna().any()
                 and c in frames[0].columns and not frames[0][c].isna().all()]

@@ -12,7 +12,7 @@ from typing import Any
 from surveykit.errors import ImputationError
 
 
-def _atomic_write_text(path: Path, text: str) -> None:
+def atomic_write_text(path: Path, text: str) -> None:
     """Write ``text`` to a temp file in the target folder, then ``os.replace`` it."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -22,6 +22,23 @@ def _atomic_write_text(path: Path, text: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def atomic_write_figure(fig: Any, path: str | Path, dpi: int = 150) -> Path:
+    """Save a matplotlib figure through a temp file + ``os.replace`` (format from the suffix;
+    PNG metadata without a timestamp so reruns give the same bytes)."""
+    path = Path(path)
+    fmt = path.suffix.lstrip(".").lower() or "png"
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        meta = {"Software": None} if fmt == "png" else None
+        fig.savefig(tmp, format=fmt, dpi=dpi, metadata=meta)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
 
 
 def write_stacked(mi: Any, path: str | Path) -> Path:
@@ -36,7 +53,7 @@ def write_stacked(mi: Any, path: str | Path) -> Path:
     if str(path.resolve()) in sources:
         raise ImputationError("refusing to write over the input file", file=str(path))
     frame = mi.stacked()
-    _atomic_write_text(path, frame.to_csv(index=False, lineterminator="\n"))
+    atomic_write_text(path, frame.to_csv(index=False, lineterminator="\n"))
     flags = [c for c in frame.columns if str(c).endswith("_imputed")]
     side: dict[str, Any] = {
         "what": mi.label, "m": mi.m, "method": mi.method, "rows_per_imputation": mi.n_total,
@@ -47,6 +64,6 @@ def write_stacked(mi: Any, path: str | Path) -> Path:
     }
     if mi.is_synthetic:
         side["note"] = "SYNTHETIC data: not findings about China"
-    _atomic_write_text(path.with_suffix(path.suffix + ".json"),
+    atomic_write_text(path.with_suffix(path.suffix + ".json"),
                        json.dumps(side, indent=2, sort_keys=True) + "\n")
     return path
