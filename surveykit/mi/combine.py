@@ -240,6 +240,13 @@ class MIModel:
         """The smallest per-parameter df (per-parameter values are in ``tidy()``)."""
         return float(np.min(self.pooled.df))
 
+    def summary(self, conf_level: float = 0.95) -> str:
+        """The model's summary, its significance line saying which df the combined p-values use."""
+        text = super().summary(conf_level)  # type: ignore[misc]
+        head, sep, _ = text.rpartition("Signif.: ")
+        return (f"{head}{sep}* p<0.05, ** p<0.01, *** p<0.001 (t on each parameter's "
+                f"Barnard–Rubin df, column df; {METHOD_NOTE})") if sep else text
+
     def describe_model(self) -> str:
         return (f"{super().describe_model()}; {self.mi_context.label}, "  # type: ignore[misc]
                 "combined by Rubin's rules")
