@@ -32,6 +32,7 @@ FLOORS: tuple[tuple[str, tuple[str, ...]], ...] = (
         # (repr, notebook HTML, Markdown/LaTeX model tables): below the objects, as
         # statsmodels' iolib is below its results
         "surveykit.inference", "surveykit.testresult", "surveykit.display",
+        "surveykit.mi.dispatch",  # the multiple-imputation hook every estimator wears
         "surveykit.models.tables",
     )),
     ("variance", ("surveykit.variance",)),
@@ -52,7 +53,8 @@ FLOORS: tuple[tuple[str, tuple[str, ...]], ...] = (
         "surveykit.models=",  # the models package re-exports tables and tests (its API)
     )),
     ("applications and commands", (
-        "surveykit=", "surveykit.replica", "surveykit.replication", "surveykit.sensitivity",
+        "surveykit=", "surveykit.mi", "surveykit.replica", "surveykit.replication",
+        "surveykit.sensitivity",
         "surveykit.report", "surveykit.commands", "surveykit.cli", "surveykit.__main__",
     )),
 )

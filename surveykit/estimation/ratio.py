@@ -21,10 +21,12 @@ from surveykit.estimation._input import (
     require_nonempty,
 )
 from surveykit.estimation._result import tidy_result
+from surveykit.mi.dispatch import mi_aware
 from surveykit.provenance import mark
 from surveykit.variance import RatioOfTotals, estimate
 
 
+@mi_aware
 def ratio(design: Design, numerator: str | Sequence[str], denominator: str,
           by: str | Sequence[str] | None = None, *, separate: bool = False,
           level: float = 0.95, vcov: bool = False, progress: bool | None = None
