@@ -185,3 +185,21 @@ def test_stacked_frame_and_file(tmp_path):
 
 def test_errors_are_surveykit_errors():
     assert issubclass(ImputationError, SurveyKitError)
+
+
+def test_replicate_spec_equals_replicating_the_mi_design():
+    frames = _imputations(7, 120, 3)
+    mi = _mi(frames)
+    rep = mi.replicate("jkn")
+    W = rep.designs[0].repweights
+    cols = [f"rw{j}" for j in range(W.shape[1])]
+    with_rw = [f.assign(**{c: W[:, j] for j, c in enumerate(cols)}) for f in frames]
+    spec = sk.mi_design(with_rw, weights="w", repweights=cols, type="JKn",
+                        scale=rep.designs[0].scale, rscales=rep.designs[0].rscales)
+    assert spec.is_replicate and spec.m == 3
+    a, b = sk.mean(rep, "x", by="g"), sk.mean(spec, "x", by="g")
+    np.testing.assert_allclose(a["std_error"], b["std_error"], rtol=1e-12)
+    np.testing.assert_allclose(a["df"], b["df"], rtol=1e-12)
+    bad = [with_rw[0], with_rw[1].assign(rw0=with_rw[1]["rw0"] + 1), with_rw[2]]
+    with pytest.raises(ImputationError, match="design column differs"):
+        sk.mi_design(bad, weights="w", repweights=cols)
