@@ -97,3 +97,99 @@ def test_regTermTest_missing_ordinal(apiclus1):
         np.testing.assert_allclose(res["p_value"].item(), float(ref["p"]), rtol=1e-3)
     assert float(_lrt_ref("4.1.1").loc[("olr_clus1_stype", "full")]["chisq"]) == \
         pytest.approx(float(ref["chisq"]), rel=1e-9)
+
+
+# ----------------------------------------------------------------- contrast-replicates.R
+def _rep_ref(version: str = "4.5") -> pd.DataFrame:
+    return pd.read_csv(R_FIXTURES / f"rtests_replicates_{version}.csv")
+
+
+def _rv(ref: pd.DataFrame, case: str, quantity: str) -> np.ndarray:
+    return ref[(ref["case"] == case) & (ref["quantity"] == quantity)]["value"].to_numpy(float)
+
+
+@pytest.fixture(scope="module")
+def rep_designs(apiclus1, apistrat):
+    from conftest import r_jk1_design
+
+    c1 = apiclus1.assign(log_enroll=np.log(apiclus1["enroll"]))
+    st = apistrat.assign(log_enroll=np.log(apistrat["enroll"]))
+    rclus1 = r_jk1_design(c1)
+    return {"jk1_clus1": rclus1,
+            "jkn_strat": sk.SurveyDesign(st, weights="pw", strata="stype",
+                                         fpc="fpc").replicate("jkn"),
+            "jk1_clus1_domain": rclus1.subset(c1["api00"] > 600)}
+
+
+def _median(w: np.ndarray, d: pd.DataFrame) -> float:
+    o = np.argsort(d["api00"].to_numpy(), kind="stable")
+    cw = np.cumsum(w[o]) / w.sum()
+    return float(d["api00"].to_numpy()[o][np.argmax(cw >= 0.5)])
+
+
+@pytest.mark.parametrize("case", ["jk1_clus1", "jkn_strat", "jk1_clus1_domain"])
+def test_contrast_replicates(rep_designs, case):
+    """R's test: exp(E - H) of svyby means with return.replicates=TRUE has the replicate
+    variance of exp(rE - rH) (0.2423 on the R test's design), not the delta method's (0.2620).
+    On a replicate design surveykit's default is the replicates; method='delta' gives R's
+    svycontrast without replicates."""
+    ref, d = _rep_ref(), rep_designs[case]
+    assert _rep_ref("4.1.1")["value"].equals(ref["value"])  # both versions agree here
+    m = sk.mean(d, "log_enroll", by="stype", vcov=True)
+    np.testing.assert_allclose(m["estimate"], _rv(ref, case, "means"), rtol=1e-6)
+    np.testing.assert_allclose(m["std_error"], _rv(ref, case, "means_se"), rtol=1e-4)
+
+    def f(c):
+        return np.exp(c["E"] - c["H"])
+
+    auto, rep = sk.contrast(m, f), sk.contrast(m, f, method="replicates")
+    delta = sk.contrast(m, f, method="delta")
+    for res in (auto, rep, delta):
+        np.testing.assert_allclose(res["estimate"], _rv(ref, case, "exp_E_minus_H"), rtol=1e-6)
+    np.testing.assert_allclose(auto["std_error"], _rv(ref, case, "exp_E_minus_H_se_replicates"),
+                               rtol=1e-4)
+    np.testing.assert_allclose(rep["std_error"], auto["std_error"], rtol=1e-12)
+    np.testing.assert_allclose(delta["std_error"], _rv(ref, case, "exp_E_minus_H_se_delta"),
+                               rtol=1e-4)
+    # the replicate values are exp(rE - rH), as the R test checks
+    reps = sk.as_estimates(m).replicates.values
+    own = sk.as_estimates(auto).replicates.values[:, 0]
+    np.testing.assert_allclose(own, np.exp(reps[:, 0] - reps[:, 1]), rtol=1e-12)
+    two = sk.contrast(m, lambda c: [c["E"] / c["M"], np.log(c["H"])])
+    np.testing.assert_allclose(two["estimate"], _rv(ref, case, "two_contrasts"), rtol=1e-6)
+    np.testing.assert_allclose(two["std_error"], _rv(ref, case, "two_contrasts_se"), rtol=1e-4)
+    lin = sk.contrast(m, {"E": 1, "M": -1})
+    np.testing.assert_allclose(lin["estimate"], _rv(ref, case, "E_minus_M"), rtol=1e-6)
+    np.testing.assert_allclose(lin["std_error"], _rv(ref, case, "E_minus_M_se"), rtol=1e-4)
+    # a contrast of a contrast still has its replicates (here: linear, so the same SE)
+    again = sk.contrast(lin, {"contrast": 2})
+    np.testing.assert_allclose(again["std_error"], 2 * lin["std_error"], rtol=1e-10)
+    assert sk.as_estimates(again).replicates is not None
+
+
+@pytest.mark.parametrize("case", ["jk1_clus1", "jkn_strat", "jk1_clus1_domain"])
+def test_withReplicates(rep_designs, case):
+    ref, d = _rep_ref(), rep_designs[case]
+
+    def stat(w, data):
+        return {"ratio": np.sum(w * data["api00"]) / np.sum(w * data["api99"]),
+                "median": _median(w, data)}
+
+    got = sk.with_replicates(d, stat)
+    assert list(got["statistic"]) == ["ratio", "median"]
+    np.testing.assert_allclose(got["estimate"], _rv(ref, case, "with_replicates"), rtol=1e-6)
+    np.testing.assert_allclose(got["std_error"], _rv(ref, case, "with_replicates_se"),
+                               rtol=1e-4)
+    # the result takes contrasts, replicate by replicate
+    c = sk.contrast(got, lambda v: v["median"] / v["ratio"])
+    reps = sk.as_estimates(got).replicates.values
+    np.testing.assert_allclose(sk.as_estimates(c).replicates.values[:, 0],
+                               reps[:, 1] / reps[:, 0], rtol=1e-12)
+
+
+def test_with_replicates_refuses_a_linearisation_design(dclus1):
+    with pytest.raises(sk.SurveyKitError, match="replicate design"):
+        sk.with_replicates(dclus1, lambda w, d: w.sum())
+    with pytest.raises(sk.SurveyKitError, match="needs replicate estimates"):
+        sk.contrast(sk.mean(dclus1, "api00", by="stype", vcov=True),
+                    lambda c: c["E"] / c["H"], method="replicates")

@@ -40,7 +40,7 @@ from surveykit.estimation._core import (
     require_nonempty,
     warn_empty_groups,
 )
-from surveykit.estimation._result import tidy_result
+from surveykit.estimation._result import replicate_estimates, tidy_result
 from surveykit.estimation.profile_ci import likelihood_ci
 
 CIMethod = Literal["logit", "beta", "wald", "xlogit", "asin", "likelihood"]
@@ -113,7 +113,8 @@ def _describe(design: Design, var: str | Sequence[str], by: str | Sequence[str] 
         n_missing = np.column_stack([np.bincount(groups.codes[in_group & m], minlength=G)
                                      for m in miss2.T])
     with np.errstate(over="ignore", invalid="ignore"):
-        res = estimate_by(design, y, codes, G, kind, joint=vcov, progress=progress)
+        res = estimate_by(design, y, codes, G, kind, joint=vcov, progress=progress,
+                          keep_reps=vcov and design.is_replicate)
     n_used = None
     if codes.ndim == 2:  # respondents behind each variable's estimate
         ok = design.domain & (design.base_weights != 0)
@@ -136,7 +137,9 @@ def _describe(design: Design, var: str | Sequence[str], by: str | Sequence[str] 
     out = tidy_result(rows, by_names, RESULT_COLUMNS, synthetic=design.is_synthetic,
                       n_missing_by=groups.n_missing_by, vcov=res.joint,
                       df=_design_df(design) if vcov else None, several=len(names) > 1,
-                      labels=design, level=None)
+                      labels=design, level=None,
+                      replicates=replicate_estimates(design, res.groups, len(names))
+                      if vcov else None)
     return out
 
 
@@ -339,7 +342,9 @@ def proportion(design: Design, var: str, by: str | Sequence[str] | None = None, 
     codes = np.where(miss, -1, groups.codes)
     with np.errstate(over="ignore", invalid="ignore"):
         res = estimate_by(design, None, codes, G, "mean", cat=cat, n_levels=len(levels),
-                          joint=vcov, keep_reps=(ci in ("logit", "likelihood")), progress=progress)
+                          joint=vcov, keep_reps=(ci in ("logit", "likelihood")
+                                                 or (vcov and design.is_replicate)),
+                          progress=progress)
     for e in res.groups:
         if e.n:
             require_finite(design, var, np.r_[e.theta, e.se], "proportion")
@@ -364,5 +369,7 @@ def proportion(design: Design, var: str, by: str | Sequence[str] | None = None, 
                          "n_unweighted": e.n, "n_missing": int(nmiss[g])})
     out = tidy_result(rows, by_names, PROPORTION_COLUMNS, synthetic=design.is_synthetic,
                       n_missing_by=groups.n_missing_by, vcov=res.joint,
-                      df=_design_df(design) if vcov else None, labels=design)
+                      df=_design_df(design) if vcov else None, labels=design,
+                      replicates=replicate_estimates(design, res.groups, len(levels))
+                      if vcov else None)
     return out
