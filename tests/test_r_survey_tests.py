@@ -193,3 +193,89 @@ def test_with_replicates_refuses_a_linearisation_design(dclus1):
     with pytest.raises(sk.SurveyKitError, match="needs replicate estimates"):
         sk.contrast(sk.mean(dclus1, "api00", by="stype", vcov=True),
                     lambda c: c["E"] / c["H"], method="replicates")
+
+
+# ----------------------------------------------------------------- intervals (issue 25, item 6)
+def _int_ref(version: str = "4.5") -> pd.DataFrame:
+    return pd.read_csv(R_FIXTURES / f"rtests_intervals_{version}.csv")
+
+
+@pytest.fixture(scope="module")
+def ci_designs(apiclus1, apiclus2, apistrat, nhanes):
+    from conftest import r_jk1_design
+
+    c1 = apiclus1.assign(rare=(apiclus1["api00"] > 850).astype(int))
+    dclus1 = sk.SurveyDesign(c1, weights="pw", psu="dnum", fpc="fpc")
+    dstrat = sk.SurveyDesign(apistrat, weights="pw", strata="stype", fpc="fpc")
+    dnh = sk.SurveyDesign(nhanes, weights="WTMEC2YR", strata="SDMVSTRA", psu="SDMVPSU",
+                          nest=True)
+    complete = nhanes[nhanes["HI_CHOL"].notna()].reset_index(drop=True)
+    return {"dclus1": dclus1, "dstrat": dstrat, "dnh": dnh,
+            "dclus2": sk.SurveyDesign(apiclus2, psu=["dnum", "snum"], fpc=["fpc1", "fpc2"]),
+            "rclus1": r_jk1_design(apiclus1),
+            "dnh_complete": sk.SurveyDesign(complete, weights="WTMEC2YR", strata="SDMVSTRA",
+                                            psu="SDMVPSU", nest=True)}
+
+
+WILSON = {"clus1_schwide": ("dclus1", None, "sch.wide", "Yes"),
+          "clus2_awards": ("dclus2", None, "awards", "Yes"),
+          "strat_domain_both": ("dstrat", "E", "both", "Yes"),
+          "nhanes_hichol": ("dnh", None, "HI_CHOL", 1),
+          "jk1_clus1_schwide": ("rclus1", None, "sch.wide", "Yes"),
+          "clus1_rare": ("dclus1", None, "rare", 1)}
+
+
+@pytest.mark.parametrize("case", list(WILSON))
+def test_svyciprop_wilson(ci_designs, case):
+    """R 4.5's svyciprop(method="wilson") (survey 4.1.1 has no Wilson interval): the score
+    interval on the effective sample size, t quantiles on the design df."""
+    ref = _int_ref()
+    assert "wilson_0.95" not in set(_int_ref("4.1.1")["quantity"])
+    dname, drop, var, lv = WILSON[case]
+    d = ci_designs[dname]
+    if drop is not None:
+        d = d.subset(d.data["stype"] != drop)
+    for level in (0.95, 0.9):
+        got = sk.proportion(d, var, ci="wilson", level=level)
+        row = got[got["level"] == lv].iloc[0]
+        want = _rv(ref, case, f"wilson_{level}")
+        np.testing.assert_allclose(row["estimate"], want[0], rtol=1e-6)
+        np.testing.assert_allclose([row["ci_low"], row["ci_high"]], want[1:], rtol=1e-6)
+
+
+def test_svyciprop_wilson_by_group(ci_designs):
+    got = sk.proportion(ci_designs["dclus1"], "sch.wide", by="stype", ci="wilson")
+    got = got[got["level"] == "Yes"]
+    want = _rv(_int_ref(), "clus1_by_stype", "wilson_0.95").reshape(3, 3)
+    np.testing.assert_allclose(got["estimate"], want[0], rtol=1e-6)
+    np.testing.assert_allclose(got["ci_low"], want[1], rtol=1e-6)
+    np.testing.assert_allclose(got["ci_high"], want[2], rtol=1e-6)
+
+
+PROFILE = {"logit_clus1": ("dclus1", "sch.wide ~ ell + meals", "quasibinomial", None),
+           "logit_clus1_binomial": ("dclus1", "sch.wide ~ ell + meals", "binomial", None),
+           "probit_nhanes": ("dnh_complete", "HI_CHOL ~ agecat + RIAGENDR", "quasibinomial",
+                             "probit"),
+           "poisson_clus2": ("dclus2", "emer ~ ell + stype", "poisson", None)}
+
+
+@pytest.mark.parametrize("case", list(PROFILE))
+def test_confint_svyglm_likelihood(ci_designs, case):
+    """confint(svyglm, method="likelihood"): R's profile grid + spline at the level rescaled
+    for each coefficient's design effect (survey 4.1.1 and 4.5 agree to 1e-15)."""
+    ref, d = _int_ref(), ci_designs[PROFILE[case][0]]
+    _, formula, family, link = PROFILE[case]
+    data = d.data
+    if "sch.wide" in formula:
+        d = d.with_columns(sch_yes=(data["sch.wide"] == "Yes").astype(int))
+        formula = formula.replace("sch.wide", "sch_yes")
+    fit = sk.glm(d, formula, family=family, link=link)
+    np.testing.assert_allclose(fit.params, _rv(ref, case, "coef"), rtol=1e-6)
+    for quantity, kw in (("profile_0.95", {}), ("profile_0.8", {"level": 0.8}),
+                         ("profile_ddf_inf", {"ddf": float("inf")})):
+        got = fit.confint(method="likelihood", **kw)
+        want = _rv(ref, case, quantity).reshape(2, -1)
+        np.testing.assert_allclose(got["ci_low"], want[0], rtol=1e-6, atol=1e-9)
+        np.testing.assert_allclose(got["ci_high"], want[1], rtol=1e-6, atol=1e-9)
+    one = fit.confint(method="likelihood", parm=[fit.params.index[1]])
+    assert len(one) == 1 and one["term"].item() == fit.params.index[1]

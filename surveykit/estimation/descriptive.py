@@ -43,8 +43,9 @@ from surveykit.estimation._core import (
 from surveykit.estimation._result import replicate_estimates, tidy_result
 from surveykit.estimation.profile_ci import likelihood_ci
 
-CIMethod = Literal["logit", "beta", "wald", "xlogit", "asin", "likelihood"]
-CI_METHODS = ("logit", "beta", "wald", "xlogit", "asin", "likelihood")
+CIMethod = Literal["logit", "beta", "wald", "xlogit", "asin", "likelihood",
+                   "wilson"]
+CI_METHODS = ("logit", "beta", "wald", "xlogit", "asin", "likelihood", "wilson")
 
 
 def _check_level(level: float) -> float:
@@ -197,8 +198,12 @@ def prop_ci(p: np.ndarray, se: np.ndarray, method: str, level: float, df: float,
       mapped back by ``sin^2``; limits beyond 0 or pi/2 on that scale are clamped there (R
       squares the sine of the negative limit instead, giving a lower limit above 0).
 
-    When p is 0 or 1 (so ``se`` is 0) the logit and beta intervals collapse to the estimate
-    (R returns NaN there).
+    - "wilson": the Wilson score interval on the effective sample size
+      ``n_eff = p (1 - p) / var`` with t quantiles on ``df`` (R 4.5 ``svyciprop(method=
+      "wilson")``; not in survey 4.1.1).
+
+    When p is 0 or 1 (so ``se`` is 0) the logit, beta and Wilson intervals collapse to the
+    estimate (R returns NaN there).
     """
     alpha = 1.0 - level
     tq = _t_quantile(level, df)
@@ -218,6 +223,15 @@ def prop_ci(p: np.ndarray, se: np.ndarray, method: str, level: float, df: float,
             hi = np.sin(np.clip(a + tq * s, 0.0, np.pi / 2)) ** 2
             deg = (p <= 0) | (p >= 1)
             return np.where(deg, p, lo), np.where(deg, p, hi)
+        if method == "wilson":
+            n_eff = p * (1 - p) / se**2
+            t2 = tq * tq
+            root = np.sqrt(4 * n_eff * p * (1 - p) + t2)
+            centre, half = p + t2 / (2 * n_eff), tq / (2 * n_eff) * root
+            denom = 1 + t2 / n_eff
+            deg = (p <= 0) | (p >= 1)
+            return (np.where(deg, p, (centre - half) / denom),
+                    np.where(deg, p, (centre + half) / denom))
         if method == "beta":
             n_eff = p * (1 - p) / se**2
             if n > 1 and np.isfinite(df) and df > 0:

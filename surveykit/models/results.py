@@ -147,6 +147,21 @@ class ModelResult:
         """Odds ratios for logit models, IRRs for log-link models; raw coefficients otherwise."""
         return self.link in ("logit", "log")
 
+    def confint(self, level: float = 0.95, *, method: str = "Wald",
+                parm: list[str] | None = None, ddf: float | None = None) -> pd.DataFrame:
+        """Confidence limits of the coefficients (R ``confint``): ``method="Wald"`` (the
+        intervals of :meth:`tidy`) or ``"likelihood"`` (glm: profile likelihood, R
+        ``confint(svyglm, method="likelihood")``, see :mod:`surveykit.models.profile`).
+        Returns ``term, estimate, ci_low, ci_high``."""
+        if method == "likelihood":
+            from surveykit.models.profile import profile_confint
+
+            return profile_confint(self, parm, level=level, ddf=ddf)
+        if method != "Wald":
+            raise ModelError(f"unknown method {method!r}", hint="use 'Wald' or 'likelihood'")
+        out = self.tidy(conf_level=level)[["term", "estimate", "ci_low", "ci_high"]]
+        return out if parm is None else out[out["term"].isin(parm)].reset_index(drop=True)
+
     # -- tidy table ----------------------------------------------------------------------------
     def tidy(self, exponentiate: bool = False, conf_level: float = 0.95) -> pd.DataFrame:
         """term, label, estimate, std_error, statistic, p_value, ci_low, ci_high. ``term`` is
