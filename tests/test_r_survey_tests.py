@@ -279,3 +279,75 @@ def test_confint_svyglm_likelihood(ci_designs, case):
         np.testing.assert_allclose(got["ci_high"], want[1], rtol=1e-6, atol=1e-9)
     one = fit.confint(method="likelihood", parm=[fit.params.index[1]])
     assert len(one) == 1 and one["term"].item() == fit.params.index[1]
+
+
+# ----------------------------------------------------------------- deff.R, defftest.R
+def _deff_ref(version: str = "4.5") -> pd.DataFrame:
+    return pd.read_csv(R_FIXTURES / f"rtests_deff_{version}.csv")
+
+
+@pytest.fixture(scope="module")
+def deff_designs(apiclus1, apiclus2, apistrat, nhanes):
+    from conftest import r_jk1_design
+
+    kigyo = pd.read_csv(R_FIXTURES / "rtests_deff_kigyo.csv")
+    dstrat = sk.SurveyDesign(apistrat, weights="pw", strata="stype", fpc="fpc")
+    return {"kigyo_srs": (sk.SurveyDesign(kigyo, weights="srs.w"), ["uriage"]),
+            "kigyo_pps": (sk.SurveyDesign(kigyo, weights="pps.w"), ["uriage"]),
+            "clus1": (sk.SurveyDesign(apiclus1, weights="pw", psu="dnum", fpc="fpc"),
+                      ["api00", "enroll"]),
+            "clus2": (sk.SurveyDesign(apiclus2, psu=["dnum", "snum"], fpc=["fpc1", "fpc2"]),
+                      ["api00", "ell"]),
+            "strat_domain": (dstrat.subset(apistrat["stype"] != "E"), ["api00", "meals"]),
+            "nhanes": (sk.SurveyDesign(nhanes, weights="WTMEC2YR", strata="SDMVSTRA",
+                                       psu="SDMVPSU", nest=True), ["HI_CHOL"]),
+            "jk1_clus1": (r_jk1_design(apiclus1), ["api00", "enroll"])}
+
+
+@pytest.mark.parametrize("case", ["kigyo_srs", "kigyo_pps", "clus1", "clus2", "strat_domain",
+                                  "nhanes", "jk1_clus1"])
+def test_deff(deff_designs, case):
+    """R's deff.R: deff=TRUE divides by the SRS-without-replacement variance (1.0101 for the
+    SRS of 10 firms out of 1000), deff="replace" by the with-replacement one (1.9741 and
+    18.157 for the PPS sample's mean and total)."""
+    ref = _deff_ref()
+    assert _deff_ref("4.1.1")["value"].to_numpy() == pytest.approx(ref["value"].to_numpy(),
+                                                                   rel=1e-12)
+    d, names = deff_designs[case]
+    for kind, fn in (("mean", sk.mean), ("total", sk.total)):
+        for label, arg in (("TRUE", True), ("replace", "replace")):
+            got = fn(d, names, deff=arg)["deff"].to_numpy()
+            np.testing.assert_allclose(got, _rv(ref, case, f"{kind}_{label}"), rtol=1e-6)
+    assert np.isnan(sk.mean(d, names, deff=False)["deff"]).all()
+
+
+def test_deff_proportions_and_groups(deff_designs):
+    ref = _deff_ref()
+    clus1, clus2 = deff_designs["clus1"][0], deff_designs["clus2"][0]
+    for label, arg in (("TRUE", True), ("replace", "replace")):
+        got = sk.proportion(clus1, "stype", deff=arg)["deff"].to_numpy()
+        np.testing.assert_allclose(got, _rv(ref, "clus1", f"prop_stype_{label}"), rtol=1e-6)
+        got = sk.mean(clus2, "api00", by="stype", deff=arg)["deff"].to_numpy()
+        np.testing.assert_allclose(got, _rv(ref, "clus2", f"by_stype_mean_{label}"), rtol=1e-6)
+    with pytest.raises(sk.SurveyKitError, match="deff"):
+        sk.mean(clus1, "api00", deff="srs")
+
+
+MODEL_DEFF = {"lm_clus1": ("clus1", "api99 ~ enroll + api.stu", "gaussian"),
+              "logit_strat_domain": ("strat_domain", "sch_yes ~ ell + meals", "quasibinomial"),
+              "logit_nhanes": ("nhanes", "HI_CHOL ~ agecat + RIAGENDR", "binomial"),
+              "poisson_clus2": ("clus2", "emer ~ ell + stype", "poisson")}
+
+
+@pytest.mark.parametrize("case", list(MODEL_DEFF))
+def test_defftest(deff_designs, case):
+    """R's defftest.R: deff(svyglm(..., deff=TRUE)) = design SE^2 / SE^2 of the glm fitted to
+    the same data as an SRS (1.92, 2.50, 2.69 on apiclus1)."""
+    ref = _deff_ref()
+    dname, formula, family = MODEL_DEFF[case]
+    d = deff_designs[dname][0]
+    if "sch_yes" in formula:
+        d = d.with_columns(sch_yes=(d.data["sch.wide"] == "Yes").astype(int))
+    fit = sk.glm(d, formula, family=family)
+    np.testing.assert_allclose(fit.params, _rv(ref, case, "coef"), rtol=1e-6)
+    np.testing.assert_allclose(fit.deff(), _rv(ref, case, "model_deff"), rtol=1e-6)

@@ -62,9 +62,37 @@ def _design_df(design: Design) -> float:
     return float(design.df)
 
 
+DeffKind = bool | Literal["replace"]
+
+
+def _check_deff(deff: Any) -> None:
+    if deff not in (True, False, "replace"):
+        raise EstimationError(f"unknown deff={deff!r}",
+                              hint="use True (R's deff=TRUE), 'replace' or False")
+
+
+def _deff_as(deff: Any, value: float, n: int, weight_sum: float, design: Design) -> float:
+    """The design effect asked for, from the estimator's ``deff=TRUE`` value.
+
+    ``True``: R's ``deff=TRUE`` (variance over that of simple random sampling without
+    replacement from a population of ``sum(w)``; see ``_deff`` in the estimation core);
+    ``"replace"``: R's ``deff="replace"``, against sampling WITH replacement, i.e. without the
+    finite-population factor ``(sum(w) - n) / sum(w)``; ``False``: NaN (not computed)."""
+    if deff is False:
+        return float("nan")
+    if deff is True or not np.isfinite(value):
+        return float(value)
+    fpc = getattr(design, "fpc_f", None)
+    has_fpc = (not design.is_replicate and fpc is not None and bool(np.any(fpc < 1)))
+    if has_fpc or weight_sum >= 2 * n:  # the without-replacement formula was used
+        return float(value) * (weight_sum - n) / weight_sum
+    return float(value)
+
+
 def _describe(design: Design, var: str | Sequence[str], by: str | Sequence[str] | None,
               kind: str, na_rm: bool, level: float, progress: bool | None, na: str,
-              vcov: bool) -> pd.DataFrame:
+              vcov: bool, deff: Any = True) -> pd.DataFrame:
+    _check_deff(deff)
     design = check_design(design)
     level = _check_level(level)
     names = as_list(var, "var")
@@ -117,9 +145,14 @@ def _describe(design: Design, var: str | Sequence[str], by: str | Sequence[str] 
         res = estimate_by(design, y, codes, G, kind, joint=vcov, progress=progress,
                           keep_reps=vcov and design.is_replicate)
     n_used = None
+    w_used = None
     if codes.ndim == 2:  # respondents behind each variable's estimate
         ok = design.domain & (design.base_weights != 0)
         n_used = np.column_stack([np.bincount(c[(c >= 0) & ok], minlength=G) for c in codes.T])
+        if deff == "replace":
+            w_used = np.column_stack([np.bincount(c[(c >= 0) & ok], minlength=G,
+                                                  weights=design.base_weights[(c >= 0) & ok])
+                                      for c in codes.T])
     for g, e in enumerate(res.groups):
         has = n_used[g] > 0 if n_used is not None else np.full(len(names), e.n > 0)
         for j in np.flatnonzero(has):
@@ -131,9 +164,11 @@ def _describe(design: Design, var: str | Sequence[str], by: str | Sequence[str] 
         for j, name in enumerate(names):
             est, s = float(e.theta[j]), float(se[j])
             n_j = int(n_used[g, j]) if n_used is not None else e.n
+            wsum = float(w_used[g, j]) if w_used is not None else e.weight_sum
             rows.append({**key, "variable": name, "estimate": est, "std_error": s,
                          "ci_low": est - z * s, "ci_high": est + z * s,
-                         "deff": float(e.deff[j]), "n_unweighted": n_j,
+                         "deff": _deff_as(deff, e.deff[j], n_j, wsum, design),
+                         "n_unweighted": n_j,
                          "n_missing": int(n_missing[g, j])})
     out = tidy_result(rows, by_names, RESULT_COLUMNS, synthetic=design.is_synthetic,
                       n_missing_by=groups.n_missing_by, vcov=res.joint,
@@ -146,11 +181,13 @@ def _describe(design: Design, var: str | Sequence[str], by: str | Sequence[str] 
 
 def mean(design: Design, var: str | Sequence[str], by: str | Sequence[str] | None = None, *,
          na_rm: bool = True, na: NaRule = "listwise", level: float = 0.95,
-         vcov: bool = False, progress: bool | None = None) -> pd.DataFrame:
+         vcov: bool = False, progress: bool | None = None,
+         deff: DeffKind = True) -> pd.DataFrame:
     """Weighted mean of one or several numeric variables, overall or by groups (``svymean``).
 
     CIs are Wald intervals with normal quantiles, as R's ``confint(svymean(...))``; ``deff`` is
-    R's ``deff=TRUE`` (design variance / SRS-without-replacement variance).
+    R's ``deff=TRUE`` (design variance / SRS-without-replacement variance); ``deff="replace"``
+    is R's ``deff="replace"`` (against SRS with replacement); ``deff=False`` leaves it NaN.
 
     Missing values (``na_rm=True``) are excluded as a domain. With several variables the
     default ``na="listwise"`` is R's ``svymean(~a+b, na.rm=TRUE)``: a respondent missing any of
@@ -161,16 +198,17 @@ def mean(design: Design, var: str | Sequence[str], by: str | Sequence[str] | Non
     ``svyby(..., covmat=TRUE)``) in ``attrs["vcov"]`` and the design df in ``attrs["df"]``,
     for :func:`surveykit.contrast`. Parameter names: see :mod:`surveykit.estimation._result`.
     """
-    return _describe(design, var, by, "mean", na_rm, level, progress, na, vcov)
+    return _describe(design, var, by, "mean", na_rm, level, progress, na, vcov, deff)
 
 
 def total(design: Design, var: str | Sequence[str], by: str | Sequence[str] | None = None, *,
           na_rm: bool = True, na: NaRule = "listwise", level: float = 0.95,
-          vcov: bool = False, progress: bool | None = None) -> pd.DataFrame:
+          vcov: bool = False, progress: bool | None = None,
+          deff: DeffKind = True) -> pd.DataFrame:
     """Weighted (population) total of numeric variables, overall or by groups (``svytotal``).
 
-    Missing values, ``na`` and ``vcov`` as in :func:`mean`."""
-    return _describe(design, var, by, "total", na_rm, level, progress, na, vcov)
+    Missing values, ``na``, ``vcov`` and ``deff`` as in :func:`mean`."""
+    return _describe(design, var, by, "total", na_rm, level, progress, na, vcov, deff)
 
 
 def _t_quantile(level: float, df: float) -> float:
@@ -328,7 +366,7 @@ def _ci_df_n(design: Design, groups: Groups) -> tuple[np.ndarray, np.ndarray]:
 
 def proportion(design: Design, var: str, by: str | Sequence[str] | None = None, *,
                ci: CIMethod = "logit", level: float = 0.95, vcov: bool = False,
-               progress: bool | None = None) -> pd.DataFrame:
+               progress: bool | None = None, deff: DeffKind = True) -> pd.DataFrame:
     """Weighted share of each category of ``var``, overall or by groups.
 
     One row per category (``level``, in sorted code order; every category of the variable is
@@ -337,7 +375,8 @@ def proportion(design: Design, var: str, by: str | Sequence[str] | None = None, 
     for groups) with t quantiles on the design degrees of freedom of the group, which, as in R,
     still count the group's respondents with a missing ``var`` (see :func:`_ci_df_n`; to leave
     them out of the df too, pass ``design.subset(<var not missing>)``, R's ``subset`` idiom).
-    ``deff`` as R's ``deff=TRUE``. ``n_unweighted`` is the number of respondents in the group
+    ``deff`` as R's ``deff=TRUE`` (``deff="replace"``: against SRS with replacement, as R).
+    ``n_unweighted`` is the number of respondents in the group
     with a non-missing ``var``. ``vcov=True``: joint covariance of all rows in
     ``attrs["vcov"]`` (names "group:var:level"), as :func:`mean`.
     """
@@ -345,6 +384,7 @@ def proportion(design: Design, var: str, by: str | Sequence[str] | None = None, 
     level = _check_level(level)
     if ci not in CI_METHODS:
         raise EstimationError(f"unknown CI method {ci!r}", hint=f"use one of {CI_METHODS}")
+    _check_deff(deff)
     if not isinstance(var, str):
         raise EstimationError("proportion() takes one variable name", values=[var])
     by_names = as_list(by, "by")
@@ -379,7 +419,8 @@ def proportion(design: Design, var: str, by: str | Sequence[str] | None = None, 
         for j, lv in enumerate(levels):
             rows.append({**key, "variable": var, "level": lv, "estimate": float(e.theta[j]),
                          "std_error": float(se[j]), "ci_low": float(lo[j]),
-                         "ci_high": float(hi[j]), "deff": float(e.deff[j]),
+                         "ci_high": float(hi[j]),
+                         "deff": _deff_as(deff, e.deff[j], e.n, e.weight_sum, design),
                          "n_unweighted": e.n, "n_missing": int(nmiss[g])})
     out = tidy_result(rows, by_names, PROPORTION_COLUMNS, synthetic=design.is_synthetic,
                       n_missing_by=groups.n_missing_by, vcov=res.joint,
