@@ -682,12 +682,15 @@ class SurveyDesign(_Base):
             x = x[:, None]
         if x.shape[0] != self.n_total:
             raise DesignError(f"scores have {x.shape[0]} rows, design has {self.n_total}")
+        within = tuple(c for c in self.calibrations if getattr(c, "stage", 0) > 0)
         for cal in self.calibrations:
-            x = cal.residualize(x)
+            if getattr(cal, "stage", 0) == 0:
+                x = cal.residualize(x)
         # R drops the rows outside a domain before svyrecvar, except for calibrated designs,
         # whose subsets keep every row (zero weight; their residualised scores are non-zero)
         present = None if self.calibrations else self.weights != 0
-        return recursive_vcov(self.stages, x, present, self.lonely_psu, self._later_stages)
+        return recursive_vcov(self.stages, x, present, self.lonely_psu, self._later_stages,
+                              within)
 
     def vcov_psu_totals(self, z: np.ndarray, present_psu: np.ndarray | None = None
                         ) -> np.ndarray:

@@ -190,10 +190,12 @@ def unit_variance(stage: Stage, z: np.ndarray, present: np.ndarray, multiplier: 
 
 
 def recursive_vcov(stages: tuple[Stage, ...], x: np.ndarray, present_rows: np.ndarray | None,
-                   lonely_psu: str, later_stages: bool) -> np.ndarray:
+                   lonely_psu: str, later_stages: bool, within: tuple[Any, ...] = ()
+                   ) -> np.ndarray:
     """R's ``multistage``: the first stage, plus every later stage weighted by the sampling
     fractions of the stages above it when ``later_stages`` (an FPC given, not ultimate
-    cluster)."""
+    cluster). ``within``: calibrations within the units of stage ``s`` (``.stage = s``,
+    ``.residualize``), applied to the scores before the stages below ``s``, as R."""
     first = stages[0]
     v = stage_variance(first, x, present_rows, np.ones(first.n_strata), lonely_psu, 1)
     if not later_stages:
@@ -201,6 +203,9 @@ def recursive_vcov(stages: tuple[Stage, ...], x: np.ndarray, present_rows: np.nd
     mult = np.ones(first.n_strata)
     prev = first
     for number, stage in enumerate(stages[1:], start=2):
+        for cal in within:
+            if cal.stage == number - 1:
+                x = cal.residualize(x)
         # the parent unit's stratum at the previous stage carries that stage's n/N
         up = prev.cluster_stratum[stage.parent]
         mult = mult[up] * prev.ratio[up]

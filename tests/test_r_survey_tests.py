@@ -351,3 +351,117 @@ def test_defftest(deff_designs, case):
     fit = sk.glm(d, formula, family=family)
     np.testing.assert_allclose(fit.params, _rv(ref, case, "coef"), rtol=1e-6)
     np.testing.assert_allclose(fit.deff(), _rv(ref, case, "model_deff"), rtol=1e-6)
+
+
+# ----------------------------------------------------------------- caleg.R, regpredict.R
+def _cal_ref(version: str = "4.5") -> pd.DataFrame:
+    return pd.read_csv(R_FIXTURES / f"rtests_calibrate_{version}.csv")
+
+
+def _check(res: pd.DataFrame, ref: pd.DataFrame, case: str, name: str, atol: float = 0.0):
+    np.testing.assert_allclose(res["estimate"], _rv(ref, case, name), rtol=1e-6)
+    np.testing.assert_allclose(res["std_error"], _rv(ref, case, f"{name}_se"), rtol=1e-4,
+                               atol=atol)
+
+
+def test_caleg_versions_agree():
+    a, b = _cal_ref(), _cal_ref("4.1.1")
+    np.testing.assert_allclose(a["value"], b["value"], rtol=1e-9, atol=1e-6)
+
+
+def test_caleg_stage1_calibration_to_cluster_totals():
+    """calibrate(dclus2, ~api99, pop, stage=1): each district's schools calibrated to its own
+    api99 total and school count; the first-stage variance is unchanged, the second-stage
+    variance uses the within-district regression residuals."""
+    ref = _cal_ref()
+    data = pd.read_csv(R_FIXTURES / "rtests_calibrate_apiclus2a.csv")
+    d = sk.SurveyDesign(data, psu=["dnum", "snum"], fpc=["fpc1", "fpc2"])
+    _check(sk.mean(d, "api00"), ref, "stage1_uncal", "mean_api00")
+    q = ref[(ref["case"] == "stage1") & ref["quantity"].str.startswith("pop_")]
+    pop = {k.removeprefix("pop_"): g["value"].to_numpy(float)
+           for k, g in q.groupby("quantity", sort=False)}
+    g = sk.calibrate(d, "~api99", pop, stage=1)
+    np.testing.assert_allclose(g.weights, _rv(ref, "stage1", "weights"), rtol=1e-8)
+    _check(sk.mean(g, "api99"), ref, "stage1", "mean_api99")
+    _check(sk.mean(g, "api00"), ref, "stage1", "mean_api00")
+    _check(sk.total(g, "enroll"), ref, "stage1", "total_enroll")
+    by = sk.mean(g, "api00", by="dnum")
+    np.testing.assert_allclose(by["estimate"], _rv(ref, "stage1", "by_dnum_api00"), rtol=1e-6)
+    np.testing.assert_allclose(by["std_error"], _rv(ref, "stage1", "by_dnum_api00_se"),
+                               rtol=1e-4, atol=1e-8)
+    # every cluster hits its own totals: within-cluster weights (weight x n1 / N1) sum to them
+    n1 = data["dnum"].nunique()
+    within = g.weights * n1 / data["fpc1"].to_numpy()
+    for k, tot in pop.items():
+        rows = (data["dnum"].astype(str) == k).to_numpy()
+        got = [within[rows].sum(), (within[rows] * data["api99"].to_numpy()[rows]).sum()]
+        np.testing.assert_allclose(got, tot, rtol=1e-8)
+    with pytest.raises(sk.SurveyKitError, match="exactly the sampled clusters"):
+        sk.calibrate(d, "~api99", dict(list(pop.items())[:-1]), stage=1)
+
+
+def test_caleg_aggregate_stage(dclus1, apiclus1):
+    """aggregate=1: one g per cluster (no weight variation within clusters), totals hit.
+    R's linear version gives one district negative weights (g = -0.146): surveykit refuses
+    them (README), so the numbers are compared on raking to the same totals."""
+    ref = _cal_ref()
+    pop = _rv(ref, "aggregate", "pop")
+    assert (_rv(ref, "aggregate", "weights") < 0).sum() > 0
+    with pytest.raises(sk.SurveyKitError, match="negative weight"):
+        sk.calibrate(dclus1, "~enroll", pop, aggregate_stage=1)
+    g = sk.calibrate(dclus1, "~enroll", pop, aggregate_stage=1, method="raking")
+    np.testing.assert_allclose(g.weights, _rv(ref, "aggregate_raking", "weights"), rtol=1e-8)
+    w = pd.Series(g.weights).groupby(apiclus1["dnum"]).agg(["min", "max"])
+    np.testing.assert_allclose(w["min"], w["max"], rtol=1e-12)
+    np.testing.assert_allclose(sk.total(g, "enroll")["estimate"], pop[1], rtol=1e-8)
+    _check(sk.total(g, "api.stu"), ref, "aggregate_raking", "total_api.stu")
+    _check(sk.mean(g.subset(apiclus1["stype"] == "H"), "api00"), ref, "aggregate_raking",
+           "mean_api00_domain_H")
+
+
+def test_caleg_bounded_and_ratio_estimators(dclus1, dstrat):
+    ref = _cal_ref()
+    pop = _rv(ref, "aggregate", "pop")
+    b = sk.calibrate(dclus1, "~enroll", pop, bounds=(0.6, 1.5))
+    gr = b.weights / dclus1.weights
+    np.testing.assert_allclose([gr.min(), gr.max()], _rv(ref, "bounded", "g_range"), rtol=1e-6)
+    _check(sk.total(b, "api.stu"), ref, "bounded", "total_api.stu")
+    T = float(_rv(ref, "ratio", "total_enroll_pop")[0])
+    # the ratio estimator four ways (regpredict.R): variance=1, 2 (any constant), per unit
+    for name, variance in (("variance1", [1]), ("variance2", [2]),
+                           ("variance_unit", "enroll")):
+        g = sk.calibrate(dstrat, "~enroll - 1", [T], variance=variance)
+        _check(sk.total(g, "api.stu"), ref, "ratio", name)
+    np.testing.assert_allclose(_rv(ref, "ratio", "variance1"), _rv(ref, "ratio", "predict_total"),
+                               rtol=1e-10)
+    g = sk.calibrate(dstrat, "~enroll - 1", [T], variance="enroll")
+    np.testing.assert_allclose(g.weights, _rv(ref, "ratio", "variance_unit_weights"), rtol=1e-8)
+    # the regression estimator (regpredict.R)
+    npop = float(_rv(ref, "regression", "npop")[0])
+    g = sk.calibrate(dstrat, "~enroll", [npop, T])
+    _check(sk.total(g, "api.stu"), ref, "regression", "total_api.stu")
+
+
+def test_caleg_unit_specific_bounds(dstrat, dclus1, apiclus1):
+    ref = _cal_ref()
+    T = float(_rv(ref, "ratio", "total_enroll_pop")[0])
+    n = dstrat.n_total
+    lo = np.r_[1.0, 1.0, np.full(n - 2, -np.inf)]
+    hi = np.r_[1.0, 1.0, np.full(n - 2, np.inf)]
+    g = sk.calibrate(dstrat, "~enroll - 1", [T], bounds=(lo, hi), variance="enroll")
+    np.testing.assert_allclose(g.weights, _rv(ref, "unit_bounds", "weights"), rtol=1e-6)
+    np.testing.assert_allclose(g.weights[:2], dstrat.weights[:2], rtol=1e-12)
+    _check(sk.total(g, "api.stu"), ref, "unit_bounds", "total_api.stu")
+    lo2 = np.r_[44.21, 44.21, np.full(n - 2, -np.inf)]
+    hi2 = np.r_[44.21, 44.21, np.full(n - 2, np.inf)]
+    g2 = sk.calibrate(dstrat, "~enroll - 1", [T], bounds=(lo2, hi2), bounds_const=True,
+                      variance="enroll")
+    np.testing.assert_allclose(g2.weights, _rv(ref, "unit_bounds_const", "weights"), rtol=1e-6)
+    _check(sk.total(g2, "api.stu"), ref, "unit_bounds_const", "total_api.stu")
+    e = apiclus1["stype"].eq("E").to_numpy()
+    r = sk.calibrate(dclus1, "~stype", [6194, 755, 1018], method="raking",
+                     bounds=(np.where(e, 0.8, 0.5), np.where(e, 1.2, 2.0)))
+    np.testing.assert_allclose(r.weights, _rv(ref, "unit_bounds_raking", "weights"), rtol=1e-6)
+    _check(sk.mean(r, "api00"), ref, "unit_bounds_raking", "mean_api00")
+    with pytest.raises(sk.SurveyKitError, match="one value per row"):
+        sk.calibrate(dstrat, "~enroll - 1", [T], bounds=(np.zeros(3), np.ones(3) * 2))
