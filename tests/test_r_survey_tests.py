@@ -525,3 +525,75 @@ def test_lonely_domain_adjustment_warns(apistrat, nhanes):
     d = _lonely_domains(apistrat, nhanes, "adjust", True)["clus1_row31"][0]
     with pytest.warns(UserWarning, match="single sampled unit in the domain"):
         sk.mean(d, "api00")
+
+
+# ----------------------------------------------------------------- short R tests, ported
+def test_domain_R(dstrat, apistrat, dclus1, apiclus1):
+    """domain.R: a domain mean's SE equals the SE of the domain's coefficient in a glm
+    without intercept and of the ratio estimator, also on a calibrated design."""
+    yes = apistrat["comp.imp"].eq("Yes")
+    m1 = sk.mean(dstrat.subset(yes), "enroll")
+    d2 = dstrat.with_columns(num=apistrat["enroll"] * yes, den=yes.astype(float))
+    m2 = sk.glm(dstrat, "enroll ~ C(comp.imp) - 1")
+    m3 = sk.ratio(d2, "num", "den")
+    se2 = m2.std_errors.iloc[[i for i, n in enumerate(m2.params.index) if "Yes" in n]].item()
+    np.testing.assert_allclose(m1["std_error"].item(), se2, rtol=1e-10)
+    np.testing.assert_allclose(m1["std_error"].item(), m3["std_error"].item(), rtol=1e-10)
+    pop = {"Intercept": 6194, "stype[T.H]": 755, "stype[T.M]": 1018, "api99": 3914069}
+    g3 = sk.calibrate(dclus1, "~stype + api99", pop)
+    cy = apiclus1["comp.imp"].eq("Yes")
+    c1 = sk.mean(g3.subset(cy), "api00")
+    c2 = sk.glm(g3, "api00 ~ C(comp.imp) - 1")
+    se = c2.std_errors.iloc[[i for i, n in enumerate(c2.params.index) if "Yes" in n]].item()
+    np.testing.assert_allclose(c1["std_error"].item(), se, rtol=1e-8)
+
+
+def test_badcal_R():
+    """badcal.R: linear and raking calibration to category counts give the same totals."""
+    data = pd.DataFrame({"x": [1, 1, 1, 1, 2, 2, 2, 2, 2, 2], "w": [10.0] * 10})
+    d = sk.SurveyDesign(data, weights="w")
+    lin = sk.calibrate(d, "~C(x)", [10000, 5000])
+    rak = sk.calibrate(d, "~C(x)", [10000, 5000], method="raking")
+    a = sk.total(lin.with_columns(x2=data["x"].eq(2).astype(float)), "x2")
+    b = sk.total(rak.with_columns(x2=data["x"].eq(2).astype(float)), "x2")
+    np.testing.assert_allclose(a["estimate"], b["estimate"], rtol=1e-10)
+    np.testing.assert_allclose(a["std_error"], b["std_error"], atol=1e-9)  # both ~0
+    np.testing.assert_allclose(lin.weights.sum(), 10000, rtol=1e-10)
+
+
+def test_svyby_se_R(dstrat):
+    """svyby_se.R: by-group SEs are the square roots of the joint covariance's diagonal."""
+    t = sk.total(dstrat, "enroll", by="stype", vcov=True)
+    np.testing.assert_allclose(t["std_error"], np.sqrt(np.diag(t.attrs["vcov"].to_numpy())),
+                               rtol=1e-12)
+
+
+@pytest.mark.parametrize("replicate", [False, True])
+def test_bycovmat_R_ratios(dclus1, apiclus1, replicate):
+    """bycovmat.R: ratio estimates and their covariance equal svycontrast of the totals
+    (delta method on a linearisation design; on a replicate design R evaluates the ratios on
+    the totals' replicates, as surveykit's default does, and the two agree to 1e-10)."""
+    from conftest import r_jk1_design
+
+    d = r_jk1_design(apiclus1) if replicate else dclus1
+    rat = sk.ratio(d, ["ell", "mobility"], "meals", vcov=True)
+    tot = sk.total(d, ["ell", "mobility", "meals"], vcov=True)
+    names = list(tot.attrs["vcov"].names)
+    c = sk.contrast(tot, lambda v: [v[names[0]] / v[names[2]], v[names[1]] / v[names[2]]])
+    np.testing.assert_allclose(c["estimate"], rat["estimate"], rtol=1e-10)
+    np.testing.assert_allclose(c.attrs["vcov"].to_numpy(), rat.attrs["vcov"].to_numpy(),
+                               rtol=1e-8)
+
+
+def test_confintrep_R(apiclus2):
+    """confintrep.R: profile-likelihood CI of an intercept-only quasibinomial glm on a
+    two-stage design has no NA; withReplicates of a total and its log gives CIs."""
+    d = sk.SurveyDesign(apiclus2.assign(ci=apiclus2["comp.imp"].eq("Yes").astype(int)),
+                        psu=["dnum", "snum"], fpc=["fpc1", "fpc2"])
+    m = sk.glm(d, "ci ~ 1", family="quasibinomial")
+    ci = m.confint(method="likelihood")
+    assert np.isfinite(ci[["ci_low", "ci_high"]].to_numpy()).all()
+    assert ci["ci_low"].item() < m.params.item() < ci["ci_high"].item()
+    r = sk.with_replicates(d.replicate("jk1"), lambda w, data: [
+        np.sum(data["meals"] * w), np.log(np.sum(data["meals"] * w))])
+    assert np.isfinite(r[["ci_low", "ci_high"]].to_numpy()).all()
