@@ -203,3 +203,17 @@ def test_replicate_spec_equals_replicating_the_mi_design():
     bad = [with_rw[0], with_rw[1].assign(rw0=with_rw[1]["rw0"] + 1), with_rw[2]]
     with pytest.raises(ImputationError, match="design column differs"):
         sk.mi_design(bad, weights="w", repweights=cols)
+
+
+def test_with_replicates_on_an_imputed_replicate_design():
+    frames = _imputations(9, 120, 3)
+    rep = _mi(frames).replicate("jkn")
+
+    def stat(w, d):
+        return np.average(d["x"], weights=w)
+
+    r = sk.with_replicates(rep, stat)
+    m = sk.mean(rep, "x")
+    np.testing.assert_allclose(r["estimate"], m["estimate"], rtol=1e-12)
+    np.testing.assert_allclose(r["std_error"], m["std_error"], rtol=1e-10)
+    assert "fmi" in r.columns
