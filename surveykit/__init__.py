@@ -73,6 +73,8 @@ _API: dict[str, str] = {
     "MultinomResult": "surveykit.models",
     # survey experiments and list experiments (issue 22)
     "experiment": "surveykit.experiments",
+    "list_experiment": "surveykit.experiments",
+    "balance": "surveykit.experiments",
     # published tables, replica, replication
     "published": "surveykit.published",
     "replica": "surveykit.replica",

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import surveykit as sk
@@ -164,6 +164,7 @@ def test_bad_inputs(dnh, dstrat_domain):
         sk.experiment(dnh, "nope", "race")
 
 
+@settings(deadline=None, max_examples=25)
 @given(seed=st.integers(0, 10_000), scale=st.floats(0.01, 100))
 def test_invariant_to_row_order_weight_scale_and_domain_as_zero_weights(seed, scale):
     rng = np.random.default_rng(seed)
@@ -184,3 +185,42 @@ def test_invariant_to_row_order_weight_scale_and_domain_as_zero_weights(seed, sc
     kept = sk.SurveyDesign(df[df["keep"]], weights="w", psu="psu")
     res3 = sk.experiment(kept, "y", "t", covariates=["x"], estimator="lin")
     np.testing.assert_allclose(res3["estimate"], res["estimate"], rtol=1e-9, atol=1e-12)
+
+
+def check_omnibus(res: pd.DataFrame, ref: pd.DataFrame, case: str) -> None:
+    r = ref[ref["case"] == case].set_index("name")
+    t = res.attrs["omnibus_test"]
+    assert t["statistic"] == pytest.approx(r.loc["omnibus", "estimate"], rel=1e-5)
+    assert t["df"] == r.loc["df_num", "estimate"]
+    assert t["ddf"] == r.loc["omnibus", "df"]
+    assert t["p_value"] == pytest.approx(r.loc["omnibus", "p_value"], rel=1e-4)
+
+
+def test_balance_omnibus_matches_regtermtest(dnh, rclus1, ref):
+    res = sk.balance(dnh, "RIAGENDR", ["agecat", "race"], categorical=["race"])
+    check_omnibus(res, ref, "balance_nhanes")
+    res2 = sk.balance(rclus1, "awards", ["meals", "ell", "stype"])
+    check_omnibus(res2, ref, "balance_jk1")
+
+
+def test_balance_means_and_standardised_differences(dnh):
+    res = sk.balance(dnh, "RIAGENDR", ["agecat", "race"], categorical=["race"])
+    df = dnh.data
+    w = df["WTMEC2YR"]
+    x = (df["agecat"] == "(19,39]").astype(float)
+    m = {a: np.average(x[df["RIAGENDR"] == a], weights=w[df["RIAGENDR"] == a]) for a in (1, 2)}
+    row = res[(res["variable"] == "agecat") & (res["level"] == "(19,39]")].set_index("arm")
+    assert row.loc[1, "mean"] == pytest.approx(m[1])
+    pooled = np.sqrt((m[1] * (1 - m[1]) + m[2] * (1 - m[2])) / 2)
+    assert row.loc[2, "std_diff"] == pytest.approx((m[2] - m[1]) / pooled)
+    assert np.isnan(row.loc[1, "std_diff"])
+    # shares of a categorical covariate sum to one in each arm
+    sums = res[res["variable"] == "race"].groupby("arm")["mean"].sum()
+    np.testing.assert_allclose(sums, 1.0)
+
+
+def test_balance_bad_input(dnh):
+    with pytest.raises(SurveyKitError, match="constant"):
+        sk.balance(dnh.with_columns(one=np.ones(dnh.n_total)), "RIAGENDR", ["one"])
+    with pytest.raises(SurveyKitError, match="not found"):
+        sk.balance(dnh, "RIAGENDR", ["nope"])

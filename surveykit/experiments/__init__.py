@@ -15,3 +15,9 @@ from __future__ import annotations
 from surveykit.experiments.experiment import experiment
 
 __all__ = ["experiment"]
+from surveykit.experiments.list_experiment import list_experiment
+
+__all__ += ["list_experiment"]
+from surveykit.experiments.balance import balance  # noqa: E402
+
+__all__ += ["balance"]

@@ -97,5 +97,17 @@ rt3 <- regTermTest(h2, ~awards:stype)
 add("strat_domain_by_test", "awards:stype", as.numeric(rt3$Ftest), NA, rt3$ddf, as.numeric(rt3$p))
 add("strat_domain_by_test", "df_num", rt3$df)
 
+## 4. balance: omnibus test = regTermTest on a survey logit of the arm on the covariates
+dnh_all <- svydesign(id = ~SDMVPSU, strata = ~SDMVSTRA, weights = ~WTMEC2YR, nest = TRUE,
+                     data = nhanes)
+b1 <- svyglm(I(RIAGENDR == 2) ~ agecat + factor(race), dnh_all, family = quasibinomial)
+bt <- regTermTest(b1, ~agecat + factor(race))
+add("balance_nhanes", "omnibus", as.numeric(bt$Ftest), NA, bt$ddf, as.numeric(bt$p))
+add("balance_nhanes", "df_num", bt$df)
+b2 <- svyglm(I(awards == "Yes") ~ meals + ell + stype, rclus1, family = quasibinomial)
+bt2 <- regTermTest(b2, ~meals + ell + stype)
+add("balance_jk1", "omnibus", as.numeric(bt2$Ftest), NA, bt2$ddf, as.numeric(bt2$p))
+add("balance_jk1", "df_num", bt2$df)
+
 res <- do.call(rbind, rows)
 write.csv(res, file.path(out, "experiments_survey.csv"), row.names = FALSE)
