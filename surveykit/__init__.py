@@ -75,6 +75,7 @@ _API: dict[str, str] = {
     "experiment": "surveykit.experiments",
     "list_experiment": "surveykit.experiments",
     "balance": "surveykit.experiments",
+    "list_design_test": "surveykit.experiments",
     # published tables, replica, replication
     "published": "surveykit.published",
     "replica": "surveykit.replica",

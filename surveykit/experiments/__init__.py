@@ -21,3 +21,6 @@ __all__ += ["list_experiment"]
 from surveykit.experiments.balance import balance  # noqa: E402
 
 __all__ += ["balance"]
+from surveykit.experiments.list_design_test import list_design_test  # noqa: E402
+
+__all__ += ["list_design_test"]

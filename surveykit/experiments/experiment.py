@@ -338,3 +338,15 @@ def experiment(design: Any, outcome: str, treatment: str, *, control: Any = None
         out.attrs["equal_effects_test"] = equal_effects_test(theta, V, G, len(arms), df,
                                                              f"{treatment}:{by}")
     return mark_synthetic(out, design)
+
+
+def effects_frame(result: pd.DataFrame) -> pd.DataFrame:
+    """An :func:`experiment` result reshaped for :func:`surveykit.plot.estimates`: one panel per
+    arm ("<arm> vs <control>"), one row per group (``by``), effects with their CIs."""
+    by_cols = [c for c in result.columns[: result.columns.get_loc("arm")]]
+    out = result[by_cols].copy()
+    out["variable"] = result["arm_label"] + " vs " + result["control"]
+    for c in ("estimate", "std_error", "ci_low", "ci_high"):
+        out[c] = result[c]
+    out.attrs = {k: v for k, v in result.attrs.items() if k in ("synthetic", "note")}
+    return out

@@ -33,7 +33,8 @@ DATA_SOURCE = "SYNTHETIC experiment data - illustrative, not findings about Chin
 
 # ---- published (issue 22's summary of Xu, Kostka & Cao 2022) ---------------------------------
 INFO_N = 750                    # students
-CONTROL_MEAN = 7.5              # support, 0-10, "about 7.5"
+CONTROL_MEAN = 7.5              # support, 0-10, "about 7.5" (read as the control mean)
+LATENT_SHIFT = -0.07            # ASSUMED: offsets the rounding/clipping of the 0-10 scale
 REPRESSION_EFFECT = -0.12       # "lowered support by about 12 %" (relative to control)
 # ---- ASSUMED --------------------------------------------------------------------------------
 N_UNIVERSITIES = 15             # 50 students in each, sampled as clusters in 3 regions
@@ -67,7 +68,7 @@ def information_experiment(seed: int = INFO_SEED) -> pd.DataFrame:
     female = (rng.random(n) < 0.52).astype(int)
     age = rng.integers(18, 26, n)
     trust = np.clip(np.round(rng.normal(3.6 + 0.3 * state_media, 0.9, n)), 1, 5).astype(int)
-    base = CONTROL_MEAN + 0.35 * (trust - 3.6) + 0.25 * (state_media - STATE_MEDIA_SHARE)
+    base = CONTROL_MEAN + LATENT_SHIFT + 0.35 * (trust - 3.6) + 0.25 * (state_media - STATE_MEDIA_SHARE)
     rel = np.where(arm == 2, np.where(state_media == 1, REPRESSION_BY_MEDIA[1],
                                       REPRESSION_BY_MEDIA[0]),
                    np.where(arm == 3, SOCIAL_ORDER_EFFECT, 0.0))
