@@ -68,7 +68,8 @@ def information_experiment(seed: int = INFO_SEED) -> pd.DataFrame:
     female = (rng.random(n) < 0.52).astype(int)
     age = rng.integers(18, 26, n)
     trust = np.clip(np.round(rng.normal(3.6 + 0.3 * state_media, 0.9, n)), 1, 5).astype(int)
-    base = CONTROL_MEAN + LATENT_SHIFT + 0.35 * (trust - 3.6) + 0.25 * (state_media - STATE_MEDIA_SHARE)
+    base = (CONTROL_MEAN + LATENT_SHIFT + 0.35 * (trust - 3.6)
+            + 0.25 * (state_media - STATE_MEDIA_SHARE))
     rel = np.where(arm == 2, np.where(state_media == 1, REPRESSION_BY_MEDIA[1],
                                       REPRESSION_BY_MEDIA[0]),
                    np.where(arm == 3, SOCIAL_ORDER_EFFECT, 0.0))
