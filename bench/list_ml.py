@@ -43,7 +43,8 @@ t2 <- proc.time()[["elapsed"]]
 g <- ict_conv(fm, data = d, treat = "treat", J = 3, method = "ml", maxIter = 100000)
 t3 <- proc.time()[["elapsed"]]
 write.csv(data.frame(default = c(f$par.treat, f$par.control),
-                     converged = c(g$par.treat, g$par.control), t_default = t1 - t0, t_converged = t3 - t2), "{out}", row.names = FALSE)
+                     converged = c(g$par.treat, g$par.control),
+                     t_default = t1 - t0, t_converged = t3 - t2), "{out}", row.names = FALSE)
 """
 
 
