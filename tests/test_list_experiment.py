@@ -253,7 +253,7 @@ def test_ml_separation_is_a_typed_convergence_error():
     t = rng.integers(0, 2, n)
     y = rng.binomial(3, 0.5, n) + t * x  # the sensitive item is exactly x: coefficients diverge
     d = sk.SurveyDesign(pd.DataFrame({"y": y, "t": t, "x": x}))
-    with pytest.raises(SurveyKitError, match="did not converge|diverge"):
+    with pytest.raises(SurveyKitError, match=r"did not converge|diverge"):
         sk.list_experiment(d, "y", "t", J=3, method="ml", covariates=["x"])
 
 
