@@ -90,6 +90,10 @@ _API: dict[str, str] = {
     "plot": "surveykit.plot",
     "labels": "surveykit.labels",
     "summary_table": "surveykit.summary_table",  # callable module: sk.summary_table(...)
+    # multiple imputation (Rubin's rules on every estimator and model)
+    "mi_design": "surveykit.mi.api",
+    "MIDesign": "surveykit.mi.api",
+    "impute": "surveykit.mi.api",
 }
 
 __all__ = ["__version__", *_API]

@@ -25,6 +25,7 @@ import pandas as pd
 
 from surveykit._dist import norm_ppf, norm_sf, t_ppf, t_sf
 from surveykit.errors import EstimationError
+from surveykit.mi.dispatch import mi_aware
 
 __all__ = ["Covariance", "Estimates", "as_estimates", "attach_covariance", "bind", "contrast"]
 
@@ -367,6 +368,7 @@ def _jacobian(fn: Callable[[dict[str, float]], Any], est: Estimates,
     return jac
 
 
+@mi_aware
 def contrast(obj: Any, weights: Any, *, level: float = 0.95, df: float | None = None,
              gradient: Callable[[dict[str, float]], Any] | None = None,
              names: Sequence[str] | None = None) -> pd.DataFrame:

@@ -42,6 +42,7 @@ from surveykit.estimation._core import (
 )
 from surveykit.estimation._result import tidy_result
 from surveykit.estimation.profile_ci import likelihood_ci
+from surveykit.mi.dispatch import mi_aware
 
 CIMethod = Literal["logit", "beta", "wald", "xlogit", "asin", "likelihood"]
 CI_METHODS = ("logit", "beta", "wald", "xlogit", "asin", "likelihood")
@@ -140,6 +141,7 @@ def _describe(design: Design, var: str | Sequence[str], by: str | Sequence[str] 
     return out
 
 
+@mi_aware
 def mean(design: Design, var: str | Sequence[str], by: str | Sequence[str] | None = None, *,
          na_rm: bool = True, na: NaRule = "listwise", level: float = 0.95,
          vcov: bool = False, progress: bool | None = None) -> pd.DataFrame:
@@ -160,6 +162,7 @@ def mean(design: Design, var: str | Sequence[str], by: str | Sequence[str] | Non
     return _describe(design, var, by, "mean", na_rm, level, progress, na, vcov)
 
 
+@mi_aware
 def total(design: Design, var: str | Sequence[str], by: str | Sequence[str] | None = None, *,
           na_rm: bool = True, na: NaRule = "listwise", level: float = 0.95,
           vcov: bool = False, progress: bool | None = None) -> pd.DataFrame:
@@ -309,6 +312,7 @@ def _ci_df_n(design: Design, groups: Groups) -> tuple[np.ndarray, np.ndarray]:
     return df, n
 
 
+@mi_aware
 def proportion(design: Design, var: str, by: str | Sequence[str] | None = None, *,
                ci: CIMethod = "logit", level: float = 0.95, vcov: bool = False,
                progress: bool | None = None) -> pd.DataFrame:

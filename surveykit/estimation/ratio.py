@@ -23,8 +23,10 @@ from surveykit.estimation._core import (
     warn_empty_groups,
 )
 from surveykit.estimation._result import tidy_result
+from surveykit.mi.dispatch import mi_aware
 
 
+@mi_aware
 def ratio(design: Design, numerator: str | Sequence[str], denominator: str,
           by: str | Sequence[str] | None = None, *, level: float = 0.95, vcov: bool = False,
           progress: bool | None = None) -> pd.DataFrame:
