@@ -52,6 +52,7 @@ _API: dict[str, str] = {
     "quantile": "surveykit.estimation",
     "var": "surveykit.estimation",
     "table": "surveykit.estimation",
+    "with_replicates": "surveykit.estimation",
     # inference on any result with a covariance (R's coef/vcov/svycontrast)
     "Estimates": "surveykit.inference",
     "as_estimates": "surveykit.inference",
