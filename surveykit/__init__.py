@@ -53,6 +53,7 @@ _API: dict[str, str] = {
     "quantile": "surveykit.estimation",
     "var": "surveykit.estimation",
     "table": "surveykit.estimation",
+    "with_replicates": "surveykit.estimation",
     # inference on any result with a covariance (R's coef/vcov/svycontrast)
     "Estimates": "surveykit.inference",
     "as_estimates": "surveykit.inference",
@@ -72,6 +73,11 @@ _API: dict[str, str] = {
     "pchisqsum": "surveykit.distributions",
     "multinom": "surveykit.models",
     "MultinomResult": "surveykit.models",
+    # survey experiments and list experiments (issue 22)
+    "experiment": "surveykit.experiments",
+    "list_experiment": "surveykit.experiments",
+    "balance": "surveykit.experiments",
+    "list_design_test": "surveykit.experiments",
     # published tables, replica, replication
     "published": "surveykit.published",
     "replica": "surveykit.replica",

@@ -53,7 +53,8 @@ FLOORS: tuple[tuple[str, tuple[str, ...]], ...] = (
         "surveykit.models=",  # the models package re-exports tables and tests (its API)
     )),
     ("applications and commands", (
-        "surveykit=", "surveykit.mi", "surveykit.replica", "surveykit.replication",
+        "surveykit=", "surveykit.mi", "surveykit.experiments", "surveykit.replica",
+        "surveykit.replication",
         "surveykit.sensitivity",
         "surveykit.report", "surveykit.commands", "surveykit.cli", "surveykit.__main__",
     )),
