@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 import surveykit as sk
+from surveykit._summary_table import regression_frame
 from surveykit.errors import SurveyKitError
-from surveykit.summary_table import regression_frame
 
 
 @pytest.fixture(scope="module")

@@ -466,8 +466,8 @@ class ModelResult:
 
     def to_docx(self, path: Any, exponentiate: bool | None = None, digits: int = 3) -> Any:
         """Publication table as a Word file (python-docx); see
-        :func:`surveykit.summary_table.regression_docx`."""
-        from surveykit.summary_table import regression_docx
+        :func:`surveykit._summary_table.regression_docx`."""
+        from surveykit._summary_table import regression_docx
 
         return regression_docx([self], path, exponentiate=exponentiate, digits=digits)
 

@@ -337,7 +337,7 @@ def run(data: str | Path | pd.DataFrame | None = None, mapping: str | Path | Any
     cell is outside rounding. ``margins`` are the calibration targets of the weights, shown in
     the weighting diagnostics; for the bundled replica they default to its assumed population
     margins (:func:`surveykit.replica.calibration_margins`); a user file has none unless given.
-    ``sensitivity`` adds :func:`surveykit.sensitivity.sensitivity` (every table unweighted, with
+    ``sensitivity`` adds :func:`surveykit._sensitivity.sensitivity` (every table unweighted, with
     the file's weights, trimmed and, given ``sensitivity_margins``, raked to them), written to
     ``out/sensitivity/`` and shown as a report section. ``figure_formats`` are the report's
     figure files (default PNG and PDF; see :func:`surveykit.report.write_report`).
@@ -362,7 +362,7 @@ def run(data: str | Path | pd.DataFrame | None = None, mapping: str | Path | Any
         if models:
             fit_models(result, design, progress=progress)
         if sensitivity:
-            from surveykit.sensitivity import sensitivity as weighting_sensitivity
+            from surveykit._sensitivity import sensitivity as weighting_sensitivity
 
             note("weighting sensitivity")
             result.sensitivity = weighting_sensitivity(design, margins=sensitivity_margins,
@@ -374,7 +374,7 @@ def run(data: str | Path | pd.DataFrame | None = None, mapping: str | Path | Any
             try:
                 written = list(write_outputs(result, out))
                 if result.sensitivity is not None:
-                    from surveykit.sensitivity import write_sensitivity
+                    from surveykit._sensitivity import write_sensitivity
 
                     made = write_sensitivity(result.sensitivity, out, provenance)
                     written += list(made.values()) if isinstance(made, dict) else []

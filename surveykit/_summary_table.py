@@ -16,8 +16,6 @@ from the synthetic replica carry its banner in every format.
 from __future__ import annotations
 
 import html
-import sys
-import types
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -489,14 +487,3 @@ def regression_docx(results: Any, path: str | Path, *, names: Sequence[str] | No
         note += f" {SYNTHETIC_BANNER}: not findings about China."
     document.add_paragraph().add_run(note).font.size = Pt(8)
     return _save_docx(document, path)
-
-
-class _CallableModule(types.ModuleType):
-    """The module object, callable as :func:`summary_table` (importing the submodule puts the
-    module on the package under this name, so ``sk.summary_table(...)`` must work on it)."""
-
-    def __call__(self, *args: Any, **kwargs: Any) -> SummaryTable:
-        return summary_table(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
