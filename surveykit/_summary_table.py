@@ -314,12 +314,17 @@ def _weighted_sd(design: Any, var: str, mask: np.ndarray) -> float:
 
 def summary_table(design: Any, variables: str | Sequence[str], by: str | None = None, *,
                   overall: bool = True, types: dict[str, str] | None = None,
-                  digits: int = 1, tests: bool = True) -> SummaryTable:
+                  digits: int = 1, tests: bool = True, na: str = "per_variable"
+                  ) -> SummaryTable:
     """The weighted descriptive table of ``variables`` (R ``tbl_svysummary``); see the module
     docstring. ``types`` forces a variable to "categorical" or "continuous" (default: labelled
     or integer-coded variables with at most 10 values are categorical); ``overall`` adds the
-    all-respondents column when ``by`` is given."""
+    all-respondents column when ``by`` is given. ``na``: the missing-value rule of every
+    estimator; "per_variable" (default, as ``tbl_svysummary``) summarises each variable on its
+    own respondents, "listwise" keeps only respondents with a value of every variable (the
+    others are excluded as a domain; the column Ns count the respondents kept)."""
     from surveykit.estimation import mean, proportion
+    from surveykit.estimation.descriptive import check_na
 
     names = [variables] if isinstance(variables, str) else list(variables)
     if not names:
@@ -330,6 +335,8 @@ def summary_table(design: Any, variables: str | Sequence[str], by: str | None = 
                                   file=design.source, column=v)
     if by in names:
         raise EstimationError("the by variable cannot also be a row variable", column=by)
+    if check_na(na) == "listwise":
+        design = design.subset(design.data[names].notna().all(axis=1).to_numpy())
     types = dict(types or {})
     by_labels = value_labels(design, by) if by else {}
     columns: list[str] = []

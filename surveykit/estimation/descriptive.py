@@ -317,6 +317,18 @@ def check_na(na: str) -> str:
     return na
 
 
+def require_listwise(na: str, names: Sequence[str], what: str) -> None:
+    """The missing-value rule of an estimate that needs several values of each respondent at
+    once (a cross-table, a covariance): ``na="per_variable"`` has no meaning there."""
+    check_na(na)
+    if na == "per_variable" and len(names) > 1:
+        raise EstimationError(
+            f"{what} needs the values of {' and '.join(names)} of the same respondents: "
+            "na='listwise' is its only rule", values=[na],
+            hint="leave na='listwise' (respondents missing any of them are excluded as a "
+                 "domain and counted in n_missing)")
+
+
 def proportion(design: Design, var: str | Sequence[str], by: str | Sequence[str] | None = None,
                *, ci: CIMethod = "logit", level: float = 0.95, na: NaRule = "listwise",
                vcov: bool = False, progress: bool | None = None,
