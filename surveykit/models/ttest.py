@@ -78,7 +78,9 @@ def ttest(design: Any, var: str, group: str | None = None, *, conf_level: float 
         fit = glm(d2, "_sk_y ~ _sk_g2")
         est, se = float(fit.params.iloc[1]), float(fit.std_errors.iloc[1])
         df = fit.df_resid
-        contrast = f"{present[1]} - {present[0]}"
+        from surveykit.labels import as_code
+
+        contrast = f"{as_code(present[1])} - {as_code(present[0])}"  # codes as written: 1 - 0
     stat = est / se
     p = 2 * t_sf(abs(stat), df) if df > 0 else float("nan")
     q = t_ppf(0.5 + conf_level / 2, df) if df > 0 else float("nan")

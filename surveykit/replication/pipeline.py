@@ -233,12 +233,12 @@ def margin_shares(design: Any, targets: Targets) -> pd.DataFrame:
     without one are counted in ``n_missing`` (targets of calibrated panels are usually defined
     among respondents who answered). ``variable_label`` ("Age group") and ``label`` ("14–30")
     are the data's variable and value labels, else the canonical codebook's, else the name and
-    code, printed as everywhere (:func:`surveykit.labels.pretty`: en dash in ranges).
+    code, as the codebook writes it.
     """
     from surveykit.design import SurveyDesign
     from surveykit.dictionary import combine, load_codebook
     from surveykit.errors import WeightingError
-    from surveykit.labels import label_of, pretty, value_labels, variable_label
+    from surveykit.labels import label_of, value_labels, variable_label
     from surveykit.weighting import margin_table
 
     cb = combine(load_codebook(name) for name in CODEBOOKS)
@@ -258,8 +258,8 @@ def margin_shares(design: Any, targets: Targets) -> pd.DataFrame:
         known = cb.variables.get(var)
         values = {**(known.values if known is not None else {}), **value_labels(design, var)}
         name = getattr(known, "label", None) or var
-        tab.insert(1, "variable_label", variable_label(design, var, default=pretty(name)))
-        tab.insert(3, "label", [pretty(label_of(values, c)) for c in tab["category"]])
+        tab.insert(1, "variable_label", variable_label(design, var, default=name))
+        tab.insert(3, "label", [label_of(values, c) for c in tab["category"]])
         tab.insert(5, "n_missing", int(np.asarray(design.domain, dtype=bool).sum() - has.sum()))
         frames.append(tab)
     if not frames:
