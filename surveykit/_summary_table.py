@@ -352,7 +352,7 @@ def summary_table(design: Any, variables: str | Sequence[str], by: str | None = 
         for code in sorted(pd.unique(g[dom & g.notna().to_numpy()]),
                            key=lambda v: (str(type(v)), v)):
             group_masks.append((_capital(label_of(by_labels, code)), code,
-                                dom & g.eq(code).to_numpy()))
+                                dom & g.eq(code).fillna(False).to_numpy(dtype=bool)))
     for name, _, mask in group_masks:
         columns.append(name)
         column_n[name] = int(mask.sum())

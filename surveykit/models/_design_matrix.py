@@ -169,13 +169,15 @@ def _integer_codes(col: pd.Series) -> pd.Categorical | None:
     """A float column of whole-number codes (how survey files store integer codes once a
     value is missing) as a Categorical of integer codes, so a factor's terms read
     ``C(age_group)[T.2]`` (not ``[T.2.0]``); None for any other column."""
-    if col.dtype.kind != "f":
+    if col.dtype.kind not in "fiu" or pd.api.types.is_bool_dtype(col.dtype):
         return None
-    vals = col.dropna().to_numpy()
+    if col.dtype.kind in "iu" and isinstance(col.dtype, np.dtype):
+        return None  # numpy integers already give integer names
+    vals = col.dropna().to_numpy(dtype=float)
     if not len(vals) or not np.isfinite(vals).all() or not (vals == np.floor(vals)).all():
         return None
     cats = sorted({int(v) for v in vals})
-    return pd.Categorical(col.to_numpy(), categories=cats)
+    return pd.Categorical(col.to_numpy(dtype=float, na_value=np.nan), categories=cats)
 
 
 def _prepare(data: pd.DataFrame, formula: str, lhs: str | None, *, relevel: bool = True
