@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from surveykit._atomic import atomic_path
 from surveykit.errors import EstimationError, InputFileError
 from surveykit.labels import label_of, value_labels, variable_label
 from surveykit.provenance import SYNTHETIC_BANNER
@@ -285,8 +286,8 @@ def _save_docx(document: Any, path: str | Path) -> Path:
     props.revision = 1
     out = Path(path)
     try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        document.save(str(out))
+        with atomic_path(out) as tmp:
+            document.save(str(tmp))
     except OSError as exc:
         raise InputFileError(f"cannot write the Word file ({exc.strerror or exc})",
                              file=str(out)) from exc
