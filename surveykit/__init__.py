@@ -91,15 +91,11 @@ _API: dict[str, str] = {
     # presentation: figures, labels
     "plot": "surveykit.plot",
     "labels": "surveykit.labels",
-<<<<<<< HEAD
     "summary_table": "surveykit._summary_table",
-=======
-    "summary_table": "surveykit.summary_table",  # callable module: sk.summary_table(...)
     # multiple imputation (Rubin's rules on every estimator and model)
     "mi_design": "surveykit.mi.api",
     "MIDesign": "surveykit.mi.api",
     "impute": "surveykit.mi.api",
->>>>>>> main
 }
 
 __all__ = ["__version__", *_API]

@@ -40,11 +40,8 @@ from surveykit.estimation.descriptive import (
 )
 from surveykit.estimation.quadform import fsum_sf
 from surveykit.labels import codes, label_of, value_labels
-<<<<<<< HEAD
-from surveykit.provenance import mark
-=======
 from surveykit.mi.dispatch import mi_aware
->>>>>>> main
+from surveykit.provenance import mark
 
 
 @dataclass
@@ -162,10 +159,10 @@ def _design_rows_df(design: Design) -> tuple[int, float]:
 STATISTICS = ("F", "Chisq", "Wald", "adjWald", "lincom", "saddlepoint")
 
 
-<<<<<<< HEAD
 PERCENTS = ("column", "row", "cell")
 
 
+@mi_aware
 def crosstab(design: Design, row: str, col: str, *, percent: str = "column", ci: bool = True,
              ci_method: str = "logit", statistic: str = "F", level: float = 0.95,
              na: str = "listwise") -> CrosstabResult:
@@ -181,12 +178,6 @@ def crosstab(design: Design, row: str, col: str, *, percent: str = "column", ci:
     (default "logit", as R; any method of :func:`surveykit.proportion`) on the respondents
     with both values (``na="listwise"``, the only rule a two-way table has: a respondent
     needs both values to be in a cell; they are excluded as a domain and counted).
-=======
-@mi_aware
-def crosstab(design: Design, row: str, col: str, *, statistic: str = "F",
-             level: float = 0.95) -> CrosstabResult:
-    """Weighted two-way table of ``row`` x ``col`` and a design-based test of independence.
->>>>>>> main
 
     Matches R's ``svychisq(~row + col, design, statistic=...)`` and ``svymean`` of the cell
     indicators. ``statistic``:

@@ -40,16 +40,11 @@ from surveykit.estimation._core import (
     require_nonempty,
     warn_empty_groups,
 )
-<<<<<<< HEAD
-from surveykit.estimation._result import parameter_names, tidy_result
+from surveykit.estimation._result import parameter_names, replicate_estimates, tidy_result
 from surveykit.estimation.profile_ci import likelihood_ci
 from surveykit.inference import attach_covariance
-from surveykit.provenance import mark
-=======
-from surveykit.estimation._result import replicate_estimates, tidy_result
-from surveykit.estimation.profile_ci import likelihood_ci
 from surveykit.mi.dispatch import mi_aware
->>>>>>> main
+from surveykit.provenance import mark
 
 CIMethod = Literal["logit", "beta", "wald", "xlogit", "asin", "likelihood",
                    "wilson"]
@@ -372,7 +367,6 @@ def _ci_df_n(design: Design, groups: Groups) -> tuple[np.ndarray, np.ndarray]:
     return df, n
 
 
-<<<<<<< HEAD
 def check_na(na: str) -> str:
     """The missing-value rule ``na`` of every estimator, or an EstimationError."""
     if na not in ("listwise", "per_variable"):
@@ -393,18 +387,12 @@ def require_listwise(na: str, names: Sequence[str], what: str) -> None:
                  "domain and counted in n_missing)")
 
 
+@mi_aware
 def proportion(design: Design, var: str | Sequence[str], by: str | Sequence[str] | None = None,
                *, ci: CIMethod = "logit", level: float = 0.95, na: NaRule = "listwise",
-               vcov: bool = False, progress: bool | None = None,
+               vcov: bool = False, progress: bool | None = None, deff: DeffKind = True,
                scale: Sequence[Any] | None = None) -> pd.DataFrame:
     """Weighted share of each category of ``var`` (one variable or a list), overall or by groups.
-=======
-@mi_aware
-def proportion(design: Design, var: str, by: str | Sequence[str] | None = None, *,
-               ci: CIMethod = "logit", level: float = 0.95, vcov: bool = False,
-               progress: bool | None = None, deff: DeffKind = True) -> pd.DataFrame:
-    """Weighted share of each category of ``var``, overall or by groups.
->>>>>>> main
 
     One row per category (``level``, in sorted code order; every category of the variable is
     listed in every group, with 0 where absent). Estimates and SEs are R's
@@ -433,7 +421,7 @@ def proportion(design: Design, var: str, by: str | Sequence[str] | None = None, 
         raise EstimationError("proportion(): a variable is listed twice",
                               values=sorted({n for n in names if names.count(n) > 1}))
     if isinstance(var, str) and scale is None:
-        return _proportion_one(design, var, by, ci, level, vcov, progress, None, None)
+        return _proportion_one(design, var, by, ci, level, vcov, progress, None, None, deff)
     exclude = None
     if na == "listwise" and len(names) > 1:
         exclude = np.logical_or.reduce([categorical_column(design, n)[2] for n in names])
@@ -442,7 +430,7 @@ def proportion(design: Design, var: str, by: str | Sequence[str] | None = None, 
                 "no respondent in the domain has a value of every variable (na='listwise' "
                 "drops rows missing any of them)", file=design.source, values=names,
                 hint="use na='per_variable' to analyse each variable on its own rows")
-    parts = [_proportion_one(design, n, by, ci, level, False, progress, exclude, scale)
+    parts = [_proportion_one(design, n, by, ci, level, False, progress, exclude, scale, deff)
              for n in names]
     out = pd.concat(parts, ignore_index=True)
     out.attrs.update(parts[0].attrs)
@@ -509,7 +497,8 @@ def _scaled(design: Design, var: str, scale: Sequence[Any] | None
 
 def _proportion_one(design: Design, var: str, by: str | Sequence[str] | None, ci: str,
                     level: float, vcov: bool, progress: bool | None,
-                    exclude: np.ndarray | None, scale: Sequence[Any] | None) -> pd.DataFrame:
+                    exclude: np.ndarray | None, scale: Sequence[Any] | None,
+                    deff: Any = True) -> pd.DataFrame:
     """:func:`proportion` of one variable; ``exclude``: rows to treat as missing too (the
     listwise rule of several variables); ``scale``: the codes to list."""
     level = _check_level(level)

@@ -30,11 +30,8 @@ from surveykit.errors import ModelError
 from surveykit.estimation._result import parameter_names
 from surveykit.inference import attach_covariance
 from surveykit.labels import label_result
-<<<<<<< HEAD
-from surveykit.provenance import is_synthetic, mark
-=======
 from surveykit.mi.dispatch import mi_aware
->>>>>>> main
+from surveykit.provenance import is_synthetic, mark
 
 
 def _by_column(by: str, data: pd.DataFrame) -> tuple[str, str]:
