@@ -172,6 +172,11 @@ class MappingError(SurveyKitError):
     """A harmonisation mapping names a raw column that is missing, or leaves codes unmapped."""
 
 
+class ExpressionError(SurveyKitError):
+    """A formula or expression string uses something outside surveykit's expression language
+    (attribute access, dunder names, lambdas, unknown functions or names): strings are data."""
+
+
 class DesignError(SurveyKitError):
     """A survey design is invalid: bad weights, non-nested PSUs, lonely PSUs under 'fail'."""
 
@@ -194,3 +199,8 @@ class ModelError(SurveyKitError):
 
 class ReplicationError(SurveyKitError):
     """The replication run failed: missing table, registry mismatch, strict-mode failures."""
+
+
+class ImputationError(SurveyKitError):
+    """Multiple imputation cannot proceed: imputations that disagree in rows or design
+    columns, fewer than two imputations to combine, a variable with nothing to impute."""
