@@ -217,3 +217,17 @@ def test_with_replicates_on_an_imputed_replicate_design():
     np.testing.assert_allclose(r["estimate"], m["estimate"], rtol=1e-12)
     np.testing.assert_allclose(r["std_error"], m["std_error"], rtol=1e-10)
     assert "fmi" in r.columns
+
+
+def test_experiment_on_an_mi_design_and_refusals():
+    frames = _imputations(11, 150, 3)
+    mi = _mi(frames)
+    r = sk.experiment(mi, "x", "g", by="y")
+    per = [sk.experiment(d, "x", "g", by="y") for d in mi.designs]
+    np.testing.assert_allclose(r["estimate"], np.mean([p["estimate"] for p in per], axis=0),
+                               rtol=1e-12)
+    assert {"fmi", "riv"} <= set(r.columns) and (r["p_adjusted"] >= r["p_value"]).all()
+    # the complete-data df of the experiment's own model feeds Barnard-Rubin
+    assert (r["df"] <= per[0]["df"].iloc[0]).all()
+    with pytest.raises(ImputationError, match="no Rubin's-rules combination"):
+        sk.balance(mi, "g", ["x"])
