@@ -80,12 +80,13 @@ _API: dict[str, str] = {
     "stacked_studies": "surveykit.replica.followup",
     "load_registry": "surveykit.published",
     "SYNTHETIC_BANNER": "surveykit.provenance",
-    # weighting sensitivity of every published table (the module is callable: sk.sensitivity())
-    "sensitivity": "surveykit.sensitivity",
+    # weighting sensitivity of every published table
+    "sensitivity": "surveykit._sensitivity",
+    "weighting_schemes": "surveykit._sensitivity",
     # presentation: figures, labels
     "plot": "surveykit.plot",
     "labels": "surveykit.labels",
-    "summary_table": "surveykit.summary_table",  # callable module: sk.summary_table(...)
+    "summary_table": "surveykit._summary_table",
 }
 
 __all__ = ["__version__", *_API]

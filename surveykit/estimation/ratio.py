@@ -27,8 +27,8 @@ from surveykit.variance import RatioOfTotals, estimate
 
 def ratio(design: Design, numerator: str | Sequence[str], denominator: str,
           by: str | Sequence[str] | None = None, *, separate: bool = False,
-          level: float = 0.95, vcov: bool = False, progress: bool | None = None
-          ) -> pd.DataFrame:
+          level: float = 0.95, vcov: bool = False, progress: bool | None = None,
+          na: str = "listwise") -> pd.DataFrame:
     """Ratio of weighted totals ``sum w y / sum w x`` (R's ``svyratio``), overall or by groups.
 
     One row per numerator (``variable`` is "numerator/denominator", as R names it). Rows missing
@@ -36,14 +36,21 @@ def ratio(design: Design, numerator: str | Sequence[str], denominator: str,
     ``n_missing``. SEs from the influence scores ``w (y - R x) / sum w x`` on linearisation
     designs, re-estimated ratios on replicate designs; CIs are Wald intervals with normal
     quantiles (R's ``confint``). ``deff`` is not defined for ratios (NaN). ``vcov=True`` adds
-    the joint covariance (``attrs["vcov"]``) as :func:`surveykit.mean`.
+    the joint covariance (``attrs["vcov"]``) as :func:`surveykit.mean`. ``na``: the
+    missing-value rule of every estimator; "listwise" (default, R's) as above,
+    "per_variable" takes each numerator on the rows where it and the denominator are observed.
 
     ``separate=True``: the separate ratio estimator, one ratio per first-stage stratum (R's
     ``svyratio(separate=TRUE)``), in a ``stratum`` column; :func:`predict_ratio` turns ratios
     into estimated totals from known denominator totals (R's ``predict(ratio, total=)``).
     """
+    from surveykit.estimation.descriptive import check_na
+
     design = check_design(design)
+    check_na(na)
     if separate:
+        if na != "listwise":
+            raise EstimationError("ratio(separate=True) takes only na='listwise'")
         return _separate(design, numerator, denominator, by, level=level, vcov=vcov,
                          progress=progress)
     if not 0 < level < 1:
@@ -70,6 +77,14 @@ def ratio(design: Design, numerator: str | Sequence[str], denominator: str,
     require_nonempty(design, label, in_group, any_miss)
     warn_empty_groups(groups, label, any_miss)
     codes = np.where(any_miss, -1, groups.codes)
+    per = na == "per_variable" and len(nums) > 1
+    if per:  # each numerator on its own rows (with the denominator observed)
+        own = [m | xmiss for m in misses]
+        codes = np.column_stack([np.where(m, -1, groups.codes) for m in own])
+        ok = design.domain & (design.base_weights != 0)
+        n_used = np.column_stack([np.bincount(c[(c >= 0) & ok], minlength=G) for c in codes.T])
+        n_miss_j = np.column_stack([np.bincount(groups.codes[in_group & m], minlength=G)
+                                    for m in own])
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         res = estimate(design, RatioOfTotals(np.column_stack(ys), codes, G, "mean",
                                              denom=np.where(xmiss, 0.0, x)),
@@ -85,8 +100,9 @@ def ratio(design: Design, numerator: str | Sequence[str], denominator: str,
             est, se = float(e.theta[j]), float(e.se[j])
             rows.append({**key, "variable": f"{name}/{denominator}", "estimate": est,
                          "std_error": se, "ci_low": est - z * se, "ci_high": est + z * se,
-                         "deff": float("nan"), "n_unweighted": e.n,
-                         "n_missing": int(nmiss[g])})
+                         "deff": float("nan"),
+                         "n_unweighted": int(n_used[g, j]) if per else e.n,
+                         "n_missing": int(n_miss_j[g, j]) if per else int(nmiss[g])})
     out = tidy_result(rows, by_names, RESULT_COLUMNS, synthetic=design.is_synthetic,
                       n_missing_by=groups.n_missing_by, vcov=res.joint,
                       df=float(design.df) if vcov else None, several=len(nums) > 1,

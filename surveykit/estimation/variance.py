@@ -31,7 +31,7 @@ VAR_COLUMNS = ("variable", "variable2", "estimate", "std_error", "ci_low", "ci_h
 
 
 def var(design: Design, var: str | Sequence[str], by: str | Sequence[str] | None = None, *,
-        level: float = 0.95, vcov: bool = False) -> pd.DataFrame:
+        level: float = 0.95, vcov: bool = False, na: str = "listwise") -> pd.DataFrame:
     """Weighted population variance of a variable, or the covariance matrix of several
     (R's ``svyvar(~a+b, design, na.rm=TRUE)``), overall or in each ``by`` group (R's
     ``svyby(~a, ~g, design, svyvar)``).
@@ -45,13 +45,18 @@ def var(design: Design, var: str | Sequence[str], by: str | Sequence[str] | None
     designs recompute the means and ``n`` is the complete rows (``svyvar.svyrep.design``). CIs:
     Wald, normal quantiles. Parameter names "a:b" ("<group>:a:b" by group); ``vcov=True``
     gives the joint covariance of all groups (``svyby(covmat=TRUE)``).
+    ``na``: the missing-value rule of every estimator; a covariance matrix has only
+    "listwise" (the default; "per_variable" is accepted for one variable, where it is the same).
     """
+    from surveykit.estimation.descriptive import require_listwise
+
     design = check_design(design)
     if not 0 < level < 1:
         raise EstimationError(f"level must be between 0 and 1, got {level!r}")
     names = as_list(var, "var")
     if not names:
         raise EstimationError("no variable given")
+    require_listwise(na, names, "a covariance matrix")
     by_names = as_list(by, "by")
     groups = make_groups(design, by_names)
     G = groups.n_groups

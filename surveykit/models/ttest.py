@@ -73,13 +73,16 @@ def ttest(design: Any, var: str, group: str | None = None, *, conf_level: float 
         if len(present) != 2:
             raise ModelError("group must have exactly two values among the rows used",
                              file=design.source, column=group, values=present)
-        d2 = d.with_columns(_sk_g2=pd.Series(np.where(g == present[1], 1.0,
-                                                      np.where(g == present[0], 0.0, np.nan)),
+        is1 = g.eq(present[1]).fillna(False).to_numpy(dtype=bool)  # nullable codes: NA is
+        is0 = g.eq(present[0]).fillna(False).to_numpy(dtype=bool)  # in neither group
+        d2 = d.with_columns(_sk_g2=pd.Series(np.where(is1, 1.0, np.where(is0, 0.0, np.nan)),
                                              index=d.data.index))
         fit = glm(d2, "_sk_y ~ _sk_g2")
         est, se = float(fit.params.iloc[1]), float(fit.std_errors.iloc[1])
         df = fit.df_resid
-        contrast = f"{present[1]} - {present[0]}"
+        from surveykit.labels import as_code
+
+        contrast = f"{as_code(present[1])} - {as_code(present[0])}"  # codes as written: 1 - 0
     stat = est / se
     p = 2 * t_sf(abs(stat), df) if df > 0 else float("nan")
     q = t_ppf(0.5 + conf_level / 2, df) if df > 0 else float("nan")
