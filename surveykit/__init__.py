@@ -72,6 +72,11 @@ _API: dict[str, str] = {
     "pchisqsum": "surveykit.distributions",
     "multinom": "surveykit.models",
     "MultinomResult": "surveykit.models",
+    # survey experiments and list experiments (issue 22)
+    "experiment": "surveykit.experiments",
+    "list_experiment": "surveykit.experiments",
+    "balance": "surveykit.experiments",
+    "list_design_test": "surveykit.experiments",
     # published tables, replica, replication
     "published": "surveykit.published",
     "replica": "surveykit.replica",
