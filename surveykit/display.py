@@ -79,30 +79,55 @@ def design_html(d: Any) -> str:
 
 # -- models ------------------------------------------------------------------------------------
 def _model_frame(m: Any) -> pd.DataFrame:
-    exp_ = m.default_exponentiate()
-    t = m.tidy(exponentiate=exp_)
+    """The notebook table of a model: reference rows ("Age group: 14–30 (ref.)", em dashes),
+    coefficients with stars, and the ordinal cut-points under their own heading, on the link
+    scale and without stars (:func:`surveykit.models.tables.table_rows`)."""
     from surveykit.models.results import stars
-    from surveykit.models.tables import estimate_heading
+    from surveykit.models.tables import (
+        EM_DASH,
+        cutpoint_heading,
+        estimate_heading,
+        fmt_number,
+        table_rows,
+    )
 
-    label = t["label"] if "label" in t.columns else t["term"]
-    first = {"outcome": t["outcome_label"]} if "outcome_label" in t.columns else {}
-    return pd.DataFrame({
-        **first,
-        "term": label,
-        estimate_heading(m, exp_, plain="b"): [f"{v:.3f}{stars(p)}" for v, p in
-                                      zip(t["estimate"], t["p_value"], strict=True)],
-        "SE": [f"{v:.3f}" for v in t["std_error"]],
-        "95 % CI": [f"{a:.3f} – {b:.3f}" for a, b in zip(t["ci_low"], t["ci_high"],
-                                                          strict=True)],
-        "p": ["<0.001" if p < 0.001 else f"{p:.3f}" for p in t["p_value"].fillna(1.0)],
-    })
+    exp_ = m.default_exponentiate()
+    t = table_rows(m, exp_)
+    head = estimate_heading(m, exp_, plain="b")
+    rows: list[dict[str, str]] = []
+    cut_title = False
+    for r in t.to_dict("records"):
+        first = {"outcome": str(r["outcome_label"])} if "outcome_label" in t.columns else {}
+        kind = r.get("kind", "coef")
+        if kind == "reference":
+            rows.append({**first, "term": str(r["label"]), head: EM_DASH, "SE": "",
+                         "95 % CI": "", "p": ""})
+            continue
+        if kind == "cutpoint" and not cut_title:
+            cut_title = True
+            rows.append({**first, "term": f"{cutpoint_heading(m)}, not exponentiated",
+                         head: "", "SE": "", "95 % CI": "", "p": ""})
+        p = r["p_value"]
+        rows.append({
+            **first, "term": str(r["label"]),
+            head: fmt_number(r["estimate"], 3) + ("" if kind == "cutpoint" else stars(p)),
+            "SE": fmt_number(r["std_error"], 3),
+            "95 % CI": f"{fmt_number(r['ci_low'], 3)} – {fmt_number(r['ci_high'], 3)}",
+            "p": "" if kind == "cutpoint" or not np.isfinite(p) else
+            ("<0.001" if p < 0.001 else f"{p:.3f}")})
+    return pd.DataFrame(rows)
 
 
 def model_html(m: Any) -> str:
+    from surveykit.models.tables import dependent_variable
+
     banner = _BANNER_HTML if is_synthetic(getattr(m, "design", None)) else ""
+    dv = dependent_variable(m)
     head = (f"<p><b>{html.escape(m.describe_model())}</b>: <code>{html.escape(m.formula)}"
-            f"</code>; N = {m.nobs:,}, excluded for missing = {m.n_missing:,}</p>")
-    foot = "<p><small>* p&lt;0.05, ** p&lt;0.01, *** p&lt;0.001; design-based SEs.</small></p>"
+            f"</code>; N = {m.nobs:,}, excluded for missing = {m.n_missing:,}"
+            + (f"<br>Dependent variable: {html.escape(dv)}" if dv else "") + "</p>")
+    foot = ("<p><small>* p&lt;0.05, ** p&lt;0.01, *** p&lt;0.001; design-based SEs; "
+            "(ref.) marks the reference category of a factor.</small></p>")
     return banner + head + _table_html(_model_frame(m)) + foot
 
 
