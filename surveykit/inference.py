@@ -25,6 +25,7 @@ import pandas as pd
 
 from surveykit._dist import norm_ppf, norm_sf, t_ppf, t_sf
 from surveykit.errors import EstimationError
+from surveykit.provenance import is_synthetic
 
 __all__ = ["Covariance", "Estimates", "as_estimates", "attach_covariance", "bind", "contrast"]
 
@@ -421,6 +422,7 @@ def contrast(obj: Any, weights: Any, *, level: float = 0.95, df: float | None = 
     v = jac @ est.vcov @ jac.T
     out_est = Estimates(labels, value, v, use_df)
     frame = out_est.to_frame(level, use_df).rename(columns={"term": "contrast"})
+    frame.attrs["synthetic"] = is_synthetic(obj)  # contrasts of the replica stay labelled
     return attach_covariance(frame, out_est.vcov, out_est.names, use_df)
 
 

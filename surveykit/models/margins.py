@@ -30,6 +30,7 @@ from surveykit.errors import ModelError
 from surveykit.estimation._result import parameter_names
 from surveykit.inference import attach_covariance
 from surveykit.labels import label_result
+from surveykit.provenance import is_synthetic
 
 
 def _by_column(by: str, data: pd.DataFrame) -> tuple[str, str]:
@@ -135,4 +136,5 @@ def margins(model: Any, by: str | None = None, at: Mapping[str, Any] | None = No
         names = parameter_names(out, [col], level=None)
     attach_covariance(out, V, names, None, coef=est)
     out.attrs["at"] = at
+    out.attrs["synthetic"] = is_synthetic(model.design)  # figures/tables say so
     return out
