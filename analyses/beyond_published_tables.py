@@ -51,6 +51,8 @@ import numpy as np
 import pandas as pd
 
 import surveykit as sk
+from surveykit._atomic import write_text
+from surveykit._cells import write_human_csv
 from surveykit.replication import build_design, load_data
 from surveykit.replication.scripts import analysis_args, announce
 
@@ -75,7 +77,7 @@ def _p(p: float) -> str:
 def _write(out: Path, stem: str, table: pd.DataFrame, source: str) -> None:
     t = pd.DataFrame(table).copy()
     t.insert(0, "data_source", source)
-    t.to_csv(out / f"{stem}.csv", index=False, float_format="%.6f", lineterminator="\n")
+    write_human_csv(t, out / f"{stem}.csv", index=False, float_format="%.6f")
 
 
 def prepare(frame: pd.DataFrame) -> pd.DataFrame:
@@ -175,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
     mn = sk.multinom(design, f"manager ~ {COVARIATES}", base="central government")
     rrr = mn.tidy(exponentiate=True)
     _write(out, "manager_multinom_rrr", rrr, source)
-    (out / "manager_multinom_rrr.md").write_text(mn.to_markdown(), encoding="utf-8")
+    write_text(out / "manager_multinom_rrr.md", mn.to_markdown())
     tests = pd.concat([sk.wald_test(mn, t) for t in
                        ("C(age_group)", "C(gender)", "C(education)", "C(income_group)", "urban",
                         "C(region)", "trust_central", "fairness")], ignore_index=True)
@@ -208,8 +210,7 @@ def main(argv: list[str] | None = None) -> int:
               f"{_fmt(gap.estimate[0])} (SE {_fmt(gap.std_error[0])}).", ""]
 
     text = "\n".join(lines)
-    (out / "methods.md").write_text("# Beyond the published tables\n\n" + text + "\n",
-                                    encoding="utf-8")
+    write_text(out / "methods.md", "# Beyond the published tables\n\n" + text + "\n")
     print(text)
     print(mn.to_markdown())
     print(f"wrote {len(list(out.glob('*')))} files to {out}")

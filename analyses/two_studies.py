@@ -29,6 +29,8 @@ import numpy as np
 import pandas as pd
 
 import surveykit as sk
+from surveykit._atomic import write_text
+from surveykit._cells import NEUTRALISED_NOTE, write_human_csv
 from surveykit.replica.followup import FOLLOWUP_N, FOLLOWUP_SEED, STUDY, stacked_studies
 
 BANNER = ("SYNTHETIC studies - the 2018 replica and a synthetic 0-10 follow-up; not survey "
@@ -68,12 +70,13 @@ def main(argv: list[str] | None = None) -> int:
     for stem, table in tables.items():
         t = pd.DataFrame(table).copy()
         t.insert(0, "data_source", "synthetic studies")
-        t.to_csv(out / f"{stem}.csv", index=False, float_format="%.6f", lineterminator="\n")
+        write_human_csv(t, out / f"{stem}.csv", index=False, float_format="%.6f")
         side = {"file": f"{stem}.csv", "synthetic": True, "banner": BANNER,
+                "text_cells": NEUTRALISED_NOTE,
                 "design": "SurveyDesign(weights='weight', strata='study')",
                 "studies": sorted(set(names)),
                 "harmonisation": "data_dictionary/codebooks/studies.yaml (approval3 rules)"}
-        (out / f"{stem}.json").write_text(json.dumps(side, indent=2) + "\n", encoding="utf-8")
+        write_text(out / f"{stem}.json", json.dumps(side, indent=2) + "\n")
 
     for study, n in frame["study"].value_counts(sort=False).items():
         print(f"study {study}: {n} respondents (synthetic)")

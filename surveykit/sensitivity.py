@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from surveykit._atomic import write_text
 from surveykit._dist import norm_ppf
 from surveykit.errors import WeightingError
 
@@ -323,16 +324,14 @@ def _sidecar(csv: Path, title: str, result: SensitivityResult,
            "schemes": result.schemes[["scheme", "label", "description"]].to_dict("records"),
            "provenance": {k: (v if isinstance(v, (str, int, float, bool)) or v is None
                               else str(v)) for k, v in (provenance or {}).items()}}
-    path = csv.with_suffix(".json")
-    path.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    return path
+    return write_text(csv.with_suffix(".json"),
+                      json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
 
 
 def _csv(frame: pd.DataFrame, path: Path, source: str) -> Path:
     out = frame.copy()
     out.insert(0, "data_source", source)
-    out.to_csv(path, index=False, float_format="%.6f", lineterminator="\n")
-    return path
+    return write_text(path, out.to_csv(index=False, float_format="%.6f", lineterminator="\n"))
 
 
 def write_sensitivity(result: SensitivityResult, out: str | Path,
@@ -366,7 +365,7 @@ def write_sensitivity(result: SensitivityResult, out: str | Path,
     plt.close(fig)
     paths.update({f"figure_{ext}": p for ext, p in saved.items()})
     md = folder / "sensitivity.md"
-    md.write_text(section_markdown(result, "sensitivity/cells_by_scheme.png"), encoding="utf-8")
+    write_text(md, section_markdown(result, "sensitivity/cells_by_scheme.png"))
     paths["markdown"] = md
     return paths
 

@@ -24,13 +24,12 @@ properties (same table, same bytes).
 from __future__ import annotations
 
 import datetime as dt
-import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from surveykit._atomic import atomic_path
 from surveykit.errors import InputFileError
 from surveykit.provenance import SYNTHETIC_BANNER
 
@@ -341,8 +340,8 @@ def build_document(table: WordTable, style: str = "apa") -> Any:
 
 
 def save_docx(document: Any, path: str | Path) -> Path:
-    """Save atomically (temp file + rename) with fixed core properties (no clock, no user
-    name): same table, same bytes."""
+    """Save atomically (:func:`surveykit._atomic.atomic_path`) with fixed core properties
+    (no clock, no user name): same table, same bytes."""
     props = document.core_properties
     props.author = "surveykit"
     props.last_modified_by = "surveykit"
@@ -351,15 +350,8 @@ def save_docx(document: Any, path: str | Path) -> Path:
     props.revision = 1
     out = Path(path)
     try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-        os.close(fd)
-        try:
-            document.save(tmp)
-            os.replace(tmp, out)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        with atomic_path(out) as tmp:
+            document.save(str(tmp))
     except OSError as exc:
         raise InputFileError(f"cannot write the Word file ({exc.strerror or exc})",
                              file=str(out)) from exc

@@ -40,6 +40,7 @@ def run(args: argparse.Namespace) -> int:
     """Harmonise, write, report; return the exit code."""
     from pathlib import Path
 
+    from surveykit._atomic import refuse_overwrite
     from surveykit.errors import InputFileError
 
     out = Path(args.out)
@@ -48,6 +49,7 @@ def run(args: argparse.Namespace) -> int:
                              values=[out.suffix or "(none)"],
                              hint=f"use one of {', '.join(OUTPUT_FORMATS)}")
     require_parquet(out)
+    refuse_overwrite([out], [args.raw, args.mapping])  # before any work: nothing touched
     mapping = load_mapping(args.mapping)
     h = harmonise(read(args.raw), mapping)
     write_canonical(h.frame, out, h.codebook, h.missing)

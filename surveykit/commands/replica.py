@@ -46,6 +46,12 @@ def run(args: argparse.Namespace) -> int:
     if not 0 <= seed < 2**63:  # before any work: numpy seeds are non-negative integers
         raise ValidationError("--seed must be a non-negative integer", values=[seed],
                               hint=f"e.g. --seed {DEFAULT_SEED} (the bundled replica's seed)")
+    if args.check:  # the bundled files are the input of the comparison
+        from surveykit._atomic import refuse_overwrite
+        from surveykit.replica import JSON_NAME, SAV_NAME
+
+        refuse_overwrite([Path(args.out) / SAV_NAME, Path(args.out) / JSON_NAME],
+                         [path(), sidecar_path()])
     try:
         sav, side = write(Path(args.out), seed=seed)
     except OSError as exc:

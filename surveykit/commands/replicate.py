@@ -84,6 +84,11 @@ def run(args: argparse.Namespace) -> int:
     if args.mapping and not args.data:
         raise ReplicationError("--mapping needs --data", values=[args.mapping],
                                hint="pass --data FILE --mapping YAML, or neither for the replica")
+    from surveykit._atomic import refuse_overwrite
+
+    margin_files = [m for m in (args.margins, args.sensitivity_margins)
+                    if m and m != "illustrative"]
+    refuse_overwrite([], [args.data, args.mapping, *margin_files], folders=[args.out])
     margins = None
     if args.margins:
         from surveykit.weighting import load_targets

@@ -8,6 +8,7 @@ from typing import Any
 
 import pandas as pd
 
+from surveykit._atomic import atomic_path, refuse_overwrite, write_text
 from surveykit.errors import InputFileError
 from surveykit.io.readers import RawFile
 
@@ -79,9 +80,11 @@ def write_data(df: pd.DataFrame, path: Path, raw: RawFile | None = None,
     ext = path.suffix.lower()
     df = with_source_column(df)  # synthetic data say so in every format
     if ext == ".csv":
-        df.to_csv(path, index=False)
+        with atomic_path(path) as tmp:
+            df.to_csv(tmp, index=False)
     elif ext == ".parquet":
-        df.to_parquet(path, index=False)
+        with atomic_path(path) as tmp:
+            df.to_parquet(tmp, index=False)
     elif ext in (".sav", ".zsav"):
         from surveykit.io.readers import restore_user_missing, write_sav
 
@@ -145,6 +148,9 @@ def run(args: argparse.Namespace) -> int:
         raise InputFileError(f"unsupported output extension {out.suffix!r}", file=str(out),
                              hint=f"use {', '.join(OUTPUT_FORMATS)}")
     require_parquet(out)
+    summary_path = out.with_name(f"{out.stem}_weight_summary.csv")
+    margins_path = out.with_name(f"{out.stem}_margins.csv")
+    refuse_overwrite([out, summary_path, margins_path], [data_path, args.targets])
     targets = load_targets(args.targets)
     raw = read_data(data_path)
     df = raw.data
@@ -172,13 +178,11 @@ def run(args: argparse.Namespace) -> int:
     result = df.copy()
     result[args.column] = after.weights
     result.attrs = dict(df.attrs)
-    summary_path = out.with_name(f"{out.stem}_weight_summary.csv")
-    margins_path = out.with_name(f"{out.stem}_margins.csv")
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         write_data(result, out, raw, args.column)
-        summary.to_csv(summary_path)
-        margins.to_csv(margins_path, index=False)
+        write_text(summary_path, summary.to_csv())
+        write_text(margins_path, margins.to_csv(index=False))
     except OSError as exc:
         raise InputFileError(f"cannot write the output ({exc.strerror or exc})",
                              file=str(exc.filename or out)) from exc

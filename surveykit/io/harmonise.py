@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from surveykit._atomic import atomic_path
 from surveykit.design import validate_weights
 from surveykit.dictionary import (
     Codebook,
@@ -662,12 +663,13 @@ def write_canonical(frame: pd.DataFrame, path: str | Path, codebook: Codebook,
                              hint=f"use one of {', '.join(OUTPUT_FORMATS)}")
     frame = with_source_column(frame)  # synthetic data say so in every format, labels or not
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
         if suffix == ".csv":
-            frame.to_csv(path, index=False)
+            with atomic_path(path) as tmp:
+                frame.to_csv(tmp, index=False)
             return path
         if suffix == ".parquet":
-            frame.to_parquet(path, index=False)
+            with atomic_path(path) as tmp:
+                frame.to_parquet(tmp, index=False)
             return path
     except ImportError as exc:
         raise InputFileError(f"cannot write parquet: {exc}", file=str(path),

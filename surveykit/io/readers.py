@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 import pyreadstat
 
+from surveykit._atomic import atomic_path
 from surveykit.errors import InputFileError
 from surveykit.labels import attach as attach_labels
 
@@ -290,15 +291,16 @@ def write_sav(
         if pd.api.types.is_string_dtype(out[col].dtype) and out[col].dtype != object:
             out[col] = out[col].astype(object)
     try:
-        pyreadstat.write_sav(
-            out, str(path), file_label=file_label or "",
-            column_labels=dict(variable_labels) if variable_labels else None,
-            variable_value_labels={k: dict(v) for k, v in value_labels.items()}
-            if value_labels else None,
-            missing_ranges={k: list(v) for k, v in missing_ranges.items()}
-            if missing_ranges else None,
-            compress=compress,
-        )
+        with atomic_path(path) as tmp:  # a failed write leaves an existing file untouched
+            pyreadstat.write_sav(
+                out, str(tmp), file_label=file_label or "",
+                column_labels=dict(variable_labels) if variable_labels else None,
+                variable_value_labels={k: dict(v) for k, v in value_labels.items()}
+                if value_labels else None,
+                missing_ranges={k: list(v) for k, v in missing_ranges.items()}
+                if missing_ranges else None,
+                compress=compress,
+            )
     except Exception as exc:
         raise InputFileError(f"cannot write sav file ({type(exc).__name__}: {exc})",
                              file=str(path)) from exc

@@ -77,7 +77,7 @@ def aic(model: Any, k: float = 2.0) -> pd.Series:
     if len(idx):
         from surveykit.models.wald import _lambdas
 
-        lam = _lambdas(model, list(idx))
+        lam = _lambdas(model, list(idx), model.extra["weight_scale"])  # R's AIC scale
         effp, deltabar = float(lam.sum()), float(lam.mean())
     else:
         effp, deltabar = 0.0, float("nan")

@@ -69,10 +69,23 @@ def term_columns(model: Any, terms: str | Sequence[str]) -> tuple[list[str], lis
     return [str(t) for t in terms], sorted(index)
 
 
-def _lambdas(model: Any, index: list[int]) -> np.ndarray:
-    """Eigenvalues of V0^{-1} V over ``index`` (V0: naive covariance on R's weight scale)."""
+def working_scale(model: Any) -> float:
+    """Mean weight of the rows the model was fitted to (the complete rows of the domain).
+
+    The Rao-Scott working likelihood puts the weights on mean 1 over these rows, so the LRT
+    statistic and its eigenvalues are the same whether the rows with missing model variables
+    are subset out first or left in the design (R ``tests/regTermTest-missing.R``). R's
+    ``svyglm`` divides by the mean over every row of the design (its ``deviance`` and
+    ``naive.cov`` keep that scale), which makes its LRT statistic and eigenvalues depend on
+    the excluded rows by the factor mean(complete) / mean(all) (p-value unchanged)."""
+    w = np.asarray(model.design.weights, dtype=float)[model.frame.rows]
+    return float(w.mean())
+
+
+def _lambdas(model: Any, index: list[int], scale: float) -> np.ndarray:
+    """Eigenvalues of V0^{-1} V over ``index`` (V0: naive covariance, weights / ``scale``)."""
     V = model.vcov.to_numpy()[np.ix_(index, index)]
-    V0 = model.naive_vcov[np.ix_(index, index)] * model.extra["weight_scale"]
+    V0 = model.naive_vcov[np.ix_(index, index)] * scale
     return np.sort(np.real(np.linalg.eigvals(np.linalg.solve(V0, V))))[::-1]
 
 
@@ -99,7 +112,7 @@ def _ordinal_lrt(model: Any, index: list[int]) -> tuple[float, np.ndarray]:
 
     frame = model.frame
     w = np.asarray(model.design.weights, dtype=float)[frame.rows]
-    scale = float(w.mean())
+    scale = working_scale(model)
     full_y = model.design.data[frame.lhs] if frame.lhs in model.design.data.columns else None
     codes, levels = _outcome_codes(frame.y, w, frame.lhs, full_y)
     K, theta = len(levels), model.params.to_numpy()
@@ -127,8 +140,12 @@ def _lrt(model: Any, index: list[int], names: list[str], ddf: float) -> pd.DataF
         from surveykit.models.glm import refit_deviance
 
         keep = np.setdiff1d(np.arange(len(model.params)), index)
-        chisq = refit_deviance(model, keep) - model.deviance()
-        lam = _lambdas(model, index)
+        # deviances come on R's scale (weights / mean over the design's rows): move them to
+        # weights / mean over the fitted rows
+        scale = working_scale(model)
+        to_working = model.extra["weight_scale"] / scale
+        chisq = (refit_deviance(model, keep) - model.deviance()) * to_working
+        lam = _lambdas(model, index, scale)
     else:
         raise ModelError(f"method='LRT' is not available for {model.model} models: R survey "
                          "has no working likelihood-ratio test for them",

@@ -183,6 +183,7 @@ def _round(v: Any) -> Any:
 
 def write(out_dir: str | Path, seed: int = DEFAULT_SEED) -> tuple[Path, Path]:
     """Build the replica and write ``replica.sav`` + ``replica.json`` into ``out_dir``."""
+    from surveykit._atomic import write_text
     from surveykit.replica.sav import write_sav
 
     out = Path(out_dir)
@@ -190,7 +191,7 @@ def write(out_dir: str | Path, seed: int = DEFAULT_SEED) -> tuple[Path, Path]:
     b = build(seed)
     sav = write_sav(b.raw, out / SAV_NAME, b.seed)
     side = out / JSON_NAME
-    side.write_text(json.dumps(b.metadata, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    write_text(side, json.dumps(b.metadata, indent=2, sort_keys=True) + "\n")
     return sav, side
 
 

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import pyreadstat
 
+from surveykit._atomic import atomic_path
 from surveykit.errors import InputFileError
 from surveykit.replica import spec
 
@@ -174,12 +175,13 @@ def write_sav(raw: pd.DataFrame, path: str | Path, seed: int) -> Path:
     formats = {c: "F8.0" for c in raw.columns}
     formats["WEIGHT"] = "F12.8"
     formats["Q7"] = "F5.1"
-    pyreadstat.write_sav(
-        raw, str(path), file_label=FILE_LABEL, column_labels=labels,
-        row_compress=True, note=textwrap.wrap(NOTE.format(seed=seed), 80),
-        variable_value_labels=values, missing_ranges=missing, variable_format=formats,
-    )
-    pin_timestamp(path)
+    with atomic_path(path) as tmp:  # pinned before it is moved into place
+        pyreadstat.write_sav(
+            raw, str(tmp), file_label=FILE_LABEL, column_labels=labels,
+            row_compress=True, note=textwrap.wrap(NOTE.format(seed=seed), 80),
+            variable_value_labels=values, missing_ranges=missing, variable_format=formats,
+        )
+        pin_timestamp(tmp)
     return path
 
 

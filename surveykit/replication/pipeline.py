@@ -343,6 +343,13 @@ def run(data: str | Path | pd.DataFrame | None = None, mapping: str | Path | Any
     figure files (default PNG and PDF; see :func:`surveykit.report.write_report`).
     """
     note = _notify(progress)
+    if out is not None:  # before any work: the run replaces out/, never an input
+        from surveykit._atomic import refuse_overwrite
+
+        inputs = [p for p in (data, mapping) if isinstance(p, (str, Path))]
+        if data is None:
+            inputs += _replica_files()[:2]
+        refuse_overwrite([], inputs, folders=[out])
     note("reading and harmonising the data")
     frame, provenance, harmonisation = load_harmonised(data, mapping)
     design = build_design(frame, source=provenance["input_file"])

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from surveykit._atomic import write_text
 from surveykit.replication.result import COMPARISON_COLUMNS, ReplicationResult
 
 #: Decimals of the CSV and JSON numbers (estimates, SEs, CIs).
@@ -149,9 +150,7 @@ def _md_table(header: list[str], rows: list[list[str]], align: list[str]) -> lis
 
 
 def _write(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
-    return path
+    return write_text(path, text if text.endswith("\n") else text + "\n")
 
 
 # -- tables ---------------------------------------------------------------------------------------

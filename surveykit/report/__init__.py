@@ -172,6 +172,7 @@ class ReportRun:
         returns the paths written (as :func:`write_report`)."""
         from tqdm import tqdm
 
+        from surveykit._atomic import write_text
         from surveykit.report.figures_report import number_figures, plan_figures
         from surveykit.report.html import render_html
         from surveykit.report.markdown import render_markdown
@@ -201,10 +202,8 @@ class ReportRun:
             bar.set_postfix_str("writing HTML and Markdown")
             html_path = self.out / "report.html"
             md_path = self.out / "report.md"
-            html_path.write_text(render_html(self.result, figures), encoding="utf-8",
-                                 newline="\n")
-            md_path.write_text(render_markdown(self.result, figures), encoding="utf-8",
-                               newline="\n")
+            write_text(html_path, render_html(self.result, figures))
+            write_text(md_path, render_markdown(self.result, figures))
             bar.update(1)
         return {"html": html_path, "markdown": md_path, **paths}
 

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from surveykit._atomic import atomic_path, write_bytes
 from surveykit.errors import SurveyKitError, ValidationError
 from surveykit.labels import pretty
 from surveykit.replication.result import SYNTHETIC_BANNER
@@ -929,12 +930,13 @@ def save_figure(fig: Figure, path_stem: str | Path,
                 if fmt == "svg":
                     buf = io.BytesIO()
                     fig.savefig(buf, format=fmt, dpi=300, metadata=dict(_METADATA[fmt]))
-                    path.write_bytes(_stable_svg_ids(buf.getvalue()))
+                    write_bytes(path, _stable_svg_ids(buf.getvalue()))
                 elif fmt == "pdf":
-                    with _lean_pdf_font_subsets():
-                        fig.savefig(path, format=fmt, dpi=300, metadata=dict(_METADATA[fmt]))
+                    with _lean_pdf_font_subsets(), atomic_path(path) as tmp:
+                        fig.savefig(tmp, format=fmt, dpi=300, metadata=dict(_METADATA[fmt]))
                 else:
-                    fig.savefig(path, format=fmt, dpi=300, metadata=dict(_METADATA[fmt]))
+                    with atomic_path(path) as tmp:
+                        fig.savefig(tmp, format=fmt, dpi=300, metadata=dict(_METADATA[fmt]))
                 out[fmt] = path
         finally:
             if engine is not None:
