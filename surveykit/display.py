@@ -132,17 +132,45 @@ def model_html(m: Any) -> str:
 
 
 # -- cross-tables ------------------------------------------------------------------------------
+#: percentage base of a cross-table -> (its column in ``ct.table``, how the display says it)
+_PERCENT = {"row": ("row_share", "Row percentages (weighted): % of each {col} category "
+                                 "within each {row} category"),
+            "column": ("col_share", "Column percentages (weighted): % of each {row} category "
+                                    "within each {col} category"),
+            "cell": ("estimate", "Cell percentages (weighted): % of all respondents")}
+
+
+def _percent(ct: Any) -> str:
+    """The percentage base shown: the result's own (``ct.percent``), else column shares when
+    the table has them, else row shares."""
+    kind = getattr(ct, "percent", None) or ct.table.attrs.get("percent")
+    if kind in _PERCENT and _PERCENT[kind][0] in ct.table.columns:
+        return str(kind)
+    return "column" if "col_share" in ct.table.columns else "row"
+
+
+def _var_label(ct: Any, var: str) -> str:
+    return str((ct.table.attrs.get("variable_labels") or {}).get(var) or var)
+
+
 def crosstab_shares(ct: Any) -> pd.DataFrame:
-    """Row percentages (share of each column category within the row category)."""
+    """The weighted percentages of a cross-table as displayed (rows: the row variable's
+    labels, columns: the column variable's), on the result's percentage base."""
     t = ct.table
     rows = t["row_label"] if "row_label" in t.columns else t["row"]
     cols = t["col_label"] if "col_label" in t.columns else t["col"]
-    wide = pd.DataFrame({"row": rows, "col": cols, "pct": 100 * t["row_share"]}).pivot(
+    share = _PERCENT[_percent(ct)][0]
+    wide = pd.DataFrame({"row": rows, "col": cols, "pct": 100 * t[share]}).pivot(
         index="row", columns="col", values="pct")
     wide = wide.reindex(index=list(dict.fromkeys(rows)), columns=list(dict.fromkeys(cols)))
     wide.index.name = ct.row
     wide.columns.name = ct.col
-    return wide.round(1)
+    return wide.round(1) + 0.0  # + 0.0: no negative zeros
+
+
+def _caption(ct: Any) -> str:
+    return _PERCENT[_percent(ct)][1].format(row=_var_label(ct, ct.row),
+                                           col=_var_label(ct, ct.col))
 
 
 def _test_line(ct: Any) -> str:
@@ -156,17 +184,24 @@ def _test_line(ct: Any) -> str:
 
 
 def crosstab_repr(ct: Any) -> str:
-    lines = [f"<CrosstabResult {ct.row} x {ct.col}> {_test_line(ct)}",
-             "Row percentages (weighted):"]
+    lines = [f"<CrosstabResult {ct.row} x {ct.col}> {_test_line(ct)}"]
+    if ct.table.attrs.get("synthetic"):
+        lines.append(SYNTHETIC_BANNER)
+    lines.append(_caption(ct) + ":")
     lines += crosstab_shares(ct).to_string(max_colwidth=22).splitlines()
     return _clip(lines)
 
 
 def crosstab_html(ct: Any) -> str:
-    wide = crosstab_shares(ct).reset_index()
-    return (f"<p><b>{html.escape(ct.row)} × {html.escape(ct.col)}</b>: "
-            f"{html.escape(_test_line(ct))}</p>"
-            + _table_html(wide, "Row percentages (weighted)"))
+    """The cross-table in a notebook: banner (replica), test line, and one header row -- the
+    row variable's label over the row labels, the column categories over their columns."""
+    wide = crosstab_shares(ct)
+    flat = wide.reset_index()
+    flat.columns = [_var_label(ct, ct.row), *(str(c) for c in wide.columns)]
+    banner = _BANNER_HTML if ct.table.attrs.get("synthetic") else ""
+    return (banner + f"<p><b>{html.escape(_var_label(ct, ct.row))} × "
+            f"{html.escape(_var_label(ct, ct.col))}</b>: {html.escape(_test_line(ct))}</p>"
+            + _table_html(flat, _caption(ct)))
 
 
 # -- raw files and harmonisation -----------------------------------------------------------------

@@ -28,7 +28,8 @@ from surveykit.estimation._core import (
 )
 from surveykit.estimation.descriptive import proportion
 from surveykit.estimation.quadform import fsum_sf
-from surveykit.labels import codes, label_of, value_labels
+from surveykit.labels import codes, label_of, value_labels, variable_label
+from surveykit.provenance import is_synthetic
 
 
 @dataclass
@@ -248,4 +249,6 @@ def crosstab(design: Design, row: str, col: str, *, statistic: str = "F",
         labels = value_labels(design, var)
         table.insert(table.columns.get_loc(key) + 1, f"{key}_label",
                      [label_of(labels, c) for c in table[key]])
+    table.attrs["synthetic"] = is_synthetic(design)  # every display carries the banner
+    table.attrs["variable_labels"] = {v: variable_label(design, v) for v in (row, col)}
     return CrosstabResult(table=table, test=test, row=row, col=col)
