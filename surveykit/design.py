@@ -106,6 +106,27 @@ def interaction(data: pd.DataFrame, columns: Sequence[str], sep: str = ".") -> p
     ``id=~a+b``; to use the cross-classification of several columns as one set of strata or
     PSUs, pass ``strata=interaction(df, ["region", "urban"])`` instead. Labels are the values
     joined by ``sep`` (``"1.2"``), as R pastes them.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        The data.
+    columns : sequence of str
+        The columns to cross.
+    sep : str
+        Separator of the values in the labels.
+
+    Returns
+    -------
+    pandas.Series
+        One label per row.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"region": ["East", "West"], "urban": ["yes", "no"]})
+    >>> sk.interaction(df, ["region", "urban"]).tolist()
+    ['East.yes', 'West.no']
     """
     data = _as_frame(data)
     cols = [_column(data, c, "interaction", None) for c in columns]

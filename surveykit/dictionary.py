@@ -128,7 +128,29 @@ def load_table(name: str, base: str | None = None) -> dict[str, dict[str, Any]]:
 
 
 def load_codebook(name_or_path: str | Path) -> Codebook:
-    """Load and schema-check a codebook by name (``"approval"``) or path (cached)."""
+    """Load and schema-check a canonical codebook by name or path (cached).
+
+    Parameters
+    ----------
+    name_or_path : str or Path
+        A bundled codebook's name (``"approval"``, ``"behaviour"``, ``"studies"``) or the path
+        of a codebook YAML file.
+
+    Returns
+    -------
+    Codebook
+
+    Raises
+    ------
+    SchemaError
+        The file breaks the codebook format (the message names key and file).
+
+    Examples
+    --------
+    >>> cb = sk.load_codebook("approval")
+    >>> cb["approval"].name
+    'approval'
+    """
     return _load_codebook_cached(str(resolve_codebook(name_or_path)))
 
 
@@ -407,7 +429,32 @@ def _as_float(series: pd.Series, column: str, source: str | None) -> np.ndarray:
 
 @dataclass(frozen=True, eq=False)
 class Codebook:
-    """A canonical codebook: ordered variables plus the lookup tables their codes use."""
+    """A canonical codebook: ordered variables plus the lookup tables their codes use.
+
+    Made by :func:`load_codebook`; ``codebook["approval"]`` is one variable (its type, codes,
+    value labels and missing reasons).
+
+    Parameters
+    ----------
+    name : str
+        Short name (``"approval"``), the codebook file's stem.
+    title : str
+        Human-readable title.
+    source : str or None
+        Where the variables come from (paper, questionnaire).
+    path : str
+        The YAML file it was read from.
+    variables : dict of str to Variable
+        The variables in codebook order.
+    tables : dict
+        Lookup tables shared by several variables' codes.
+
+    Examples
+    --------
+    >>> cb = sk.load_codebook("approval")
+    >>> cb.name, "approval" in cb.variables
+    ('approval', True)
+    """
 
     name: str
     title: str

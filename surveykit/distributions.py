@@ -31,7 +31,33 @@ def _method(method: str) -> str:
 
 def pchisqsum(x: float | np.ndarray, df: np.ndarray | float, a: np.ndarray, *,
               lower_tail: bool = True, method: str = "saddlepoint") -> np.ndarray:
-    """P(sum_i a_i chi2_{df_i} <= x) (``lower_tail=False``: > x), R ``pchisqsum``."""
+    """P(sum_i a_i chi2_{df_i} <= x) (``lower_tail=False``: > x), R ``pchisqsum``.
+
+    The distribution of design-based (Rao–Scott) test statistics: a weighted sum of
+    chi-squares with the design effects' eigenvalues as weights.
+
+    Parameters
+    ----------
+    x : float or array
+        Quantile(s).
+    df : float or array
+        Degrees of freedom of each chi-square.
+    a : array
+        Weights of the chi-squares.
+    lower_tail : bool
+        ``True``: P(X <= x); ``False``: P(X > x).
+    method : {"saddlepoint", "integration"}
+        As R's ``pchisqsum`` (``"integration"``: Imhof's exact formula).
+
+    Returns
+    -------
+    numpy.ndarray
+
+    Examples
+    --------
+    >>> sk.pchisqsum(3.84, df=[1], a=[1.0], lower_tail=False, method="integration").round(4)
+    array([0.05])
+    """
     aa = _terms(df, a)
     m = _method(method)
     sf = np.array([chisqsum_sf(float(xi), aa, m) for xi in np.atleast_1d(x)])

@@ -29,14 +29,32 @@ def _sample(values: Iterable[Any], limit: int = 5) -> tuple[list[Any], int, bool
 
 
 class SurveyKitError(Exception):
-    """Base class of every surveykit error.
+    """Base class of every surveykit error: one line naming file, column and offending values.
+
+    Catch ``sk.SurveyKitError`` to handle any input problem; the command line prints its message
+    on one line and exits with status 2.
 
     Parameters
     ----------
-    message: what went wrong, in one sentence.
-    file, column: where (either may be None).
-    values: the offending values (at most 5 distinct ones are shown, with the total count).
-    hint: what the user can do about it.
+    message : str
+        What went wrong, in one sentence.
+    file : str, optional
+        The file the problem is in.
+    column : str, optional
+        The column the problem is in.
+    values : iterable, optional
+        The offending values (at most 5 distinct ones are shown, with the total count).
+    hint : str, optional
+        What the user can do about it.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> try:
+    ...     sk.SurveyDesign(pd.DataFrame({"w": [1.0, -2.0]}), weights="w")
+    ... except sk.SurveyKitError as err:
+    ...     print(type(err).__name__, "|", err.column)
+    DesignError | w
     """
 
     def __init__(

@@ -23,6 +23,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+#: the helpers documented for users (the others serve surveykit's own results)
+__all__ = ["label_of", "term_labels", "value_labels", "variable_label"]
+
 #: frame.attrs keys
 VALUE_LABELS = "value_labels"
 VARIABLE_LABELS = "variable_labels"
@@ -126,19 +129,75 @@ def _sources(source: Any) -> tuple[Mapping[str, Any], Mapping[str, Any]]:
 
 
 def value_labels(source: Any, var: str) -> dict[Any, str]:
-    """``{code: label}`` of ``var`` (integral codes as int; empty when unlabelled)."""
+    """``{code: label}`` of ``var`` (integral codes as int; empty when unlabelled).
+
+    Parameters
+    ----------
+    source : DataFrame, SurveyDesign or model result
+        Where the labels live (``frame.attrs``, set by :func:`surveykit.read` and
+        :func:`surveykit.harmonise`).
+    var : str
+        The column.
+
+    Returns
+    -------
+    dict
+
+    Examples
+    --------
+    >>> df = sk.load_replica()
+    >>> sk.labels.value_labels(df, "urban")
+    {0: 'rural', 1: 'urban'}
+    """
     labels = _sources(source)[0].get(var)
     return {k: pretty(v) for k, v in _clean(labels).items()} if labels else {}
 
 
 def variable_label(source: Any, var: str, default: str | None = None) -> str:
-    """The variable label of ``var`` (``default``, else the name, when unlabelled)."""
+    """The variable label of ``var`` (``default``, else the name, when unlabelled).
+
+    Parameters
+    ----------
+    source : DataFrame, SurveyDesign or model result
+        Where the labels live.
+    var : str
+        The column.
+    default : str, optional
+        What to return when ``var`` has no label (default: its name).
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> df = sk.load_replica()
+    >>> sk.labels.variable_label(df, "no_such_column", default="(none)")
+    '(none)'
+    """
     label = _sources(source)[1].get(var)
     return pretty(label) if label else (default if default is not None else var)
 
 
 def label_of(labels: Mapping[Any, str], code: Any) -> str:
-    """The label of one code, or the code as text (1.0 -> "1") when it has none."""
+    """The label of one code, or the code as text (1.0 -> "1") when it has none.
+
+    Parameters
+    ----------
+    labels : mapping
+        ``{code: label}``, e.g. from :func:`value_labels`.
+    code : object
+        The code to label.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> sk.labels.label_of({1: "yes"}, 1.0), sk.labels.label_of({1: "yes"}, 2.0)
+    ('yes', '2')
+    """
     code = as_code(code)
     if code in labels:
         return labels[code]
@@ -253,5 +312,29 @@ def term_label(term: str, source: Any, outcome: str | None = None) -> str:
 
 
 def term_labels(terms: Iterable[str], source: Any, outcome: str | None = None) -> list[str]:
-    """:func:`term_label` of each term."""
+    """Readable labels of model terms, from the labels of the data behind ``source``.
+
+    ``C(x)[T.k]`` becomes "<variable label>: <value label of k>"; interactions join with
+    " × "; ordinal cut-points ``1|2`` use the value labels of ``outcome``; terms of unlabelled
+    variables (and ``Intercept``) keep their name.
+
+    Parameters
+    ----------
+    terms : iterable of str
+        Model term names (patsy style).
+    source : DataFrame, SurveyDesign or model result
+        Where the labels live.
+    outcome : str, optional
+        The model's outcome, for labelling ordinal cut-points.
+
+    Returns
+    -------
+    list of str
+
+    Examples
+    --------
+    >>> df = sk.load_replica()
+    >>> sk.labels.term_labels(["Intercept", "C(urban)[T.1]"], df)
+    ['Intercept', '...: urban']
+    """
     return [term_label(t, source, outcome) for t in terms]

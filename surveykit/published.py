@@ -22,6 +22,8 @@ from surveykit._resources import data_path
 from surveykit._yaml import read_yaml
 from surveykit.errors import SchemaError
 
+__all__ = ["Registry", "load_registry"]
+
 #: Columns of the tidy cell table, in order.
 CELL_COLUMNS: tuple[str, ...] = (
     "table_id", "row_id", "row_label", "group_id", "group_label", "group_n", "value", "unit",
@@ -129,7 +131,25 @@ def within_tolerance(estimate: Any, value: Any, tolerance: Any, bound: Any = Non
 
 @dataclass(frozen=True)
 class Registry:
-    """The loaded registry: table metadata and the tidy cell table."""
+    """The loaded published-table registry: table metadata and the tidy cell table.
+
+    Made by :func:`load_registry`.
+
+    Parameters
+    ----------
+    meta_by_id : dict
+        Table-level fields (title, source, population, unit, decimals) by table id.
+    cell_frame : pandas.DataFrame
+        One row per published cell.
+    directory : Path, optional
+        The folder the registry was read from.
+
+    Examples
+    --------
+    >>> registry = sk.load_registry()
+    >>> registry.meta("fig_5_4")["id"]
+    'fig_5_4'
+    """
 
     meta_by_id: dict[str, dict[str, Any]]
     cell_frame: pd.DataFrame = field(repr=False)
@@ -164,7 +184,32 @@ class Registry:
 
 
 def load_registry(directory: str | Path | None = None) -> Registry:
-    """Load and validate every ``*.yaml`` of the registry folder (default: the bundled one)."""
+    """Load and validate the published-table registry (every ``*.yaml`` of its folder).
+
+    Each file is one published table: its cells, their published values, rounding, group N
+    and source page (format: ``data_dictionary/published/README.md``).
+
+    Parameters
+    ----------
+    directory : str or Path, optional
+        A registry folder; default: the bundled ``data_dictionary/published``.
+
+    Returns
+    -------
+    Registry
+        ``.tables()`` the table ids, ``.table(id)`` one table's cells, ``.cells()`` every
+        published cell (one row each).
+
+    Raises
+    ------
+    SchemaError
+        A file breaks the registry format.
+
+    Examples
+    --------
+    >>> registry = sk.load_registry()
+    >>> "fig_5_4" in registry.tables()
+    True"""
     folder = Path(directory) if directory is not None else default_dir()
     files = sorted(folder.glob("*.yaml"))
     if not files:

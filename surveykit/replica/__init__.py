@@ -38,7 +38,31 @@ _CACHE: dict[str, pd.DataFrame] = {}
 
 @dataclass
 class ReplicaBuild:
-    """Everything one build produces (nothing written to disk)."""
+    """Everything one build of the SYNTHETIC replica produces (nothing written to disk).
+
+    Parameters
+    ----------
+    seed : int
+        The generator's seed.
+    canonical : pandas.DataFrame
+        The replica on the canonical variables (what :func:`load_replica` returns).
+    raw : pandas.DataFrame
+        The replica as a raw survey file (what ``replica.sav`` holds).
+    weight_diagnostics : dict
+        Summary of the calibrated weights (Kish deff, effective n, range).
+    calibration : dict
+        The ASSUMED population margins the weights are calibrated to.
+    cells : pandas.DataFrame
+        Every published cell beside the replica's value.
+    metadata : dict
+        Build parameters and library versions (the JSON sidecar).
+
+    Examples
+    --------
+    >>> from surveykit import replica
+    >>> sorted(replica.ReplicaBuild.__dataclass_fields__)[:3]
+    ['calibration', 'canonical', 'cells']
+    """
 
     seed: int
     canonical: pd.DataFrame          # canonical variables + `weight` (before the .sav round trip)
@@ -56,7 +80,23 @@ class ReplicaBuild:
 
 
 def build(seed: int = DEFAULT_SEED) -> ReplicaBuild:
-    """Generate, weight and check the replica for ``seed`` (deterministic; ~10 s)."""
+    """Generate, weight and check the SYNTHETIC replica for ``seed`` (deterministic; ~10 s).
+
+    Parameters
+    ----------
+    seed : int
+        Seed of the generator; the bundled replica uses the default.
+
+    Returns
+    -------
+    ReplicaBuild
+
+    Examples
+    --------
+    >>> from surveykit import replica
+    >>> replica.build.__defaults__ == (replica.DEFAULT_SEED,)
+    True
+    """
     from surveykit.published import compute_cells, load_registry, within_tolerance
     from surveykit.replica import weights as wmod
     from surveykit.replica.generate import attitude_items, generate
@@ -182,7 +222,26 @@ def _round(v: Any) -> Any:
 
 
 def write(out_dir: str | Path, seed: int = DEFAULT_SEED) -> tuple[Path, Path]:
-    """Build the replica and write ``replica.sav`` + ``replica.json`` into ``out_dir``."""
+    """Build the SYNTHETIC replica and write ``replica.sav`` + ``replica.json`` into ``out_dir``.
+
+    Parameters
+    ----------
+    out_dir : str or Path
+        Folder to write into (created when missing).
+    seed : int
+        Seed of the generator.
+
+    Returns
+    -------
+    tuple of Path
+        The ``.sav`` and the JSON sidecar.
+
+    Examples
+    --------
+    >>> from surveykit import replica
+    >>> replica.write.__name__  # ``surveykit replica --out DIR`` calls it (about 10 s)
+    'write'
+    """
     from surveykit._atomic import write_text
     from surveykit.replica.sav import write_sav
 
@@ -196,7 +255,13 @@ def write(out_dir: str | Path, seed: int = DEFAULT_SEED) -> tuple[Path, Path]:
 
 
 def path() -> Path:
-    """Path of the bundled replica ``.sav``."""
+    """Path of the bundled SYNTHETIC replica ``.sav`` (read it with :func:`surveykit.read`).
+
+    Examples
+    --------
+    >>> sk.replica.path().suffix
+    '.sav'
+    """
     p = Path(__file__).parent / "data" / SAV_NAME
     if not p.exists():
         raise InputFileError("the bundled replica is missing", file=str(p),
@@ -205,7 +270,13 @@ def path() -> Path:
 
 
 def sidecar_path() -> Path:
-    """Path of the bundled JSON sidecar (seed, build parameters, weight diagnostics)."""
+    """Path of the bundled JSON sidecar (seed, build parameters, weight diagnostics).
+
+    Examples
+    --------
+    >>> sk.replica.sidecar_path().suffix
+    '.json'
+    """
     return Path(__file__).parent / "data" / JSON_NAME
 
 
@@ -213,7 +284,24 @@ def calibration_margins(sidecar: str | Path | None = None) -> dict[str, dict[int
     """The ASSUMED population margins the replica's weights are calibrated to exactly.
 
     ``{variable: {code: target share}}`` (shares among respondents with a value) from the JSON
-    sidecar (default: the bundled one); the weighted replica reproduces them to ~1e-10.
+    sidecar (default: the bundled one); the weighted replica reproduces them to ~1e-10. They are
+    assumptions of the replica (``data_dictionary/replica.md``), not census figures.
+
+    Parameters
+    ----------
+    sidecar : str or Path, optional
+        A replica's JSON sidecar; default: the bundled one.
+
+    Returns
+    -------
+    dict
+
+    Examples
+    --------
+    >>> from surveykit import replica
+    >>> margins = replica.calibration_margins()
+    >>> round(sum(margins["region"].values()), 10)
+    1.0
     """
     file = Path(sidecar) if sidecar is not None else sidecar_path()
     try:
@@ -228,15 +316,40 @@ def calibration_margins(sidecar: str | Path | None = None) -> dict[str, dict[int
 
 
 def mapping_path() -> Path:
-    """Path of ``data_dictionary/mappings/replica.yaml``."""
+    """Path of the replica's mapping onto the canonical codebooks (``mappings/replica.yaml``).
+
+    Examples
+    --------
+    >>> sk.replica.mapping_path().name
+    'replica.yaml'
+    """
 
     return data_path("mappings", "replica.yaml")
 
 
 def load_replica(sav: str | Path | None = None) -> pd.DataFrame:
-    """The bundled (or given) replica harmonised to the canonical variables.
+    """The bundled SYNTHETIC replica (or a given replica file) harmonised to canonical variables.
 
-    ``attrs["synthetic"] = True`` marks it; ``attrs["source"]`` names the file.
+    The replica is reconstructed from the published tables of Kostka (2019) and Kostka &
+    Antoine (2020); results computed from it describe the replica, not public opinion in China.
+    ``attrs["synthetic"] = True`` marks it, so every output made from it says so;
+    ``attrs["source"]`` names the file.
+
+    Parameters
+    ----------
+    sav : str or Path, optional
+        A replica ``.sav`` written by ``surveykit replica``; default: the bundled one.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per respondent (2,209), canonical columns, value labels in ``attrs``.
+
+    Examples
+    --------
+    >>> df = sk.load_replica()
+    >>> len(df), df.attrs["synthetic"]
+    (2209, True)
     """
     from surveykit.io import harmonise
 

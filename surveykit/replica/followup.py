@@ -108,7 +108,28 @@ def followup_raw(seed: int = FOLLOWUP_SEED, n: int = FOLLOWUP_N) -> pd.DataFrame
 
 
 def load_followup(seed: int = FOLLOWUP_SEED, n: int = FOLLOWUP_N) -> Harmonised:
-    """The follow-up study harmonised onto the ``studies`` codebook (``surveykit.Harmonised``)."""
+    """A SYNTHETIC follow-up-style study harmonised onto the ``studies`` codebook.
+
+    A second, differently designed study (approval as a 0–10 rating, ISO 3166-2:CN province
+    codes, its own weights) for learning to analyse several studies at once. Not real data.
+
+    Parameters
+    ----------
+    seed : int
+        Seed of the deterministic generator.
+    n : int
+        Number of respondents.
+
+    Returns
+    -------
+    Harmonised
+        ``.frame`` the data, ``.report`` the harmonisation report.
+
+    Examples
+    --------
+    >>> followup = sk.load_followup()
+    >>> len(followup.frame)
+    1500"""
     from surveykit.io import harmonise
 
     return harmonise(followup_raw(seed, n), mapping_path())
@@ -119,6 +140,23 @@ def stacked_studies(seed: int = FOLLOWUP_SEED, n: int = FOLLOWUP_N) -> Harmonise
 
     The replica is harmonised with its own mapping plus the ``studies`` codebook, which derives
     ``approval3`` from the 5-point ``approval`` by the stated rule. Both are SYNTHETIC.
+
+    Parameters
+    ----------
+    seed : int
+        Seed of the follow-up study's generator (see :func:`load_followup`).
+    n : int
+        Respondents of the follow-up study.
+
+    Returns
+    -------
+    Harmonised
+
+    Examples
+    --------
+    >>> stacked = sk.stacked_studies()
+    >>> stacked.frame["study"].value_counts().sort_index().to_dict()
+    {...}
     """
     from surveykit.io import harmonise, load_mapping, stack
     from surveykit.replica import mapping_path as replica_mapping

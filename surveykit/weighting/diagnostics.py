@@ -29,6 +29,23 @@ def weight_summary(weights_or_design: Any) -> pd.Series:
 
     n, sum, min, max, mean, cv (population standard deviation / mean), max_min_ratio,
     deff_kish = n sum(w^2) / sum(w)^2 (= 1 + cv^2) and n_effective = n / deff_kish.
+
+    Parameters
+    ----------
+    weights_or_design : array-like, SurveyDesign or ReplicateDesign
+        A weight vector, or a design (its weights in its domain).
+
+    Returns
+    -------
+    pandas.Series
+        ``n``, ``sum``, ``min``, ``max``, ``mean``, ``cv``, ``max_min_ratio``, ``deff_kish``,
+        ``n_effective``.
+
+    Examples
+    --------
+    >>> design = sk.SurveyDesign(sk.load_replica(), weights="weight")
+    >>> sk.weight_summary(design)[["n", "deff_kish"]].round(3).tolist()
+    [2209.0, 1.105]
     """
     w = _weights_of(weights_or_design)
     n = w.size
@@ -65,6 +82,27 @@ def margin_table(
     Columns: variable, category, n_unweighted, unweighted_share, sample_share (with the
     weights of ``design_before``), weighted_share (``design_after``), target_share and
     difference (weighted_share - target_share). Targets may be totals or shares.
+
+    Parameters
+    ----------
+    design_before : SurveyDesign
+        The design before weighting (its weights give ``sample_share``).
+    design_after : SurveyDesign
+        The weighted design.
+    margins : mapping
+        The targets, ``{column: {category: total or share}}``.
+
+    Returns
+    -------
+    pandas.DataFrame
+
+    Examples
+    --------
+    >>> design = sk.SurveyDesign(sk.load_replica(), weights="weight")
+    >>> targets = {"urban": {0: 0.3, 1: 0.7}}
+    >>> table = sk.margin_table(design, sk.rake(design, targets).design, targets)
+    >>> table[["target_share", "weighted_share"]].round(3).values.tolist()
+    [[0.3, 0.3], [0.7, 0.7]]
     """
     if design_before.n_total != design_after.n_total:
         raise WeightingError(f"designs differ in length ({design_before.n_total} vs "

@@ -107,6 +107,35 @@ def poststratify(design: Any, cells: str | Sequence[str], totals: Any,
     are an error unless ``partial=True`` (then they are ignored, as in R).
     On a :class:`ReplicateDesign` every replicate column is post-stratified to the same totals
     (R's ``postStratify.svyrep.design``), so replicate variances reflect the weighting.
+
+    Parameters
+    ----------
+    design : SurveyDesign or ReplicateDesign
+        The design to weight.
+    cells : str or sequence of str
+        Column(s) whose combinations form the post-strata.
+    totals : mapping or pandas.DataFrame
+        Population count of each cell: ``{label: count}`` (a tuple of labels for several columns),
+        or a DataFrame with the cell columns and one count column.
+    partial : bool
+        Ignore population cells absent from the sample (R's ``partial=TRUE``).
+
+    Returns
+    -------
+    SurveyDesign or ReplicateDesign
+        The post-stratified design (the weighting is kept for the variance).
+
+    Raises
+    ------
+    WeightingError
+        A sample cell without population count, or a population cell without sample.
+
+    Examples
+    --------
+    >>> design = sk.SurveyDesign(sk.load_replica(), weights="weight")
+    >>> post = sk.poststratify(design, "region", {1: 900_000, 2: 700_000, 3: 609_000})
+    >>> round(float(post.weights.sum()))
+    2209000
     """
     des = as_design(design, what="poststratify")
     cols = [cells] if isinstance(cells, str) else list(cells)

@@ -195,6 +195,44 @@ def rake(
     ``|misfit| / (1 + target) < tol`` (bounded). ``weights`` names the weight column when a
     DataFrame is given (default: all 1). Raises :class:`WeightingError` for targets that do not
     fit the sample and :class:`ConvergenceError` when ``max_iter`` is reached.
+
+    Parameters
+    ----------
+    design_or_frame : SurveyDesign, ReplicateDesign or pandas.DataFrame
+        The sample to weight; a DataFrame is weighted from ``weights`` (default: all 1).
+    margins : mapping
+        ``{column: {category: population total or share}}``; every category present in the data
+        needs a target.
+    weights : str, optional
+        Weight column when ``design_or_frame`` is a DataFrame.
+    tol : float
+        Convergence tolerance, relative to the population total.
+    max_iter : int
+        Maximum number of sweeps (or Newton steps with bounds).
+    bounds : tuple of float, optional
+        ``(lower, upper)`` bounds of the ratio new / starting weight (bounded raking).
+    population : float, optional
+        Population size that share margins are scaled to (default: the sum of the weights).
+
+    Returns
+    -------
+    RakeResult
+        ``.weights``, ``.design`` (with the calibration attached, for variances), ``.converged``,
+        ``.iterations``, ``.history``, ``.targets``.
+
+    Raises
+    ------
+    WeightingError
+        Targets that do not fit the sample (a category without target, margins that disagree).
+    ConvergenceError
+        ``max_iter`` reached.
+
+    Examples
+    --------
+    >>> design = sk.SurveyDesign(sk.load_replica(), weights="weight")
+    >>> raked = sk.rake(design, {"urban": {0: 0.3, 1: 0.7}})
+    >>> sk.mean(raked.design, "urban")["estimate"].round(3).tolist()
+    [0.7]
     """
     des = as_design(design_or_frame, weights, what="rake")
     names, codes, levels, targets = resolve_margins(des, margins, population)

@@ -90,6 +90,35 @@ def trim(
     way, among the rows it keeps (zero replicate weights stay zero). This is deliberately not
     R's ``trimWeights.svyrep.design`` (survey 4.1.1-4.5), which leaves the full-sample weights
     untrimmed and lifts zero replicate weights up to ``lower``.
+
+    Parameters
+    ----------
+    design : SurveyDesign or ReplicateDesign
+        The design whose weights are trimmed.
+    lower : float, optional
+        Smallest weight allowed.
+    upper : float, optional
+        Largest weight allowed.
+    redistribute : bool
+        Spread the trimmed excess over the weights inside the bounds (keeps the total).
+    max_iter : int
+        Passes of trimming and redistribution.
+
+    Returns
+    -------
+    SurveyDesign or ReplicateDesign
+
+    Raises
+    ------
+    WeightingError
+        Bounds that cannot hold (the mean weight lies outside them).
+
+    Examples
+    --------
+    >>> design = sk.SurveyDesign(sk.load_replica(), weights="weight")
+    >>> trimmed = sk.trim(design, lower=0.3, upper=3)
+    >>> round(float(trimmed.weights.max()), 3), round(float(trimmed.weights.sum()), 3)
+    (3.0, 2209.0)
     """
     des = as_design(design, what="trim")
     dom = des.domain
