@@ -224,3 +224,10 @@ def test_summary_table_apa_docx(replica, tmp_path):
     assert docx.Document(str(grid)).tables[0].style.name == "Table Grid"
     with pytest.raises(sk.SurveyKitError):
         tab.to_docx(tmp_path / "x.docx", style="fancy")
+
+
+def test_summary_text_stars_no_cutpoint(ordfit):
+    text = ordfit.summary()
+    cut = [ln for ln in text.splitlines() if ln.rstrip().endswith("cutpoint")]
+    assert len(cut) == ordfit.n_thresholds
+    assert not any("*" in ln for ln in cut)

@@ -446,8 +446,9 @@ class ModelResult:
         if self.model == "negbin":
             lines.append(f"alpha (NB2 dispersion) = {self.extra['alpha']:.6g} "
                          f"(SE {self.extra['alpha_se']:.4g}); log(alpha) estimated jointly")
-        body = t.assign(stars=[stars(p) for p in t["p_value"]]).to_string(
-            index=False, float_format=lambda v: f"{v:.6g}")
+        marks = [stars(p) if k != "cutpoint" else ""  # cut-points are not tests
+                 for p, k in zip(t["p_value"], t["kind"], strict=True)]
+        body = t.assign(stars=marks).to_string(index=False, float_format=lambda v: f"{v:.6g}")
         dist = ("normal, as R's confint.default for svyolr" if np.isinf(self.inference_df)
                 else f"t with {self.df_resid} df")
         lines += ["", body, "", f"Signif.: * p<0.05, ** p<0.01, *** p<0.001 ({dist})"]
