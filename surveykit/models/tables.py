@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from surveykit.errors import ModelError
-from surveykit.labels import label_of, term_label, value_labels, variable_label
+from surveykit.labels import label_of, term_label, term_labels, value_labels, variable_label
 from surveykit.models.results import stars
 from surveykit.provenance import SYNTHETIC_BANNER, is_synthetic
 
@@ -118,9 +118,12 @@ def table_rows(result: Any, exponentiate: bool | None = None,
     Multinomial results give one block per non-baseline outcome (``outcome`` columns kept).
     """
     exp_ = result.default_exponentiate() if exponentiate is None else exponentiate
-    t = result.tidy(exponentiate=exp_, conf_level=conf_level)
-    if "kind" not in t.columns:
-        t = t.assign(kind="coef")
+    t = (result.tidy(exponentiate=exp_) if conf_level == 0.95  # any object with tidy()
+         else result.tidy(exponentiate=exp_, conf_level=conf_level))
+    if "kind" not in t.columns:  # an object shaped like a model result: "a|b" are cut-points
+        t = t.assign(kind=["cutpoint" if "|" in str(x) else "coef" for x in t["term"]])
+    if "label" not in t.columns:
+        t = t.assign(label=term_labels(t["term"].astype(str), getattr(result, "design", None)))
     t = t.assign(factor=None, level_text=None)
     group_cols = [c for c in ("outcome", "outcome_label") if c in t.columns]
     blocks = [t] if not group_cols else [g for _, g in t.groupby(group_cols[0], sort=False)]
