@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from surveykit.errors import DesignError
+from surveykit.expressions import evaluate
 from surveykit.multistage import (
     CERTAINTY_TOL,
     Stage,
@@ -287,11 +288,8 @@ class _Base:
 
     def _domain_mask(self, mask: Any) -> np.ndarray:
         if isinstance(mask, str):
-            try:
-                mask = self.data.eval(mask)
-            except Exception as exc:  # pandas raises many types for a bad expression
-                raise DesignError(f"cannot evaluate the subset expression {mask!r}: "
-                                  f"{' '.join(str(exc).split())}", file=self.source) from exc
+            mask = evaluate(mask, self.data, kind=DesignError,
+                            what="cannot evaluate the subset expression", file=self.source)
         m = np.asarray(align_to(self.data, mask, "subset mask", self.source))
         if m.shape != (len(self.data),):
             raise DesignError(f"subset mask has shape {m.shape}, expected ({len(self.data)},)")
@@ -309,7 +307,8 @@ class _Base:
         """A domain: the full design with weights zeroed outside ``mask`` (R's ``subset``).
 
         ``mask`` is a boolean array of length n, a boolean Series (matched to the rows by its
-        index labels, as pandas does) or a ``DataFrame.eval`` expression.
+        index labels, as pandas does) or an expression of surveykit's expression language
+        (``"stype == 'E' and api00 > 600"``; see :mod:`surveykit.expressions`), never eval'd.
         """
         return self._evolve(domain=self.domain & self._domain_mask(mask))
 

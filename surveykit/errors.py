@@ -113,6 +113,11 @@ class MappingError(SurveyKitError):
     """A harmonisation mapping names a raw column that is missing, or leaves codes unmapped."""
 
 
+class ExpressionError(SurveyKitError):
+    """A formula or expression string uses something outside surveykit's expression language
+    (attribute access, dunder names, lambdas, unknown functions or names): strings are data."""
+
+
 class DesignError(SurveyKitError):
     """A survey design is invalid: bad weights, non-nested PSUs, lonely PSUs under 'fail'."""
 

@@ -21,6 +21,7 @@ import pandas as pd
 from surveykit._resources import data_path
 from surveykit._yaml import read_yaml
 from surveykit.errors import SchemaError
+from surveykit.expressions import evaluate
 
 __all__ = ["Registry", "load_registry"]
 
@@ -383,7 +384,7 @@ def evaluate_domain(frame: pd.DataFrame, expr: str | None) -> np.ndarray:
         raise SchemaError("domain expression names variables the data do not have",
                           column=None, values=missing, hint=f"expression: {expr}")
     sub = frame[names].astype(float)
-    mask = sub.eval(expr)
+    mask = evaluate(expr, sub, kind=SchemaError, what="domain expression")
     return np.asarray(mask, dtype=bool) & sub.notna().all(axis=1).to_numpy()
 
 

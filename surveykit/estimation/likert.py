@@ -40,6 +40,7 @@ from surveykit.estimation._core import (
     make_groups,
     require_nonempty,
 )
+from surveykit.expressions import evaluate
 from surveykit.labels import as_code, label_of, value_labels, variable_label
 from surveykit.provenance import mark
 
@@ -50,12 +51,8 @@ MISSING_ROW = "N missing"
 
 def _domain_mask(design: Design, label: str, mask: Any) -> np.ndarray:
     if isinstance(mask, str):
-        try:
-            mask = design.data.eval(mask)
-        except Exception as exc:  # pandas raises NameError subclasses, SyntaxError, ...
-            text = " ".join(str(exc).split()) or type(exc).__name__
-            raise EstimationError(f"domain {label!r}: cannot evaluate {mask!r} ({text})",
-                                  file=design.source) from exc
+        mask = evaluate(mask, design.data, kind=EstimationError,
+                        what=f"domain {label!r}: cannot evaluate", file=design.source)
     mask = align_to(design.data, mask, f"domain {label!r}", design.source)
     ser = pd.Series(np.asarray(mask) if not isinstance(mask, pd.Series) else mask.to_numpy())
     if len(ser) != design.n_total:

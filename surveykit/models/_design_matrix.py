@@ -26,9 +26,12 @@ import pandas as pd
 from formulaic.errors import DataMismatchWarning, FormulaicError
 
 from surveykit.errors import ModelError
+from surveykit.expressions import FORMULA_CONTEXT, validate_formula
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_CONTEXT = {"np": np}
+# formulaic's evaluation context: whitelisted functions only, no module (see expressions.py);
+# every formula is checked by validate_formula before formulaic evaluates any of it
+_CONTEXT = FORMULA_CONTEXT
 
 
 @dataclass(frozen=True)
@@ -248,6 +251,11 @@ def build_frame(design: Any, formula: str, *, intercept: bool = True) -> ModelFr
     lhs, rhs = split_formula(formula)
     qlhs = _quote_names(lhs, list(data.columns))
     qrhs = _quote_names(rhs, list(data.columns))
+    validate_formula(f"{qlhs} ~ {qrhs}", data.columns, kind=ModelError, file=design.source,
+                     shown=formula)
+    if re.search(r"\boffset\(", qrhs):
+        raise ModelError(f"offset() terms are taken by glm only: {formula!r}",
+                         file=design.source, hint="fit the model with surveykit.glm")
     domain = np.asarray(design.domain, dtype=bool) & (np.asarray(design.weights) > 0)
     pos = np.flatnonzero(domain)
     # only the columns the formula names travel on (a survey file has hundreds); "." = all

@@ -24,6 +24,7 @@ from scipy import special
 from surveykit._dist import cauchy_cdf, cauchy_pdf, cauchy_ppf, norm_pdf
 from surveykit.design import align_to
 from surveykit.errors import ConvergenceError, ModelError
+from surveykit.expressions import evaluate
 from surveykit.models._design_matrix import ModelFrame, build_frame, check_rank
 from surveykit.models._replicates import model_vcov
 from surveykit.models.results import ModelResult
@@ -329,31 +330,23 @@ def _split_offsets(formula: str) -> tuple[str, list[str]]:
     return formula, exprs
 
 
-_OFFSET_FUNCS: dict[str, Any] = {"log": np.log, "exp": np.exp, "sqrt": np.sqrt,
-                                 "log1p": np.log1p, "log2": np.log2, "log10": np.log10,
-                                 "abs": np.abs, "np": np}
+def _numeric(col: pd.Series) -> np.ndarray:
+    return pd.to_numeric(col, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
 
 
 def eval_offset(data: pd.DataFrame, exprs: list[str], source: str | None = None) -> np.ndarray:
-    """Sum of offset expressions (column names and log/exp/sqrt...) evaluated on ``data``."""
+    """Sum of offset expressions evaluated on ``data`` by the expression language (column
+    names, arithmetic and log/exp/sqrt/...; see surveykit.expressions): never bare eval."""
     total = np.zeros(len(data))
     for expr in exprs:
-        names = {}
-        code = expr
-        cols = sorted((c for c in data.columns if isinstance(c, str)), key=len, reverse=True)
-        for k, c in enumerate(cols):
-            pat = r"(?<![\w.`])`?" + re.escape(c) + r"`?(?![\w.`(])"
-            if re.search(pat, code):
-                alias = f"_col{k}"
-                code = re.sub(pat, alias, code)
-                names[alias] = pd.to_numeric(data[c], errors="coerce").to_numpy(dtype=float)
+        val = evaluate(expr, data, kind=ModelError, what="offset", file=source,
+                       convert=_numeric)
         try:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                val = eval(code, {"__builtins__": {}}, {**_OFFSET_FUNCS, **names})
-        except Exception as exc:  # a bad expression: name it in one line
-            raise ModelError(f"cannot evaluate offset({expr}): {' '.join(str(exc).split())}",
-                             file=source, column=expr) from exc
-        total = total + np.broadcast_to(np.asarray(val, dtype=float), (len(data),))
+            arr = np.asarray(val, dtype=float)
+        except (TypeError, ValueError) as exc:
+            raise ModelError(f"offset({expr}) is not numeric", file=source,
+                             column=expr) from exc
+        total = total + np.broadcast_to(arr, (len(data),))
     return total
 
 

@@ -25,6 +25,7 @@ from scipy import linalg, special
 
 from surveykit.design import ReplicateDesign, SurveyDesign
 from surveykit.errors import ConvergenceError, WeightingError
+from surveykit.expressions import FORMULA_CONTEXT, expression_error, validate_term
 from surveykit.weighting._common import as_design, as_number, patsy_message, safe_divide
 from surveykit.weighting.replicate import calibrate_columns, reweighted
 
@@ -184,9 +185,13 @@ def _formula_matrix(design: SurveyDesign, formula: str) -> tuple[np.ndarray, lis
     try:
         desc = patsy.ModelDesc.from_formula(text)
     except patsy.PatsyError as exc:
-        raise WeightingError(
+        raise expression_error(WeightingError)(
             f"cannot parse calibration formula {formula!r}: {patsy_message(exc)[0]}",
             file=design.source) from None
+    for term in desc.rhs_termlist:  # every term is checked before patsy evaluates any
+        for factor in term.factors:
+            validate_term(factor.code, data.columns, kind=WeightingError, file=design.source,
+                          shown=formula)
     used = sorted({_unquote(f.code) for t in desc.rhs_termlist for f in t.factors})
     for name in used:
         if name in data.columns and data[name].isna().any():
@@ -196,7 +201,10 @@ def _formula_matrix(design: SurveyDesign, formula: str) -> tuple[np.ndarray, lis
                 "needs a value", file=design.source, column=name,
                 values=[f"row {i + 1}" for i in np.flatnonzero(miss)])
     try:
-        mm = patsy.dmatrix(text, data, NA_action="raise", return_type="dataframe")
+        # evaluated among the whitelisted functions only (patsy adds its own C, Q, I, ...),
+        # never in this module's globals
+        mm = patsy.dmatrix(text, data, NA_action="raise", return_type="dataframe",
+                           eval_env=patsy.EvalEnvironment([dict(FORMULA_CONTEXT)]))
     except patsy.PatsyError as exc:
         text, unknown = patsy_message(exc)
         raise WeightingError(f"cannot build calibration formula {formula!r}: {text}",
