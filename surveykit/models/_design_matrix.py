@@ -26,7 +26,7 @@ import pandas as pd
 from formulaic.errors import DataMismatchWarning, FormulaicError
 
 from surveykit.errors import ModelError
-from surveykit.expressions import FORMULA_CONTEXT, validate_formula
+from surveykit.expressions import FORMULA_CONTEXT, columns_hint, validate_formula
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # formulaic's evaluation context: whitelisted functions only, no module (see expressions.py);
@@ -212,17 +212,6 @@ def _prepare(data: pd.DataFrame, formula: str, lhs: str | None, *, relevel: bool
             out, copied = data.copy(), True
         out[c] = new
     return out
-
-
-def columns_hint(columns: Any, unknown: str | None = None, k: int = 30) -> str:
-    """"did you mean ...? columns: a, b, ..." for an error about a formula's variables."""
-    import difflib
-
-    names = [str(c) for c in columns]
-    close = difflib.get_close_matches(unknown, names, n=3, cutoff=0.6) if unknown else []
-    shown = ", ".join(names[:k]) + (f", ... (+{len(names) - k})" if len(names) > k else "")
-    lead = f"did you mean {' or '.join(close)}? " if close else ""
-    return f"{lead}columns: {shown}"
 
 
 def _encode(rhs: str, sub: pd.DataFrame, source: str | None,
