@@ -69,6 +69,7 @@ _API: dict[str, str] = {
     "ttest": "surveykit.models",
     "ranktest": "surveykit.models",
     "margins": "surveykit.models",
+    "regression_table": "surveykit.models",
     "pchisqsum": "surveykit.distributions",
     "multinom": "surveykit.models",
     "MultinomResult": "surveykit.models",

@@ -329,6 +329,9 @@ def _sidecar(csv: Path, title: str, result: SensitivityResult,
 
 def _csv(frame: pd.DataFrame, path: Path, source: str) -> Path:
     out = frame.copy()
+    for c in out.columns:  # rounded, -0.0 made 0.0: no "-0.000000" in the file
+        if pd.api.types.is_float_dtype(out[c].dtype):
+            out[c] = out[c].round(6) + 0.0
     out.insert(0, "data_source", source)
     out, _ = neutralise(out)  # group labels come from the data: no spreadsheet formulas
     return write_text(path, out.to_csv(index=False, float_format="%.6f", lineterminator="\n"))

@@ -86,7 +86,7 @@ def _describe(design: Design, var: str | Sequence[str], by: str | Sequence[str] 
                 raise EstimationError(
                     f"variable has {int(bad.sum())} missing value(s) in the domain and "
                     "na_rm=False", file=design.source, column=name,
-                    values=[f"row {i}" for i in np.flatnonzero(bad)],
+                    values=[f"row {i + 1}" for i in np.flatnonzero(bad)],
                     hint="use na_rm=True to exclude them as a domain (counted in n_missing)",
                 )
         require_nonempty(design, name, in_group, miss)
