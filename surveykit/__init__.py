@@ -15,7 +15,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__version__ = "0.3.0"
+from surveykit._version import __version__
 
 #: public name -> module that defines it
 _API: dict[str, str] = {

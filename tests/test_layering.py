@@ -23,6 +23,7 @@ PACKAGE = ROOT / "surveykit"
 FLOORS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("foundation", (
         "surveykit.errors", "surveykit._atomic", "surveykit._cells", "surveykit._yaml",
+        "surveykit._runfolder", "surveykit._version", "surveykit.word",
         "surveykit._resources", "surveykit._dist",
         "surveykit.labels", "surveykit.provenance", "surveykit.expressions",
         "surveykit.hadamard", "surveykit.published", "surveykit.data_dictionary",
@@ -41,18 +42,22 @@ FLOORS: tuple[tuple[str, tuple[str, ...]], ...] = (
     )),
     ("estimators and models", (
         "surveykit.estimation", "surveykit.weighting", "surveykit.models",
+        "surveykit.experiments",
     )),
     ("inference and tests", (
         "surveykit.models.wald", "surveykit.models.ttest",
+        "surveykit.experiments.balance",  # its omnibus test is regTermTest (wald_test)
     )),
     ("presentation", (
-        "surveykit.summary_table", "surveykit.plot",
+        "surveykit.summary_table", "surveykit._summary_table", "surveykit.plot",
         "surveykit.replication.writers", "surveykit.replication.result",
         "surveykit.report.figures",
         "surveykit.models=",  # the models package re-exports tables and tests (its API)
+        "surveykit.experiments=",  # re-exports balance (a test) with the estimators
     )),
     ("applications and commands", (
         "surveykit=", "surveykit.replica", "surveykit.replication", "surveykit.sensitivity",
+        "surveykit._sensitivity",
         "surveykit.report", "surveykit.commands", "surveykit.cli", "surveykit.__main__",
     )),
 )
