@@ -53,6 +53,7 @@ _API: dict[str, str] = {
     "quantile": "surveykit.estimation",
     "var": "surveykit.estimation",
     "table": "surveykit.estimation",
+    "with_replicates": "surveykit.estimation",
     # inference on any result with a covariance (R's coef/vcov/svycontrast)
     "Estimates": "surveykit.inference",
     "as_estimates": "surveykit.inference",
@@ -93,6 +94,10 @@ _API: dict[str, str] = {
     "plot": "surveykit.plot",
     "labels": "surveykit.labels",
     "summary_table": "surveykit._summary_table",
+    # multiple imputation (Rubin's rules on every estimator and model)
+    "mi_design": "surveykit.mi.api",
+    "MIDesign": "surveykit.mi.api",
+    "impute": "surveykit.mi.api",
 }
 
 __all__ = ["__version__", *_API]

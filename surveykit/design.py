@@ -356,6 +356,9 @@ class SurveyDesign(_Base):
         probabilities, R's ``probs=``; weights are ``1 / probs``. Not together with weights.
     ultimate_cluster: use only the first stage for variances even when an FPC is given,
         as R's ``options(survey.ultimate.cluster = TRUE)``.
+    adjust_domain_lonely: a stratum with several sampled units of which only one lies in a
+        domain is treated by the ``lonely_psu`` rule in that domain's variances, as R's
+        ``options(survey.adjust.domain.lonely = TRUE)`` (changes "adjust" and "average").
 
     With an FPC and several stages, variances add the later stages' terms (R's
     ``svyrecvar``); without an FPC only the first stage counts (the with-replacement
@@ -370,6 +373,7 @@ class SurveyDesign(_Base):
     stages: tuple[Stage, ...] = ()
     lonely_psu: str = "fail"
     ultimate_cluster: bool = False
+    adjust_domain_lonely: bool = False
     calibrations: tuple[Residualizer, ...] = ()
     spec: dict[str, Any] = field(default_factory=dict)
 
@@ -385,6 +389,7 @@ class SurveyDesign(_Base):
         source: str | None = None,
         probs: Any = None,
         ultimate_cluster: bool = False,
+        adjust_domain_lonely: bool = False,
     ) -> None:
         data = _as_frame(data)
         n = len(data)
@@ -606,6 +611,7 @@ class SurveyDesign(_Base):
         object.__setattr__(self, "stages", tuple(stages))
         object.__setattr__(self, "lonely_psu", lonely_psu)
         object.__setattr__(self, "ultimate_cluster", bool(ultimate_cluster))
+        object.__setattr__(self, "adjust_domain_lonely", bool(adjust_domain_lonely))
         object.__setattr__(self, "calibrations", ())
         object.__setattr__(self, "spec", {
             "weights": weights if isinstance(weights, str) else None,

@@ -40,6 +40,7 @@ from surveykit.estimation.descriptive import (
 )
 from surveykit.estimation.quadform import fsum_sf
 from surveykit.labels import codes, label_of, value_labels, variable_label
+from surveykit.mi.dispatch import mi_aware
 from surveykit.provenance import mark
 from surveykit.testresult import TestResult
 
@@ -166,6 +167,7 @@ STATISTICS = ("F", "Chisq", "Wald", "adjWald", "lincom", "saddlepoint")
 PERCENTS = ("column", "row", "cell")
 
 
+@mi_aware
 def crosstab(design: Design, row: str, col: str, *, percent: str = "column", ci: bool = True,
              ci_method: str = "logit", statistic: str = "F", level: float = 0.95,
              na: str = "listwise") -> CrosstabResult:

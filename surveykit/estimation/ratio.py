@@ -20,11 +20,13 @@ from surveykit.estimation._input import (
     require_finite,
     require_nonempty,
 )
-from surveykit.estimation._result import tidy_result
+from surveykit.estimation._result import replicate_estimates, tidy_result
+from surveykit.mi.dispatch import mi_aware
 from surveykit.provenance import mark
 from surveykit.variance import RatioOfTotals, estimate
 
 
+@mi_aware
 def ratio(design: Design, numerator: str | Sequence[str], denominator: str,
           by: str | Sequence[str] | None = None, *, separate: bool = False,
           level: float = 0.95, vcov: bool = False, progress: bool | None = None,
@@ -88,7 +90,8 @@ def ratio(design: Design, numerator: str | Sequence[str], denominator: str,
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         res = estimate(design, RatioOfTotals(np.column_stack(ys), codes, G, "mean",
                                              denom=np.where(xmiss, 0.0, x)),
-                       joint=vcov, progress=progress)
+                       joint=vcov, progress=progress,
+                       keep_reps=vcov and design.is_replicate)
     z = norm_ppf(0.5 + level / 2)
     nmiss = np.bincount(groups.codes[in_group & any_miss], minlength=G)
     rows: list[dict[str, Any]] = []
@@ -106,7 +109,9 @@ def ratio(design: Design, numerator: str | Sequence[str], denominator: str,
     out = tidy_result(rows, by_names, RESULT_COLUMNS, synthetic=design.is_synthetic,
                       n_missing_by=groups.n_missing_by, vcov=res.joint,
                       df=float(design.df) if vcov else None, several=len(nums) > 1,
-                      labels=design, level=None)  # codes as int, <by>_label
+                      labels=design, level=None,  # codes as int, <by>_label
+                      replicates=replicate_estimates(design, res.groups, len(nums))
+                      if vcov else None)
     return out
 
 

@@ -23,6 +23,7 @@ from surveykit.estimation._input import (
 )
 from surveykit.estimation._result import tidy_result
 from surveykit.inference import Covariance
+from surveykit.mi.dispatch import mi_aware
 from surveykit.variance import RatioOfTotals, estimate
 from surveykit.variance.replication import replicate_cov, replicate_totals
 
@@ -30,6 +31,7 @@ VAR_COLUMNS = ("variable", "variable2", "estimate", "std_error", "ci_low", "ci_h
                "n_unweighted", "n_missing")
 
 
+@mi_aware
 def var(design: Design, var: str | Sequence[str], by: str | Sequence[str] | None = None, *,
         level: float = 0.95, vcov: bool = False, na: str = "listwise") -> pd.DataFrame:
     """Weighted population variance of a variable, or the covariance matrix of several

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from surveykit.errors import ConvergenceError, ModelError
+from surveykit.mi.dispatch import mi_aware
 from surveykit.models._design_matrix import build_frame, check_rank
 from surveykit.models._newton import newton as run_newton
 from surveykit.models._replicates import model_vcov
@@ -224,6 +225,7 @@ def newton(model: _CumLink, w: np.ndarray, theta: np.ndarray, *, tol: float = 1e
     return _Fit(res.theta, res.hessian, res.state, res.iterations, res.converged, res.gnorm)
 
 
+@mi_aware
 def ordinal(design: Any, formula: str, link: str = "logit") -> ModelResult:
     """Fit a survey-weighted ordered logit/probit model (R ``svyolr``).
 

@@ -39,7 +39,8 @@ def _cluster_totals(stage: Any, x: np.ndarray) -> np.ndarray:
 
 
 def stage_variance(stage: Any, x: np.ndarray, present_rows: np.ndarray | None,
-                   multiplier: np.ndarray, lonely_psu: str, number: int) -> np.ndarray:
+                   multiplier: np.ndarray, lonely_psu: str, number: int,
+                   domain_lonely: bool = False) -> np.ndarray:
     """Contribution of one stage: R's ``onestage`` for every group of strata that share a
     parent unit, each stratum's term multiplied by ``multiplier[stratum]``.
 
@@ -56,14 +57,26 @@ def stage_variance(stage: Any, x: np.ndarray, present_rows: np.ndarray | None,
         rows = stage.cluster[present_rows] if not stage.rows_are_units else np.flatnonzero(
             present_rows)
         present[hs[rows]] = True
-    return unit_variance(stage, z, present, multiplier, lonely_psu, number)
+    units = None
+    if domain_lonely and present_rows is not None:
+        units = np.zeros(stage.n_units, dtype=bool)
+        units[rows] = True
+    return unit_variance(stage, z, present, multiplier, lonely_psu, number, units)
 
 
 def unit_variance(stage: Any, z: np.ndarray, present: np.ndarray, multiplier: np.ndarray,
-                  lonely_psu: str, number: int) -> np.ndarray:
+                  lonely_psu: str, number: int, units_present: np.ndarray | None = None
+                  ) -> np.ndarray:
     """:func:`stage_variance` from the unit totals ``z`` (n_units x p) and the strata of the
     domain (``present``). Estimators that aggregate their scores to PSU totals themselves use
-    it for the first stage through :func:`psu_totals_vcov`."""
+    it for the first stage through :func:`psu_totals_vcov`.
+
+    ``units_present`` (the units with rows in the domain) turns on R's
+    ``options(survey.adjust.domain.lonely = TRUE)``: a stratum with several sampled units but
+    only one in the domain is lonely too. R then changes only "adjust" (the unit is centred on
+    the grand mean instead of its stratum's mean, the absent units still counting as zero
+    totals) and "average" (the stratum is left out, the others scaled up); "remove",
+    "certainty" and "fail" keep the usual stratum variance, as R (which warns)."""
     p = z.shape[1]
     n_strata = stage.n_strata
     hs = stage.cluster_stratum
@@ -74,6 +87,16 @@ def unit_variance(stage: Any, z: np.ndarray, present: np.ndarray, multiplier: np
     centre = sums / np.maximum(nh, 1.0)[:, None]
     certain = stage.f < CERTAINTY_TOL  # R returns zero for these before any lonely-PSU rule
     lonely = (nh == 1) & present & ~certain
+    if units_present is not None and lonely_psu in ("adjust", "average"):
+        n_in = np.bincount(hs[units_present], minlength=n_strata)
+        dom_lonely = (n_in == 1) & (nh > 1) & present & ~certain
+        if dom_lonely.any():
+            import warnings
+
+            warnings.warn(f"{int(dom_lonely.sum())} stratum/strata at stage {number} have a "
+                          f"single sampled unit in the domain (lonely_psu='{lonely_psu}' "
+                          "applied, adjust_domain_lonely=True)", UserWarning, stacklevel=4)
+            lonely = lonely | dom_lonely
     scale = np.where(nh > 1, stage.f * nh / np.maximum(nh - 1.0, 1.0), stage.f)
     scale = np.where(present & ~certain, scale * multiplier, 0.0)
     parent = stage.parent
@@ -110,21 +133,28 @@ def unit_variance(stage: Any, z: np.ndarray, present: np.ndarray, multiplier: np
 
 
 def recursive_vcov(stages: tuple[Any, ...], x: np.ndarray, present_rows: np.ndarray | None,
-                   lonely_psu: str, later_stages: bool) -> np.ndarray:
+                   lonely_psu: str, later_stages: bool, within: tuple[Any, ...] = (),
+                   domain_lonely: bool = False) -> np.ndarray:
     """R's ``multistage``: the first stage, plus every later stage weighted by the sampling
     fractions of the stages above it when ``later_stages`` (an FPC given, not ultimate
-    cluster)."""
+    cluster). ``within``: calibrations within the units of stage ``s`` (``.stage = s``,
+    ``.residualize``), applied to the scores before the stages below ``s``, as R."""
     first = stages[0]
-    v = stage_variance(first, x, present_rows, np.ones(first.n_strata), lonely_psu, 1)
+    v = stage_variance(first, x, present_rows, np.ones(first.n_strata), lonely_psu, 1,
+                       domain_lonely)
     if not later_stages:
         return v
     mult = np.ones(first.n_strata)
     prev = first
     for number, stage in enumerate(stages[1:], start=2):
+        for cal in within:
+            if cal.stage == number - 1:
+                x = cal.residualize(x)
         # the parent unit's stratum at the previous stage carries that stage's n/N
         up = prev.cluster_stratum[stage.parent]
         mult = mult[up] * prev.ratio[up]
-        v = v + stage_variance(stage, x, present_rows, mult, lonely_psu, number)
+        v = v + stage_variance(stage, x, present_rows, mult, lonely_psu, number,
+                               domain_lonely)
         prev = stage
     return v
 
@@ -155,12 +185,15 @@ def linearised_vcov(design: Any, scores: np.ndarray) -> np.ndarray:
         x = x[:, None]
     if x.shape[0] != design.n_total:
         raise DesignError(f"scores have {x.shape[0]} rows, design has {design.n_total}")
+    within = tuple(c for c in design.calibrations if getattr(c, "stage", 0) > 0)
     for cal in design.calibrations:
-        x = cal.residualize(x)
+        if getattr(cal, "stage", 0) == 0:
+            x = cal.residualize(x)
     # R drops the rows outside a domain before svyrecvar, except for calibrated designs,
     # whose subsets keep every row (zero weight; their residualised scores are non-zero)
     present = None if design.calibrations else design.weights != 0
-    return recursive_vcov(design.stages, x, present, design.lonely_psu, later_stages(design))
+    return recursive_vcov(design.stages, x, present, design.lonely_psu, later_stages(design),
+                          within, getattr(design, "adjust_domain_lonely", False))
 
 
 def psu_totals_vcov(design: Any, z: np.ndarray, present_psu: np.ndarray | None = None
@@ -185,7 +218,9 @@ def psu_totals_vcov(design: Any, z: np.ndarray, present_psu: np.ndarray | None =
     first = design.stages[0]
     present = np.zeros(first.n_strata, dtype=bool)
     present[design.psu_stratum[np.asarray(present_psu, dtype=bool)]] = True
-    return unit_variance(first, z, present, np.ones(first.n_strata), design.lonely_psu, 1)
+    return unit_variance(first, z, present, np.ones(first.n_strata), design.lonely_psu, 1,
+                         np.asarray(present_psu, dtype=bool)
+                         if getattr(design, "adjust_domain_lonely", False) else None)
 
 
 def linearised_df(design: Any) -> int:
