@@ -24,6 +24,7 @@ FLOORS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("foundation", (
         "surveykit.errors", "surveykit._atomic", "surveykit._cells", "surveykit._yaml",
         "surveykit._runfolder", "surveykit._version", "surveykit.word",
+        "surveykit.mi.dispatch", "surveykit.mi.rubin", "surveykit.mi.io",
         "surveykit._resources", "surveykit._dist",
         "surveykit.labels", "surveykit.provenance", "surveykit.expressions",
         "surveykit.hadamard", "surveykit.published", "surveykit.data_dictionary",
@@ -38,7 +39,7 @@ FLOORS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("variance", ("surveykit.variance",)),
     ("design", (
         "surveykit.design", "surveykit.multistage", "surveykit.replicates",
-        "surveykit.dictionary", "surveykit.io",
+        "surveykit.dictionary", "surveykit.io", "surveykit.mi.design",
     )),
     ("estimators and models", (
         "surveykit.estimation", "surveykit.weighting", "surveykit.models",
@@ -50,6 +51,7 @@ FLOORS: tuple[tuple[str, tuple[str, ...]], ...] = (
     )),
     ("presentation", (
         "surveykit.summary_table", "surveykit._summary_table", "surveykit.plot",
+        "surveykit.mi.combine",  # combiners of every result type, summary tables included
         "surveykit.replication.writers", "surveykit.replication.result",
         "surveykit.report.figures",
         "surveykit.models=",  # the models package re-exports tables and tests (its API)
@@ -57,7 +59,7 @@ FLOORS: tuple[tuple[str, tuple[str, ...]], ...] = (
     )),
     ("applications and commands", (
         "surveykit=", "surveykit.replica", "surveykit.replication", "surveykit.sensitivity",
-        "surveykit._sensitivity",
+        "surveykit._sensitivity", "surveykit.mi",
         "surveykit.report", "surveykit.commands", "surveykit.cli", "surveykit.__main__",
     )),
 )
