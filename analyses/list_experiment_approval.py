@@ -1,5 +1,4 @@
-"""Is the 80 % approval real? An (illustrative) list experiment on approval of social credit
-systems.
+"""Is the 80 % approval real? An illustrative list experiment on approval of SCSs.
 
     python analyses/list_experiment_approval.py [--data FILE.csv] [--out DIR]
 

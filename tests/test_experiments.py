@@ -224,3 +224,11 @@ def test_balance_bad_input(dnh):
         sk.balance(dnh.with_columns(one=np.ones(dnh.n_total)), "RIAGENDR", ["one"])
     with pytest.raises(SurveyKitError, match="not found"):
         sk.balance(dnh, "RIAGENDR", ["nope"])
+
+
+def test_unit_level_and_psu_total_paths_agree(dnh, monkeypatch):
+    fast = sk.experiment(dnh, "HI_CHOL", "race", by="RIAGENDR")
+    monkeypatch.setattr(type(dnh), "psu_aggregable", property(lambda self: False))
+    slow = sk.experiment(dnh, "HI_CHOL", "race", by="RIAGENDR")
+    np.testing.assert_allclose(slow.attrs["vcov"].to_numpy(), fast.attrs["vcov"].to_numpy(),
+                               rtol=1e-10, atol=1e-14)

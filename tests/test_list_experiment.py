@@ -244,3 +244,31 @@ def test_synthetic_ml_weighted_model_ses(ref_test):
     np.testing.assert_allclose(res.params.to_numpy(), polished, rtol=1e-7, atol=1e-9)
     np.testing.assert_allclose(res.params.to_numpy(), th, rtol=5e-5, atol=5e-6)
     np.testing.assert_allclose(res.coefficients["std_error"], r["std_error"], rtol=1e-4)
+
+
+def test_ml_separation_is_a_typed_convergence_error():
+    rng = np.random.default_rng(5)
+    n = 600
+    x = rng.integers(0, 2, n)
+    t = rng.integers(0, 2, n)
+    y = rng.binomial(3, 0.5, n) + t * x  # the sensitive item is exactly x: coefficients diverge
+    d = sk.SurveyDesign(pd.DataFrame({"y": y, "t": t, "x": x}))
+    with pytest.raises(SurveyKitError, match=r"did not converge|diverge"):
+        sk.list_experiment(d, "y", "t", J=3, method="ml", covariates=["x"])
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(deadline=None, max_examples=15)
+@given(seed=st.integers(0, 10_000), scale=st.floats(0.01, 100))
+def test_list_invariant_to_row_order_and_weight_scale(race, seed, scale):
+    d = design(race)
+    res = sk.list_experiment(d, "y", "treat", J=3, method="ml", covariates=["south", "male"])
+    perm = race.sample(frac=1, random_state=seed).assign(w=lambda f: f["w"] * scale)
+    res2 = sk.list_experiment(design(perm), "y", "treat", J=3, method="ml",
+                              covariates=["south", "male"])
+    np.testing.assert_allclose(res2.params, res.params, rtol=1e-7, atol=1e-9)
+    np.testing.assert_allclose(res2.prevalence["std_error"], res.prevalence["std_error"],
+                               rtol=1e-6)

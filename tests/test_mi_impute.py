@@ -120,3 +120,16 @@ def test_analysis_on_imputed_design(imputed):
     assert r["fmi"].iloc[0] > 0 and "m = 3 multiple imputations (PMM)" in r.attrs["note"]
     fit = sk.ordinal(mi, "edu ~ x")
     assert "m = 3 multiple imputations (PMM)" in fit.describe_model()
+
+
+def test_collinear_design_predictors_are_left_out():
+    df, why = _data()
+    df = df.assign(w=np.where(df["h"] == 1, 2.0, 1.0))  # weights determined by the strata
+    d = sk.SurveyDesign(df, weights="w", strata="h")
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no rank-deficiency warning from the chains
+        mi = sk.impute(d, "edu", m=2, seed=1, iterations=2, reasons=why)
+    assert mi.report.settings["dropped_collinear_predictors"] == ["design_stratum_1"]
+    assert "collinear" in mi.report.to_markdown()

@@ -19,16 +19,23 @@ SYNTHETIC_NOTE = "SYNTHETIC data - illustrative results, not findings about Chin
 
 
 def design_vcov(design: Any, influence: Callable[[], np.ndarray],
-                refit: Callable[[np.ndarray], np.ndarray], theta: np.ndarray) -> np.ndarray:
+                refit: Callable[[np.ndarray], np.ndarray], theta: np.ndarray,
+                psu_totals: Callable[[np.ndarray, int], np.ndarray] | None = None
+                ) -> np.ndarray:
     """The design covariance of estimates ``theta``.
 
     Linearisation designs: ``influence()`` is the n_total x p matrix of weighted influence
-    scores (zero outside the rows used) and the design's ``vcov`` does the variance.
-    Replicate designs: ``refit(W)`` re-estimates with the n_total x R replicate weights (all
-    at once, returning R x p) and the design's ``replicate_vcov`` does the variance.
+    scores (zero outside the rows used) and the design's ``vcov`` does the variance; when the
+    design allows it (``psu_aggregable``) and the estimator can, ``psu_totals(psu_codes,
+    n_psu)`` gives the scores already summed within PSUs (n_psu x p, one ``bincount``) for
+    ``vcov_psu_totals``. Replicate designs: ``refit(W)`` re-estimates with the n_total x R
+    replicate weights (all at once, returning R x p) and the design's ``replicate_vcov`` does
+    the variance. ``design`` is the domain of the rows used (R drops incomplete rows first).
     """
     if design.is_replicate:
         return design.replicate_vcov(theta, refit(design.replicate_weights))
+    if psu_totals is not None and design.psu_aggregable:
+        return design.vcov_psu_totals(psu_totals(design.psu_codes, design.n_psu))
     return design.vcov(influence())
 
 

@@ -115,13 +115,34 @@ def _difference(design: Any, y: np.ndarray, codes: np.ndarray, used: np.ndarray,
     pairs = [(g * K + k, g * K + c) for g in range(G) for k in arms]
     theta = np.array([means[a] - means[b] for a, b in pairs])
 
+    m = len(pairs)
+    colmap = np.full(G * K, -1)
+    for j, (a, _) in enumerate(pairs):
+        colmap[a] = j
+    rows = np.flatnonzero(used)
+    is_arm = colmap[cell[rows]] >= 0
+    arm_rows, ctrl_rows = rows[is_arm], rows[~is_arm]
+    arm_cols = colmap[cell[arm_rows]]
+    ctrl_first = gcode[ctrl_rows] * (K - 1)  # first column of the control row's group
+
+    def scale_of(r: np.ndarray) -> np.ndarray:
+        return wu[r] * (y0[r] - means[cell[r]]) / Wc[cell[r]]
+
     def influence() -> np.ndarray:
-        we = wu * (y0 - means[cell])
-        scale = we / Wc[cell]
-        out = np.zeros((len(y), len(pairs)))
-        for j, (a, b) in enumerate(pairs):
-            out[:, j] = np.where(cell == a, scale, 0.0) - np.where(cell == b, scale, 0.0)
-        return np.where(used[:, None], out, 0.0)
+        out = np.zeros((len(y), m))
+        out[arm_rows, arm_cols] = scale_of(arm_rows)
+        sc = scale_of(ctrl_rows)
+        for k in range(K - 1):
+            out[ctrl_rows, ctrl_first + k] = -sc
+        return out
+
+    def psu_totals(psu: np.ndarray, n_psu: int) -> np.ndarray:
+        z = np.bincount(psu[arm_rows] * m + arm_cols, weights=scale_of(arm_rows),
+                        minlength=n_psu * m)
+        sc, base = scale_of(ctrl_rows), psu[ctrl_rows] * m + ctrl_first
+        for k in range(K - 1):
+            z -= np.bincount(base + k, weights=sc, minlength=n_psu * m)
+        return z.reshape(n_psu, m)
 
     def refit(W: np.ndarray) -> np.ndarray:
         rows = np.flatnonzero(used)
@@ -134,7 +155,7 @@ def _difference(design: Any, y: np.ndarray, codes: np.ndarray, used: np.ndarray,
             m = sy / tot
         return np.column_stack([m[a] - m[b] for a, b in pairs])
 
-    V = design_vcov(design, influence, refit, theta)
+    V = design_vcov(design, influence, refit, theta, psu_totals)
     return theta, V, means.reshape(G, K)
 
 
@@ -295,16 +316,18 @@ def experiment(design: Any, outcome: str, treatment: str, *, control: Any = None
     w = np.asarray(design.weights, dtype=float)
     G, K = len(glevels), len(levels)
     _cells(design, codes, levels, used, w, gcode, glevels, treatment, by)
+    domain_used = design.subset(used)  # R's svyglm drops incomplete rows as a domain
     if estimator == "difference":
-        theta, V, means = _difference(design, y, codes, used, w, gcode, G, K, c)
+        theta, V, means = _difference(domain_used, y, codes, used, w, gcode, G, K, c)
         n_coef = G * K
     else:
-        theta, V, means = _lin(design, y, codes, used, w, gcode, G, K, c, X, xnames, covs)
+        theta, V, means = _lin(domain_used, y, codes, used, w, gcode, G, K, c, X, xnames,
+                               covs)
         n_coef = G * K * (1 + X.shape[1])
     binary = is_binary(np.where(used, y, np.nan)) or top_box is not None
     scale = 100.0 if binary else 1.0
     theta, V, means = theta * scale, V * scale ** 2, means * scale
-    df = float(design.subset(used).df + 1 - n_coef)
+    df = float(domain_used.df + 1 - n_coef)
     se = np.sqrt(np.maximum(np.diag(V), 0))
     stat, p, lo, hi = t_inference(theta, se, df, level)
     arms = [k for k in range(K) if k != c]

@@ -166,18 +166,26 @@ class ListLikelihood:
         self.mixed = self.t & ~self.top & ~self.bottom
 
     def _parts(self, theta: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Per-row log-likelihood, posterior P(Z = 1 | y) (0 for control rows), g and h."""
         p, J = self.p, self.J
         ed, eg = self.X @ theta[:p], self.X @ theta[p:]
-        lh, l1h = -np.logaddexp(0, -eg), -np.logaddexp(0, eg)  # log h, log(1-h)
-        lg, l1g = -np.logaddexp(0, -ed), -np.logaddexp(0, ed)
-        lb1 = self.lchoose[self.k1] + self.k1 * lh + (J - self.k1) * l1h
-        lb0 = self.lchoose[self.k0] + self.k0 * lh + (J - self.k0) * l1h
-        a1, a0 = lg + lb1, l1g + lb0  # log P(y, Z=1), log P(y, Z=0) for the treated
-        ll = np.where(~self.t, lb0, np.where(self.top, a1, np.where(self.bottom, a0,
-                                                                     np.logaddexp(a1, a0))))
-        q = np.where(self.top, 1.0, np.where(self.mixed, special.expit(a1 - a0), 0.0))
-        q = np.where(self.t, q, 0.0)
-        return ll, q, np.exp(lg), np.exp(lh)
+        g, h = special.expit(ed), special.expit(eg)
+        lh, l1h = -np.logaddexp(0, -eg), -np.logaddexp(0, eg)  # log h, log(1-h), stable
+        ll = self.lchoose[self.k0] + self.k0 * lh + (J - self.k0) * l1h  # log Bin(y; J, h)
+        q = np.zeros(len(ll))
+        t = self.t
+        if t.any():
+            lg, l1g = -np.logaddexp(0, -ed[t]), -np.logaddexp(0, ed[t])
+            k1 = self.k1[t]
+            lb1 = self.lchoose[k1] + k1 * lh[t] + (J - k1) * l1h[t]
+            a1, a0 = lg + lb1, l1g + ll[t]
+            top, bottom = self.top[t], self.bottom[t]
+            lt = np.logaddexp(a1, a0)
+            lt[top], lt[bottom] = a1[top], a0[bottom]
+            qt = np.exp(a1 - lt)
+            qt[top], qt[bottom] = 1.0, 0.0
+            ll[t], q[t] = lt, qt
+        return ll, q, g, h
 
     def loglik(self, theta: np.ndarray, w: np.ndarray) -> float:
         return float(w @ self._parts(theta)[0])
@@ -225,23 +233,36 @@ def ml_start(y: np.ndarray, t: np.ndarray, X: np.ndarray, w: np.ndarray, J: int)
     return th
 
 
-def ml_newton(model: ListLikelihood, w: np.ndarray, theta: np.ndarray, em_steps: int = 25
-              ) -> tuple[np.ndarray, np.ndarray, int, bool, float]:
-    """EM steps (monotone, into the basin of the maximum) then the package's Newton-Raphson
-    driver (step halving, ~1e-10 relative step): (theta, Hessian, iterations, converged,
-    |gradient|)."""
+def _em(model: ListLikelihood, w: np.ndarray, theta: np.ndarray, steps: int
+        ) -> tuple[np.ndarray, int]:
     ll = model.loglik(theta, w)
-    for _ in range(em_steps):
+    done = 0
+    for _ in range(steps):
         new = model.em_step(theta, w)
         ll_new = model.loglik(new, w)
         if not np.isfinite(ll_new) or ll_new < ll - 1e-12 * abs(ll):
             break
-        done = ll_new - ll < 1e-10 * (1 + abs(ll))
+        done += 1
+        small = ll_new - ll < 1e-10 * (1 + abs(ll))
         theta, ll = new, ll_new
-        if done:
+        if small:
             break
+    return theta, done
+
+
+def ml_newton(model: ListLikelihood, w: np.ndarray, theta: np.ndarray, em_steps: int = 5
+              ) -> tuple[np.ndarray, np.ndarray, int, bool, float]:
+    """A few EM steps (monotone, towards the basin of the maximum), then the package's
+    Newton-Raphson driver (step halving, ~1e-10 relative step); if Newton fails from there,
+    many more EM steps and Newton again. Returns (theta, Hessian, iterations, converged,
+    |gradient|)."""
+    theta, n_em = _em(model, w, theta, em_steps)
     th, H, it, ok, gnorm = newton(model, w, theta, maxit=200)
-    return th, H, it + em_steps, ok, gnorm
+    if not ok:
+        theta, more = _em(model, w, theta, 500)
+        th, H, it2, ok, gnorm = newton(model, w, theta, maxit=200)
+        n_em, it = n_em + more, it + it2
+    return th, H, it + n_em, ok, gnorm
 
 
 def fit_ml(y: np.ndarray, t: np.ndarray, X: np.ndarray, w: np.ndarray, J: int,

@@ -185,6 +185,7 @@ def impute(design: Any, variables: str | Sequence[str], m: int = 20, method: str
     if pred_frame is not None:
         for c in pred_frame.columns:
             frame[c] = pred_frame[c].to_numpy()
+    dropped = _drop_collinear(frame, names)
     safe = {c: f"v{i}" for i, c in enumerate(frame)}  # patsy-safe names for MICEData formulas
     base = pd.DataFrame({safe[c]: v for c, v in frame.items()})
     if base.isna().all(axis=1).any():  # MICEData drops all-missing rows: keep rows aligned
@@ -218,6 +219,7 @@ def impute(design: Any, variables: str | Sequence[str], m: int = 20, method: str
         settings={"m": m, "method": "PMM", "iterations": iterations, "donors": donors,
                   "seed": used_seed, "predictors": [c for c in frame if c not in names]
                   + ["(each other imputed variable)"],
+                  "dropped_collinear_predictors": dropped,
                   "impute_reasons": "all but 'not asked'" if impute_reasons is None
                   else impute_reasons, "engine": f"statsmodels {sm_version} MICEData"},
         label=f"m = {m} multiple imputation{'s' if m != 1 else ''} (PMM)",
@@ -281,3 +283,21 @@ def _mice_data(base: pd.DataFrame, donors: int, rng: np.random.Generator) -> Any
             return endog, exog[ixo], exog[ixm], {}, {}
 
     return _MainEffects(base, k_pmm=donors, rng=rng)
+
+
+def _drop_collinear(frame: dict[str, np.ndarray], imputed: Sequence[str]) -> list[str]:
+    """Remove complete predictors that add no rank to the intercept and the predictors before
+    them (e.g. weights that are a function of the strata), in place; returns their names.
+    A rank-deficient imputation model would be fitted by a pseudo-inverse with a warning in
+    every cycle."""
+    kept = [np.ones(len(next(iter(frame.values()))))]
+    dropped = []
+    for c in [c for c in frame if c not in imputed]:
+        trial = np.column_stack([*kept, frame[c]])
+        if np.linalg.matrix_rank(trial) < trial.shape[1]:
+            dropped.append(c)
+        else:
+            kept.append(frame[c])
+    for c in dropped:
+        del frame[c]
+    return dropped

@@ -46,7 +46,10 @@ class ImputationReport:
         lines += [f"Chained equations with predictive mean matching ({s['engine']}): "
                   f"{s['m']} chains of {s['iterations']} iterations, {s['donors']} donors, "
                   f"seed {s['seed']}. Imputed reasons: {s['impute_reasons']}. Predictors: "
-                  f"{', '.join(map(str, s['predictors']))}.", "",
+                  f"{', '.join(map(str, s['predictors']))}"
+                  + (f" (left out as collinear with the others: "
+                     f"{', '.join(s['dropped_collinear_predictors'])})"
+                     if s.get("dropped_collinear_predictors") else "") + ".", "",
                   "| Variable | Missing | Imputed | Reasons imputed | Kept missing | "
                   "Observed mean | Imputed mean |", "|---|---:|---:|---|---|---:|---:|"]
         for r in self.summary.itertuples(index=False):
