@@ -79,7 +79,7 @@ def file_manifest(command: str, argv: Sequence[str] | None,
                   outputs: Iterable[str | os.PathLike[str]]) -> dict[str, Any]:
     """The manifest of a run that writes a few named files (``weight``): inputs and outputs
     with their sha256, the command line, versions, ``completed``."""
-    from surveykit import __version__
+    from surveykit._version import __version__
 
     ins = [Path(p) for p in inputs if p is not None]
     return {"tool": "surveykit", "command": command,
@@ -266,7 +266,7 @@ class RunFolder:
 
     def manifest(self, folder: Path) -> dict[str, Any]:
         """The manifest of the run staged in ``folder``."""
-        from surveykit import __version__
+        from surveykit._version import __version__
 
         outputs = [{"path": rel, "sha256": sha256(folder / rel),
                     "bytes": (folder / rel).stat().st_size}

@@ -193,6 +193,10 @@ class EstimationError(SurveyKitError):
     """An estimator cannot be computed (empty domain, non-numeric variable, ...)."""
 
 
+class ScaleMismatchError(EstimationError):
+    """Items tabulated together (a Likert battery) are not on one response scale."""
+
+
 class ModelError(SurveyKitError):
     """A model cannot be fitted: collinear design matrix, separation, empty categories."""
 

@@ -42,9 +42,20 @@ def _missing(x: Any) -> bool:
 
 
 def _fmt(x: Any, decimals: int) -> str:
+    """Fixed decimals; a value that rounds to zero prints "0.000", never "-0.000"."""
     if _missing(x):
         return ""
-    return f"{float(x):.{int(decimals)}f}"
+    return f"{round(float(x), int(decimals)) + 0.0:.{int(decimals)}f}"
+
+
+def no_negative_zero(frame: pd.DataFrame, decimals: int) -> pd.DataFrame:
+    """A copy whose float columns are rounded to ``decimals`` with -0.0 made 0.0, so a fixed
+    ``float_format`` writes no "-0.0000"."""
+    out = frame.copy()
+    for c in out.columns:
+        if pd.api.types.is_float_dtype(out[c].dtype):
+            out[c] = out[c].round(decimals) + 0.0
+    return out
 
 
 def _result(passed: Any) -> str:
@@ -212,7 +223,7 @@ def table_summary(frame: pd.DataFrame) -> str:
 
 def _plain_csv(frame: pd.DataFrame, source: str) -> str:
     """A plain CSV (header line, fixed decimals, no comments) with a ``data_source`` column."""
-    out = frame.copy()
+    out = no_negative_zero(frame, CSV_DECIMALS)
     out["data_source"] = source
     out, _ = neutralise(out)  # labels come from the user's data: no formulas for spreadsheets
     return out.to_csv(index=False, float_format=f"%.{CSV_DECIMALS}f", lineterminator="\n")
