@@ -169,7 +169,7 @@ def _no_missing(col: pd.Series, role: str, name: str | None, source: str | None)
         rows = np.flatnonzero(miss)
         raise DesignError(
             f"{role} has {miss.sum()} missing value(s); every respondent needs a {role}",
-            file=source, column=name, values=[f"row {i}" for i in rows],
+            file=source, column=name, values=[f"row {i + 1}" for i in rows],
         )
 
 
@@ -214,7 +214,7 @@ def validate_weights(w: Any, *, column: str | None = None, source: str | None = 
     if nan.any():
         raise DesignError(
             "weights contain missing values", file=source, column=column,
-            values=[f"row {i}" for i in np.flatnonzero(nan)],
+            values=[f"row {i + 1}" for i in np.flatnonzero(nan)],
         )
     inf = ~np.isfinite(arr)
     if inf.any():
@@ -304,7 +304,7 @@ class _Base:
             if ser.isna().any():
                 raise DesignError(
                     "subset mask has missing values; decide explicitly how to treat them",
-                    values=[f"row {i}" for i in np.flatnonzero(ser.isna().to_numpy())],
+                    values=[f"row {i + 1}" for i in np.flatnonzero(ser.isna().to_numpy())],
                 )
             m = m.astype(bool)
         return m
@@ -487,7 +487,7 @@ class SurveyDesign(_Base):
                     f"stage-{s} units are not nested in the stage-{s} strata: the same unit "
                     "appears in several strata",
                     file=source, column=name,
-                    values=[f"row {i}" for i in clash],
+                    values=[f"row {i + 1}" for i in clash],
                     hint="pass nest=True if unit labels are only unique within strata",
                 )
             stages.append(Stage(cluster=unit, cluster_stratum=unit_h,
@@ -595,7 +595,7 @@ class SurveyDesign(_Base):
                     "their variance is not estimable (R: 'has only one PSU at stage "
                     f"{s}')", file=source,
                     column=psu_specs[s - 1] if isinstance(psu_specs[s - 1], str) else None,
-                    values=[f"row {i}" for i in first_row[lonely]],
+                    values=[f"row {i + 1}" for i in first_row[lonely]],
                     hint='choose lonely_psu="remove", "adjust", "average" or "certainty", or '
                          "ultimate_cluster=True",
                 )

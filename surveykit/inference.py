@@ -509,6 +509,7 @@ def contrast(obj: Any, weights: Any, *, level: float = 0.95, df: float | None = 
         v = jac @ est.vcov @ jac.T
     out_est = Estimates(labels, value, v, use_df)
     frame = out_est.to_frame(level, use_df).rename(columns={"term": "contrast"})
+    frame.attrs["synthetic"] = is_synthetic(obj)  # contrasts of the replica stay labelled
     return attach_covariance(frame, out_est.vcov, out_est.names, use_df, replicates=out_reps)
 
 

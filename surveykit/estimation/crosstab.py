@@ -39,7 +39,7 @@ from surveykit.estimation.descriptive import (
     proportion,
 )
 from surveykit.estimation.quadform import fsum_sf
-from surveykit.labels import codes, label_of, value_labels
+from surveykit.labels import codes, label_of, value_labels, variable_label
 from surveykit.mi.dispatch import mi_aware
 from surveykit.provenance import mark
 from surveykit.testresult import TestResult
@@ -323,6 +323,7 @@ def crosstab(design: Design, row: str, col: str, *, percent: str = "column", ci:
                      [label_of(labels, c) for c in table[key]])
     table.attrs["percent"] = percent
     table.attrs["level"] = level
+    table.attrs["variable_labels"] = {v: variable_label(design, v) for v in (row, col)}
     table = mark(table, design.is_synthetic)
     return CrosstabResult(table=table, test=_test_result(test, eig), row=row, col=col,
                           percent=percent)
@@ -352,7 +353,6 @@ def _test_result(old: dict[str, Any], eig: np.ndarray | None) -> TestResult:
     return TestResult(old["chisq"], float(len(eig)), ddf, old["p_value"],
                       "chisq-sum" if np.isinf(ddf) else "F-sum", name=name, extras=extras,
                       legacy=legacy)
-
 
 def _cell_ci(sub: Design, cell: np.ndarray, k: int, method: str, level: float
              ) -> tuple[np.ndarray, np.ndarray]:

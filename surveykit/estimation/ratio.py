@@ -51,6 +51,8 @@ def ratio(design: Design, numerator: str | Sequence[str], denominator: str,
     design = check_design(design)
     check_na(na)
     if separate:
+        if na != "listwise":
+            raise EstimationError("ratio(separate=True) takes only na='listwise'")
         return _separate(design, numerator, denominator, by, level=level, vcov=vcov,
                          progress=progress, na=na)
     if not 0 < level < 1:

@@ -173,7 +173,7 @@ class MultinomResult(ModelResult):
             "outcome_label": np.repeat([self.outcome_label(v) for v in levels], len(terms)),
             "term": terms * len(levels), "label": shown * len(levels),
             "estimate": est, "std_error": se, "statistic": stat, "p_value": pval,
-            "ci_low": lo, "ci_high": hi})
+            "ci_low": lo, "ci_high": hi, "kind": "coef"})
         attach_covariance(out, self.vcov.to_numpy(), list(self.vcov.index), self.df_resid,
                           coef=self.params.to_numpy())
         out.attrs.update(base=_label(self.base), base_label=self.outcome_label(self.base))
@@ -267,22 +267,36 @@ class MultinomResult(ModelResult):
         return (f"Survey multinomial logit (baseline category {base}; "
                 "coefficients are log relative risks)")
 
-    def table(self, fmt: str = "markdown", exponentiate: bool = True, digits: int = 3) -> str:
+    def table(self, fmt: str | None = "markdown", exponentiate: bool = True, digits: int = 3,
+              *, ci: bool = False) -> Any:
         """Publication table, one column per non-baseline outcome level: RRR (or log RRR with
-        ``exponentiate=False``) with stars, SE in parentheses, N."""
+        ``exponentiate=False``) with stars, SE in parentheses (``ci=True``: CI in brackets),
+        reference rows, N. ``fmt=None`` gives the
+        :class:`~surveykit.models.tables.RegressionTable` (``to_docx`` etc.)."""
         from surveykit.models.tables import regression_table
 
         views = [_OutcomeView(self, k) for k in range(1, len(self.outcome_levels))]
         names = [f"{self.outcome_label(v)} vs {self.outcome_label(self.base)}"
                  for v in self.outcome_levels[1:]]
         return regression_table(views, fmt=fmt, exponentiate=exponentiate, digits=digits,
-                                names=names)
+                                names=names, ci=ci)
 
-    def to_markdown(self, exponentiate: bool | None = None, digits: int = 3) -> str:
-        return self.table("markdown", True if exponentiate is None else exponentiate, digits)
+    def to_markdown(self, exponentiate: bool | None = None, digits: int = 3, *,
+                    ci: bool = False) -> str:
+        return self.table("markdown", True if exponentiate is None else exponentiate, digits,
+                          ci=ci)
 
-    def to_latex(self, exponentiate: bool | None = None, digits: int = 3) -> str:
-        return self.table("latex", True if exponentiate is None else exponentiate, digits)
+    def to_latex(self, exponentiate: bool | None = None, digits: int = 3, *,
+                 ci: bool = False) -> str:
+        return self.table("latex", True if exponentiate is None else exponentiate, digits,
+                          ci=ci)
+
+    def to_docx(self, path: Any, exponentiate: bool | None = None, digits: int = 3, *,
+                ci: bool = False, style: str = "apa", title: str | None = None) -> Any:
+        """The publication table as a Word file (see :meth:`table`)."""
+        tab = self.table(None, True if exponentiate is None else exponentiate, digits, ci=ci)
+        tab.title = title
+        return tab.to_docx(path, style=style)
 
     def __repr__(self) -> str:
         return f"<MultinomResult {self.describe_model()}: {self.formula}, N={self.nobs}>"
@@ -297,12 +311,13 @@ class _OutcomeView:
         self.result, self.k = result, k
         self.extra: dict[str, Any] = {}
         self.design, self.nobs, self.n_missing = result.design, result.nobs, result.n_missing
+        self.frame = result.frame
 
     def default_exponentiate(self) -> bool:
         return True
 
-    def tidy(self, exponentiate: bool = False) -> pd.DataFrame:
-        t = self.result.tidy(exponentiate=exponentiate)
+    def tidy(self, exponentiate: bool = False, conf_level: float = 0.95) -> pd.DataFrame:
+        t = self.result.tidy(exponentiate=exponentiate, conf_level=conf_level)
         return t[t["outcome"] == _label(self.result.outcome_levels[self.k])].reset_index(drop=True)
 
 

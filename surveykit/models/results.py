@@ -200,7 +200,7 @@ class ModelResult:
 
     # -- tidy table ----------------------------------------------------------------------------
     def tidy(self, exponentiate: bool = False, conf_level: float = 0.95) -> pd.DataFrame:
-        """term, label, estimate, std_error, statistic, p_value, ci_low, ci_high. ``term`` is
+        """term, label, estimate, std_error, statistic, p_value, ci_low, ci_high, kind. ``term`` is
         the formula's name (``C(age_group)[T.2]``), ``label`` its reading from the data's
         labels ("Age group: 31–50", :func:`surveykit.labels.term_labels`).
 
@@ -208,8 +208,10 @@ class ModelResult:
         normal quantiles and p-values, as R (``svyolr`` has no ``confint`` method, so R uses
         ``confint.default``).
 
-        With ``exponentiate=True`` the coefficients (not ordinal thresholds) are reported as
-        exp(b), their SE as exp(b) * se(b) and the interval as exp of the limits.
+        ``kind`` is "coef" for regression coefficients and "cutpoint" for ordinal thresholds.
+        With ``exponentiate=True`` the coefficients -- never the cut-points, which stay on the
+        link scale -- are reported as exp(b), their SE as exp(b) * se(b) and the interval as
+        exp of the limits.
         """
         if not 0 < conf_level < 1:
             raise ModelError(f"conf_level must be in (0, 1), got {conf_level}")
@@ -219,6 +221,7 @@ class ModelResult:
         out = pd.DataFrame({"term": self.params.index, "estimate": est, "std_error": se,
                             "statistic": stat, "p_value": pval, "ci_low": lo, "ci_high": hi})
         out.insert(1, "label", term_labels(out["term"], self.design, self.frame.lhs))
+        out["kind"] = ["coef"] * self.n_coef + ["cutpoint"] * self.n_thresholds
         if exponentiate:
             k = self.n_coef
             e = np.exp(est[:k])
@@ -509,8 +512,9 @@ class ModelResult:
         if self.model == "negbin":
             lines.append(f"alpha (NB2 dispersion) = {self.extra['alpha']:.6g} "
                          f"(SE {self.extra['alpha_se']:.4g}); log(alpha) estimated jointly")
-        body = t.assign(stars=[stars(p) for p in t["p_value"]]).to_string(
-            index=False, float_format=lambda v: f"{v:.6g}")
+        marks = [stars(p) if k != "cutpoint" else ""  # cut-points are not tests
+                 for p, k in zip(t["p_value"], t["kind"], strict=True)]
+        body = t.assign(stars=marks).to_string(index=False, float_format=lambda v: f"{v:.6g}")
         dist = ("normal, as R's confint.default for svyolr" if np.isinf(self.inference_df)
                 else f"t with {self.df_resid} df")
         lines += ["", body, "", f"Signif.: * p<0.05, ** p<0.01, *** p<0.001 ({dist})"]
@@ -524,21 +528,29 @@ class ModelResult:
 
         return model_html(self)
 
-    def to_markdown(self, exponentiate: bool | None = None, digits: int = 3) -> str:
-        """Publication table (Markdown): estimate with stars, SE in parentheses, N."""
-        from surveykit.models.tables import regression_table
+    def to_markdown(self, exponentiate: bool | None = None, digits: int = 3, *,
+                    ci: bool = False) -> str:
+        """Publication table (Markdown): dependent variable, estimates with stars, SE in
+        parentheses (``ci=True``: the 95 % CI in brackets), reference rows, cut-points
+        section, N and excluded N; see :class:`surveykit.models.tables.RegressionTable`."""
+        from surveykit.models.tables import RegressionTable
 
-        return regression_table([self], fmt="markdown", exponentiate=exponentiate, digits=digits)
+        return RegressionTable(self, exponentiate=exponentiate, digits=digits,
+                               ci=ci).to_markdown()
 
-    def to_docx(self, path: Any, exponentiate: bool | None = None, digits: int = 3) -> Any:
-        """Publication table as a Word file (python-docx); see
-        :func:`surveykit._summary_table.regression_docx`."""
-        from surveykit._summary_table import regression_docx
+    def to_docx(self, path: Any, exponentiate: bool | None = None, digits: int = 3, *,
+                ci: bool = False, style: str = "apa", title: str | None = None) -> Any:
+        """Publication table as a Word file (journal three-line layout with ``style="apa"``);
+        see :meth:`surveykit.models.tables.RegressionTable.to_docx`."""
+        from surveykit.models.tables import RegressionTable
 
-        return regression_docx([self], path, exponentiate=exponentiate, digits=digits)
+        return RegressionTable(self, exponentiate=exponentiate, digits=digits, ci=ci,
+                               title=title).to_docx(path, style=style)
 
-    def to_latex(self, exponentiate: bool | None = None, digits: int = 3) -> str:
-        """Publication table (LaTeX tabular): estimate with stars, SE in parentheses, N."""
-        from surveykit.models.tables import regression_table
+    def to_latex(self, exponentiate: bool | None = None, digits: int = 3, *,
+                 ci: bool = False) -> str:
+        """Publication table (LaTeX tabular), the rows of :meth:`to_markdown`."""
+        from surveykit.models.tables import RegressionTable
 
-        return regression_table([self], fmt="latex", exponentiate=exponentiate, digits=digits)
+        return RegressionTable(self, exponentiate=exponentiate, digits=digits,
+                               ci=ci).to_latex()
