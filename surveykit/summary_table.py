@@ -277,19 +277,22 @@ def _docx_table(document: Any, frame: pd.DataFrame, bold_rows: Sequence[bool] | 
 
 
 def _save_docx(document: Any, path: str | Path) -> Path:
-    """Save with fixed core properties (no clock, no user name): same table, same content."""
-    import datetime as dt
+    """Save with fixed core properties and zip entry times (no clock, no user name): the same
+    table gives the same bytes."""
+    from surveykit._reproducible import fixed_time, pin_zip_times
 
+    when = fixed_time()  # SOURCE_DATE_EPOCH, else a constant: never the clock
     props = document.core_properties
     props.author = "surveykit"
     props.last_modified_by = "surveykit"
-    props.created = dt.datetime(2000, 1, 1)
-    props.modified = dt.datetime(2000, 1, 1)
+    props.created = when
+    props.modified = when
     props.revision = 1
     out = Path(path)
     try:
         with atomic_path(out) as tmp:
             document.save(str(tmp))
+            pin_zip_times(tmp, when)
     except OSError as exc:
         raise InputFileError(f"cannot write the Word file ({exc.strerror or exc})",
                              file=str(out)) from exc
