@@ -40,10 +40,10 @@ def xml_safe(text: Any, *, what: str | None = None) -> str:
     s = str(text)
     clean = _XML_INVALID.sub("", s)
     if clean != s:
-        shown = terminal_safe(s, newlines=False)
+        shown = terminal_safe(s.strip(), newlines=False)
         if len(shown) > 80:
             shown = shown[:77] + "..."
-        warnings.warn(f"{what or 'text'} {shown!r}: removed {len(s) - len(clean)} character(s) "
+        warnings.warn(f"{what or 'text'} '{shown}': removed {len(s) - len(clean)} character(s) "
                       "that a Word document cannot hold (control characters)",
                       UserWarning, stacklevel=3)
     return clean

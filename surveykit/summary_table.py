@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from surveykit._atomic import atomic_path
+from surveykit._text import terminal_safe, xml_safe
 from surveykit.errors import EstimationError, InputFileError
 from surveykit.labels import label_of, value_labels, variable_label
 from surveykit.provenance import SYNTHETIC_BANNER
@@ -225,8 +226,9 @@ class SummaryTable:
         shown = frame.head(16).to_string(index=False, max_colwidth=40)
         more = f"\n... {len(frame) - 16} more rows" if len(frame) > 16 else ""
         banner = f"{SYNTHETIC_BANNER}\n" if self.synthetic else ""
-        return f"<SummaryTable: {len(self.tests) or len(set(self.cells['variable']))} " \
-               f"variable(s)>\n{banner}{shown}{more}"
+        return terminal_safe(
+            f"<SummaryTable: {len(self.tests) or len(set(self.cells['variable']))} "
+            f"variable(s)>\n{banner}{shown}{more}")
 
     def to_docx(self, path: str | Path) -> Path:
         """Write the table to a Word document (python-docx): banner, table, note."""
@@ -241,7 +243,7 @@ class SummaryTable:
             run.font.color.rgb = RGBColor(0xB2, 0x22, 0x22)
         _docx_table(document, frame, bold_rows=[not str(v).startswith("    ")
                                                 for v in frame.iloc[:, 0]])
-        note = document.add_paragraph().add_run(self.footnote())
+        note = document.add_paragraph().add_run(xml_safe(self.footnote(), what="note"))
         note.font.size = Pt(8)
         return _save_docx(document, path)
 
@@ -256,13 +258,13 @@ def _docx_table(document: Any, frame: pd.DataFrame, bold_rows: Sequence[bool] | 
     table.style = "Table Grid"
     for cell, name in zip(table.rows[0].cells, frame.columns, strict=True):
         cell.text = ""
-        run = cell.paragraphs[0].add_run(str(name))
+        run = cell.paragraphs[0].add_run(xml_safe(name, what="column heading"))
         run.bold = True
         run.font.size = Pt(9)
     for i, rec in enumerate(frame.itertuples(index=False)):
         cells = table.add_row().cells
         for j, (cell, value) in enumerate(zip(cells, rec, strict=True)):
-            text = str(value)
+            text = xml_safe(value, what="label")
             para = cell.paragraphs[0]
             if j == 0 and text.startswith("    "):
                 para.paragraph_format.left_indent = Pt(12)
@@ -485,7 +487,7 @@ def regression_docx(results: Any, path: str | Path, *, names: Sequence[str] | No
         run.bold = True
         run.font.color.rgb = RGBColor(0xB2, 0x22, 0x22)
     if title:
-        document.add_paragraph().add_run(title).bold = True
+        document.add_paragraph().add_run(xml_safe(title, what="title")).bold = True
     _docx_table(document, frame)
     note = ("Survey-weighted estimates; design-based SEs in parentheses. "
             "* p<0.05, ** p<0.01, *** p<0.001.")
