@@ -109,12 +109,22 @@ def model_html(m: Any) -> str:
 
 
 # -- cross-tables ------------------------------------------------------------------------------
+_PERCENT_TITLES = {"column": "Column percentages", "row": "Row percentages",
+                   "cell": "Cell percentages"}
+
+
+def percent_title(ct: Any) -> str:
+    """"Column percentages (weighted)" etc.: what the displayed shares are."""
+    return f"{_PERCENT_TITLES[getattr(ct, 'percent', 'row')]} (weighted)"
+
+
 def crosstab_shares(ct: Any) -> pd.DataFrame:
-    """Row percentages (share of each column category within the row category)."""
+    """The table's percentages (``ct.percent``: within columns, within rows, of the table)."""
     t = ct.table
     rows = t["row_label"] if "row_label" in t.columns else t["row"]
     cols = t["col_label"] if "col_label" in t.columns else t["col"]
-    wide = pd.DataFrame({"row": rows, "col": cols, "pct": 100 * t["row_share"]}).pivot(
+    share = t["estimate"] if "percent" in t.attrs or "cell_share" in t.columns else t["row_share"]
+    wide = pd.DataFrame({"row": rows, "col": cols, "pct": 100 * share}).pivot(
         index="row", columns="col", values="pct")
     wide = wide.reindex(index=list(dict.fromkeys(rows)), columns=list(dict.fromkeys(cols)))
     wide.index.name = ct.row
@@ -134,7 +144,7 @@ def _test_line(ct: Any) -> str:
 
 def crosstab_repr(ct: Any) -> str:
     lines = [f"<CrosstabResult {ct.row} x {ct.col}> {_test_line(ct)}",
-             "Row percentages (weighted):"]
+             f"{percent_title(ct)}:"]
     lines += crosstab_shares(ct).to_string(max_colwidth=22).splitlines()
     return _clip(lines)
 
@@ -143,7 +153,7 @@ def crosstab_html(ct: Any) -> str:
     wide = crosstab_shares(ct).reset_index()
     return (f"<p><b>{html.escape(ct.row)} × {html.escape(ct.col)}</b>: "
             f"{html.escape(_test_line(ct))}</p>"
-            + _table_html(wide, "Row percentages (weighted)"))
+            + _table_html(wide, percent_title(ct)))
 
 
 # -- raw files and harmonisation -----------------------------------------------------------------

@@ -134,9 +134,18 @@ class EstimationError(SurveyKitError):
     """An estimator cannot be computed (empty domain, non-numeric variable, ...)."""
 
 
+class ScaleMismatchError(EstimationError):
+    """Items tabulated together (a Likert battery) are not on one response scale."""
+
+
 class ModelError(SurveyKitError):
     """A model cannot be fitted: collinear design matrix, separation, empty categories."""
 
 
 class ReplicationError(SurveyKitError):
     """The replication run failed: missing table, registry mismatch, strict-mode failures."""
+
+
+class ImputationError(SurveyKitError):
+    """Multiple imputation cannot proceed: imputations that disagree in rows or design
+    columns, fewer than two imputations to combine, a variable with nothing to impute."""

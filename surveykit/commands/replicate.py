@@ -99,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
         if not args.sensitivity:
             raise ReplicationError("--sensitivity-margins needs --sensitivity",
                                    values=[args.sensitivity_margins])
-        from surveykit.sensitivity import load_margins
+        from surveykit._sensitivity import load_margins
 
         sens_margins, sens_source = load_margins(args.sensitivity_margins)
     if args.data is None:

@@ -111,7 +111,7 @@ def write_data(df: pd.DataFrame, path: Path, raw: RawFile | None = None,
 def _labelled(margins: pd.DataFrame, design: Any) -> pd.DataFrame:
     """The margin table with ``variable_label`` and ``category_label`` columns (the data's
     labels, e.g. from a .sav) beside the codes, when the data have any labels."""
-    from surveykit.labels import label_of, pretty, value_labels, variable_label
+    from surveykit.labels import label_of, value_labels, variable_label
 
     names = {v: variable_label(design, v, default="") for v in margins["variable"].unique()}
     values = {v: value_labels(design, v) for v in names}
@@ -119,7 +119,7 @@ def _labelled(margins: pd.DataFrame, design: Any) -> pd.DataFrame:
         return margins
     out = margins.copy()
     out.insert(1, "variable_label", [names[v] or v for v in out["variable"]])
-    out.insert(3, "category_label", [pretty(label_of(values[v], c))
+    out.insert(3, "category_label", [label_of(values[v], c)
                                       for v, c in zip(out["variable"], out["category"],
                                                       strict=True)])
     return out

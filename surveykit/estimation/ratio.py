@@ -22,12 +22,14 @@ from surveykit.estimation._core import (
     require_nonempty,
     warn_empty_groups,
 )
-from surveykit.estimation._result import tidy_result
+from surveykit.estimation._result import replicate_estimates, tidy_result
+from surveykit.mi.dispatch import mi_aware
 
 
+@mi_aware
 def ratio(design: Design, numerator: str | Sequence[str], denominator: str,
           by: str | Sequence[str] | None = None, *, level: float = 0.95, vcov: bool = False,
-          progress: bool | None = None) -> pd.DataFrame:
+          progress: bool | None = None, na: str = "listwise") -> pd.DataFrame:
     """Ratio of weighted totals ``sum w y / sum w x`` (R's ``svyratio``), overall or by groups.
 
     One row per numerator (``variable`` is "numerator/denominator", as R names it). Rows missing
@@ -35,9 +37,14 @@ def ratio(design: Design, numerator: str | Sequence[str], denominator: str,
     ``n_missing``. SEs from the influence scores ``w (y - R x) / sum w x`` on linearisation
     designs, re-estimated ratios on replicate designs; CIs are Wald intervals with normal
     quantiles (R's ``confint``). ``deff`` is not defined for ratios (NaN). ``vcov=True`` adds
-    the joint covariance (``attrs["vcov"]``) as :func:`surveykit.mean`.
+    the joint covariance (``attrs["vcov"]``) as :func:`surveykit.mean`. ``na``: the
+    missing-value rule of every estimator; "listwise" (default, R's) as above,
+    "per_variable" takes each numerator on the rows where it and the denominator are observed.
     """
+    from surveykit.estimation.descriptive import check_na
+
     design = check_design(design)
+    check_na(na)
     if not 0 < level < 1:
         raise EstimationError(f"level must be between 0 and 1, got {level!r}")
     nums = as_list(numerator, "numerator")
@@ -62,9 +69,18 @@ def ratio(design: Design, numerator: str | Sequence[str], denominator: str,
     require_nonempty(design, label, in_group, any_miss)
     warn_empty_groups(groups, label, any_miss)
     codes = np.where(any_miss, -1, groups.codes)
+    per = na == "per_variable" and len(nums) > 1
+    if per:  # each numerator on its own rows (with the denominator observed)
+        own = [m | xmiss for m in misses]
+        codes = np.column_stack([np.where(m, -1, groups.codes) for m in own])
+        ok = design.domain & (design.base_weights != 0)
+        n_used = np.column_stack([np.bincount(c[(c >= 0) & ok], minlength=G) for c in codes.T])
+        n_miss_j = np.column_stack([np.bincount(groups.codes[in_group & m], minlength=G)
+                                    for m in own])
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         res = estimate_by(design, np.column_stack(ys), codes, G, "mean", joint=vcov,
-                          progress=progress, denom=np.where(xmiss, 0.0, x))
+                          progress=progress, denom=np.where(xmiss, 0.0, x),
+                          keep_reps=vcov and design.is_replicate)
     z = norm_ppf(0.5 + level / 2)
     nmiss = np.bincount(groups.codes[in_group & any_miss], minlength=G)
     rows: list[dict[str, Any]] = []
@@ -76,10 +92,13 @@ def ratio(design: Design, numerator: str | Sequence[str], denominator: str,
             est, se = float(e.theta[j]), float(e.se[j])
             rows.append({**key, "variable": f"{name}/{denominator}", "estimate": est,
                          "std_error": se, "ci_low": est - z * se, "ci_high": est + z * se,
-                         "deff": float("nan"), "n_unweighted": e.n,
-                         "n_missing": int(nmiss[g])})
+                         "deff": float("nan"),
+                         "n_unweighted": int(n_used[g, j]) if per else e.n,
+                         "n_missing": int(n_miss_j[g, j]) if per else int(nmiss[g])})
     out = tidy_result(rows, by_names, RESULT_COLUMNS, synthetic=design.is_synthetic,
                       n_missing_by=groups.n_missing_by, vcov=res.joint,
                       df=float(design.df) if vcov else None, several=len(nums) > 1,
-                      labels=design, level=None)  # codes as int, <by>_label
+                      labels=design, level=None,  # codes as int, <by>_label
+                      replicates=replicate_estimates(design, res.groups, len(nums))
+                      if vcov else None)
     return out

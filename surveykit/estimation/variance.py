@@ -26,13 +26,15 @@ from surveykit.estimation._core import (
 )
 from surveykit.estimation._result import tidy_result
 from surveykit.inference import Covariance
+from surveykit.mi.dispatch import mi_aware
 
 VAR_COLUMNS = ("variable", "variable2", "estimate", "std_error", "ci_low", "ci_high",
                "n_unweighted", "n_missing")
 
 
+@mi_aware
 def var(design: Design, var: str | Sequence[str], *, level: float = 0.95,
-        vcov: bool = False) -> pd.DataFrame:
+        vcov: bool = False, na: str = "listwise") -> pd.DataFrame:
     """Weighted population variance of a variable, or the covariance matrix of several
     (R's ``svyvar(~a+b, design, na.rm=TRUE)``).
 
@@ -43,13 +45,18 @@ def var(design: Design, var: str | Sequence[str], *, level: float = 0.95,
     SE is that of the mean of the products with ``xbar`` held fixed (``svymean`` of the
     centred products), while replicate designs recompute the means and ``n`` is the complete
     rows (``svyvar.svyrep.design``). CIs: Wald, normal quantiles. Parameter names "a:b".
+    ``na``: the missing-value rule of every estimator; a covariance matrix has only
+    "listwise" (the default; "per_variable" is accepted for one variable, where it is the same).
     """
+    from surveykit.estimation.descriptive import require_listwise
+
     design = check_design(design)
     if not 0 < level < 1:
         raise EstimationError(f"level must be between 0 and 1, got {level!r}")
     names = as_list(var, "var")
     if not names:
         raise EstimationError("no variable given")
+    require_listwise(na, names, "a covariance matrix")
     groups = make_groups(design, None)
     in_dom = (groups.codes >= 0) & (design.base_weights != 0)
     cols = [numeric_column(design, name) for name in names]

@@ -170,7 +170,33 @@ def read(path: str | Path, *, encoding: str | None = None) -> RawFile:
         what = " ".join(str(exc).split()) or type(exc).__name__  # one line for the CLI
         raise InputFileError(f"cannot read {fmt} file ({type(exc).__name__}: {what})",
                              file=str(path)) from exc
+    if fmt == "csv":
+        data = _integer_columns(data, path, encoding)
     return RawFile(path=str(path), data=data, missing_reasons=_system_missing(data), format=fmt)
+
+
+_INTEGER_TEXT = r"^\s*[+-]?\d+\s*$"
+
+
+def _integer_columns(data: pd.DataFrame, path: str | Path, encoding: str | None
+                     ) -> pd.DataFrame:
+    """Columns the CSV writes as whole numbers ("1", "10") but pandas read as float because a
+    value is missing become nullable integers (``Int64``), so codes stay codes: ``1``, not
+    ``1.0``, in results, model terms and files written back. Columns written with decimals
+    ("2.0", "1.5") stay float: the values pass through as the file has them."""
+    cand = [c for c in data.columns if data[c].dtype.kind == "f" and data[c].isna().any()
+            and data[c].notna().any()]
+    if not cand or data.columns.duplicated().any():
+        return data
+    text = pd.read_csv(path, encoding=encoding, usecols=cand, dtype=str)
+    out = data
+    for c in cand:
+        vals = text[c].dropna()
+        if len(vals) and vals.str.match(_INTEGER_TEXT).all() and (vals.str.len() < 16).all():
+            if out is data:
+                out = data.copy()
+            out[c] = data[c].astype("Int64")
+    return out
 
 
 def _system_missing(data: pd.DataFrame, skip: Mapping[str, pd.Series] | None = None,

@@ -148,10 +148,50 @@ class ModelResult:
         """Odds ratios for logit models, IRRs for log-link models; raw coefficients otherwise."""
         return self.link in ("logit", "log")
 
+    def deff(self) -> pd.Series:
+        """Design effects of the coefficients (R ``deff(svyglm(..., deff=TRUE))``): design
+        variance over the variance of the same model fitted as an ordinary weighted GLM to an
+        SRS -- the model-based covariance on R's weight scale times glm's dispersion (Pearson
+        chi-square / residual df; 1 for the binomial and Poisson families)."""
+        if self.model != "glm":
+            raise ModelError(f"no design effects for a {self.model} model (R has them for "
+                             "svyglm only)")
+        from surveykit.models.glm import LINKS, variance
+
+        ex = self.extra
+        w = np.asarray(self.design.weights, dtype=float)[self.frame.rows] / ex["weight_scale"]
+        eta = self.frame.X @ self.params.to_numpy() + (0 if ex["offset"] is None
+                                                       else ex["offset"])
+        mu = LINKS[self.link].inverse(eta)
+        if self.family in ("binomial", "poisson"):
+            disp = 1.0
+        else:
+            n_obs = int(np.count_nonzero(w))
+            disp = float(np.sum(w * (ex["y"] - mu) ** 2 / variance(ex["kind"], mu))
+                         / (n_obs - len(self.params)))
+        vsrs = np.diag(self.naive_vcov) * ex["weight_scale"] * disp
+        return pd.Series(np.diag(self.vcov.to_numpy()) / vsrs, index=self.params.index,
+                         name="deff")
+
+    def confint(self, level: float = 0.95, *, method: str = "Wald",
+                parm: list[str] | None = None, ddf: float | None = None) -> pd.DataFrame:
+        """Confidence limits of the coefficients (R ``confint``): ``method="Wald"`` (the
+        intervals of :meth:`tidy`) or ``"likelihood"`` (glm: profile likelihood, R
+        ``confint(svyglm, method="likelihood")``, see :mod:`surveykit.models.profile`).
+        Returns ``term, estimate, ci_low, ci_high``."""
+        if method == "likelihood":
+            from surveykit.models.profile import profile_confint
+
+            return profile_confint(self, parm, level=level, ddf=ddf)
+        if method != "Wald":
+            raise ModelError(f"unknown method {method!r}", hint="use 'Wald' or 'likelihood'")
+        out = self.tidy(conf_level=level)[["term", "estimate", "ci_low", "ci_high"]]
+        return out if parm is None else out[out["term"].isin(parm)].reset_index(drop=True)
+
     # -- tidy table ----------------------------------------------------------------------------
     def tidy(self, exponentiate: bool = False, conf_level: float = 0.95) -> pd.DataFrame:
         """term, label, estimate, std_error, statistic, p_value, ci_low, ci_high. ``term`` is
-        the formula's name (``C(age_group)[T.2.0]``), ``label`` its reading from the data's
+        the formula's name (``C(age_group)[T.2]``), ``label`` its reading from the data's
         labels ("Age group: 31–50", :func:`surveykit.labels.term_labels`).
 
         glm/negbin: t with ``df_resid`` (R ``summary.svyglm``/``confint.svyglm``); ordinal:
@@ -292,11 +332,11 @@ class ModelResult:
     def _level_names(self) -> tuple[list[Any], list[str]]:
         """The ordinal outcome's levels as codes (1.0 -> 1) and as shown: their value labels,
         or the codes as text when unlabelled or the labels repeat."""
-        from surveykit.labels import as_code, pretty, value_labels
+        from surveykit.labels import as_code, value_labels
 
         codes = [as_code(v) for v in self.levels]
         vl = value_labels(self.design, self.frame.lhs)
-        shown = [pretty(vl.get(c, c)) for c in codes]
+        shown = [str(vl.get(c, c)) for c in codes]
         if len(set(shown)) != len(shown):
             shown = [str(c) for c in codes]
         return codes, shown
@@ -384,13 +424,16 @@ class ModelResult:
         Numeric variables: weighted mean of d prediction / d x (central difference on the data,
         so transformed terms such as ``I(x**2)`` are handled). Factors: weighted mean change when
         every respondent is moved from the reference level to each other level.
-        Columns: term, outcome, estimate, std_error, statistic, p_value, ci_low, ci_high.
+        Columns: term, label (its reading from the data's labels, as :meth:`tidy`: "Income
+        group: >4,000 RMB"), outcome (ordinal: the category code, followed by
+        ``outcome_label``), estimate, std_error, statistic, p_value, ci_low, ci_high.
         """
         data = self.frame.data
         w = np.asarray(self.design.weights, dtype=float)[self.frame.rows]
         raw_names = self.frame.raw_columns
         V = self.vcov.to_numpy()
-        outcomes = [str(v) for v in self.levels] if self.model == "ordinal" else ["response"]
+        outcomes = ([str(c) for c in self._level_names()[0]] if self.model == "ordinal"
+                    else ["response"])
         rows: list[dict[str, Any]] = []
         for var, kind, cats, code in self._variables():
             effects: list[tuple[str, np.ndarray, np.ndarray]] = []
@@ -423,8 +466,14 @@ class ModelResult:
                     rows.append({"term": term, "outcome": name, "estimate": est[k],
                                  "std_error": se[k], "statistic": stat[k], "p_value": pval[k],
                                  "ci_low": lo[k], "ci_high": hi[k]})
-        return pd.DataFrame(rows, columns=["term", "outcome", "estimate", "std_error", "statistic",
-                                           "p_value", "ci_low", "ci_high"])
+        out = pd.DataFrame(rows, columns=["term", "outcome", "estimate", "std_error",
+                                          "statistic", "p_value", "ci_low", "ci_high"])
+        out.insert(1, "label", term_labels(out["term"], self.design, self.frame.lhs))
+        if self.model == "ordinal":
+            shown = self._level_names()[1]
+            by_text = dict(zip(outcomes, shown, strict=True))
+            out.insert(3, "outcome_label", [by_text[o] for o in out["outcome"]])
+        return out
 
     # -- text output ---------------------------------------------------------------------------
     def describe_model(self) -> str:
@@ -468,8 +517,8 @@ class ModelResult:
 
     def to_docx(self, path: Any, exponentiate: bool | None = None, digits: int = 3) -> Any:
         """Publication table as a Word file (python-docx); see
-        :func:`surveykit.summary_table.regression_docx`."""
-        from surveykit.summary_table import regression_docx
+        :func:`surveykit._summary_table.regression_docx`."""
+        from surveykit._summary_table import regression_docx
 
         return regression_docx([self], path, exponentiate=exponentiate, digits=digits)
 

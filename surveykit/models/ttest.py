@@ -23,6 +23,7 @@ from scipy import special
 from surveykit._dist import f_sf, t_ppf, t_sf
 from surveykit.errors import ModelError
 from surveykit.inference import attach_covariance
+from surveykit.mi.dispatch import mi_aware
 
 RANK_TESTS = ("wilcoxon", "vanderWaerden", "median", "KruskalWallis")
 
@@ -42,6 +43,7 @@ def _with_yg(design: Any, var: str, group: str | None) -> Any:
     return design.with_columns(**cols)
 
 
+@mi_aware
 def ttest(design: Any, var: str, group: str | None = None, *, conf_level: float = 0.95
           ) -> pd.DataFrame:
     """Design-based t-test (R ``svyttest(var ~ group, design)``; ``group=None``: one-sample
@@ -72,13 +74,16 @@ def ttest(design: Any, var: str, group: str | None = None, *, conf_level: float 
         if len(present) != 2:
             raise ModelError("group must have exactly two values among the rows used",
                              file=design.source, column=group, values=present)
-        d2 = d.with_columns(_sk_g2=pd.Series(np.where(g == present[1], 1.0,
-                                                      np.where(g == present[0], 0.0, np.nan)),
+        is1 = g.eq(present[1]).fillna(False).to_numpy(dtype=bool)  # nullable codes: NA is
+        is0 = g.eq(present[0]).fillna(False).to_numpy(dtype=bool)  # in neither group
+        d2 = d.with_columns(_sk_g2=pd.Series(np.where(is1, 1.0, np.where(is0, 0.0, np.nan)),
                                              index=d.data.index))
         fit = glm(d2, "_sk_y ~ _sk_g2")
         est, se = float(fit.params.iloc[1]), float(fit.std_errors.iloc[1])
         df = fit.df_resid
-        contrast = f"{present[1]} - {present[0]}"
+        from surveykit.labels import as_code
+
+        contrast = f"{as_code(present[1])} - {as_code(present[0])}"  # codes as written: 1 - 0
     stat = est / se
     p = 2 * t_sf(abs(stat), df) if df > 0 else float("nan")
     q = t_ppf(0.5 + conf_level / 2, df) if df > 0 else float("nan")
@@ -125,6 +130,7 @@ def _total_vcov(design: Any, rows: np.ndarray, infl: np.ndarray) -> np.ndarray:
     return design.vcov(full)
 
 
+@mi_aware
 def ranktest(design: Any, var: str, group: str, test: str = "wilcoxon") -> pd.DataFrame:
     """Design-based rank test (R ``svyranktest(var ~ group, design, test=)``).
 

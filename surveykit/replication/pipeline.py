@@ -233,12 +233,12 @@ def margin_shares(design: Any, targets: Targets) -> pd.DataFrame:
     without one are counted in ``n_missing`` (targets of calibrated panels are usually defined
     among respondents who answered). ``variable_label`` ("Age group") and ``label`` ("14–30")
     are the data's variable and value labels, else the canonical codebook's, else the name and
-    code, printed as everywhere (:func:`surveykit.labels.pretty`: en dash in ranges).
+    code, as the codebook writes it.
     """
     from surveykit.design import SurveyDesign
     from surveykit.dictionary import combine, load_codebook
     from surveykit.errors import WeightingError
-    from surveykit.labels import label_of, pretty, value_labels, variable_label
+    from surveykit.labels import label_of, value_labels, variable_label
     from surveykit.weighting import margin_table
 
     cb = combine(load_codebook(name) for name in CODEBOOKS)
@@ -258,8 +258,8 @@ def margin_shares(design: Any, targets: Targets) -> pd.DataFrame:
         known = cb.variables.get(var)
         values = {**(known.values if known is not None else {}), **value_labels(design, var)}
         name = getattr(known, "label", None) or var
-        tab.insert(1, "variable_label", variable_label(design, var, default=pretty(name)))
-        tab.insert(3, "label", [pretty(label_of(values, c)) for c in tab["category"]])
+        tab.insert(1, "variable_label", variable_label(design, var, default=name))
+        tab.insert(3, "label", [label_of(values, c) for c in tab["category"]])
         tab.insert(5, "n_missing", int(np.asarray(design.domain, dtype=bool).sum() - has.sum()))
         frames.append(tab)
     if not frames:
@@ -337,7 +337,7 @@ def run(data: str | Path | pd.DataFrame | None = None, mapping: str | Path | Any
     cell is outside rounding. ``margins`` are the calibration targets of the weights, shown in
     the weighting diagnostics; for the bundled replica they default to its assumed population
     margins (:func:`surveykit.replica.calibration_margins`); a user file has none unless given.
-    ``sensitivity`` adds :func:`surveykit.sensitivity.sensitivity` (every table unweighted, with
+    ``sensitivity`` adds :func:`surveykit._sensitivity.sensitivity` (every table unweighted, with
     the file's weights, trimmed and, given ``sensitivity_margins``, raked to them), written to
     ``out/sensitivity/`` and shown as a report section. ``figure_formats`` are the report's
     figure files (default PNG and PDF; see :func:`surveykit.report.write_report`).
@@ -369,7 +369,7 @@ def run(data: str | Path | pd.DataFrame | None = None, mapping: str | Path | Any
         if models:
             fit_models(result, design, progress=progress)
         if sensitivity:
-            from surveykit.sensitivity import sensitivity as weighting_sensitivity
+            from surveykit._sensitivity import sensitivity as weighting_sensitivity
 
             note("weighting sensitivity")
             result.sensitivity = weighting_sensitivity(design, margins=sensitivity_margins,
@@ -381,7 +381,7 @@ def run(data: str | Path | pd.DataFrame | None = None, mapping: str | Path | Any
             try:
                 written = list(write_outputs(result, out))
                 if result.sensitivity is not None:
-                    from surveykit.sensitivity import write_sensitivity
+                    from surveykit._sensitivity import write_sensitivity
 
                     made = write_sensitivity(result.sensitivity, out, provenance)
                     written += list(made.values()) if isinstance(made, dict) else []

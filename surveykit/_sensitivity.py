@@ -14,16 +14,13 @@ overlapping groups (Sesame users vs all commercial users) are handled correctly.
 On the bundled SYNTHETIC replica the "unweighted" column reflects the replica generator's
 ASSUMED sample composition, not the composition of the original survey's respondents.
 
-``sk.sensitivity`` is this module, and calling it calls :func:`sensitivity`
-(``sk.sensitivity(design, margins=...)``); its other names stay reachable
-(``sk.sensitivity.weighting_schemes``).
+Public as ``sk.sensitivity(design, margins=...)`` (this module is private) and
+``sk.weighting_schemes`` (the default schemes, to adjust before passing them).
 """
 
 from __future__ import annotations
 
 import json
-import sys
-import types
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
@@ -507,14 +504,3 @@ def _html_table(head: list[str], rows: list[list[str]]) -> str:
     body = "".join("<tr>" + "".join(f"<td>{escape(str(c))}</td>" for c in r) + "</tr>"
                    for r in rows)
     return f'<table class="sensitivity"><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>'
-
-
-class _CallableModule(types.ModuleType):
-    """The module object, callable as :func:`sensitivity` (so ``sk.sensitivity(design)`` works
-    whether or not the submodule has been imported, which would shadow a function)."""
-
-    def __call__(self, *args: Any, **kwargs: Any) -> SensitivityResult:
-        return sensitivity(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule

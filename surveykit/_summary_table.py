@@ -16,8 +16,6 @@ from the synthetic replica carry its banner in every format.
 from __future__ import annotations
 
 import html
-import sys
-import types
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +28,7 @@ from surveykit._atomic import atomic_path
 from surveykit._text import terminal_safe, xml_safe
 from surveykit.errors import EstimationError, InputFileError
 from surveykit.labels import label_of, value_labels, variable_label
+from surveykit.mi.dispatch import mi_aware
 from surveykit.provenance import SYNTHETIC_BANNER
 
 __all__ = ["SummaryTable", "regression_docx", "regression_frame", "summary_table"]
@@ -320,14 +319,20 @@ def _weighted_sd(design: Any, var: str, mask: np.ndarray) -> float:
     return float(np.sqrt(np.sum(ww * (xw - m) ** 2) / ww.sum() * n / (n - 1)))
 
 
+@mi_aware
 def summary_table(design: Any, variables: str | Sequence[str], by: str | None = None, *,
                   overall: bool = True, types: dict[str, str] | None = None,
-                  digits: int = 1, tests: bool = True) -> SummaryTable:
+                  digits: int = 1, tests: bool = True, na: str = "per_variable"
+                  ) -> SummaryTable:
     """The weighted descriptive table of ``variables`` (R ``tbl_svysummary``); see the module
     docstring. ``types`` forces a variable to "categorical" or "continuous" (default: labelled
     or integer-coded variables with at most 10 values are categorical); ``overall`` adds the
-    all-respondents column when ``by`` is given."""
+    all-respondents column when ``by`` is given. ``na``: the missing-value rule of every
+    estimator; "per_variable" (default, as ``tbl_svysummary``) summarises each variable on its
+    own respondents, "listwise" keeps only respondents with a value of every variable (the
+    others are excluded as a domain; the column Ns count the respondents kept)."""
     from surveykit.estimation import mean, proportion
+    from surveykit.estimation.descriptive import check_na
 
     names = [variables] if isinstance(variables, str) else list(variables)
     if not names:
@@ -338,6 +343,8 @@ def summary_table(design: Any, variables: str | Sequence[str], by: str | None = 
                                   file=design.source, column=v)
     if by in names:
         raise EstimationError("the by variable cannot also be a row variable", column=by)
+    if check_na(na) == "listwise":
+        design = design.subset(design.data[names].notna().all(axis=1).to_numpy())
     types = dict(types or {})
     by_labels = value_labels(design, by) if by else {}
     columns: list[str] = []
@@ -353,7 +360,7 @@ def summary_table(design: Any, variables: str | Sequence[str], by: str | None = 
         for code in sorted(pd.unique(g[dom & g.notna().to_numpy()]),
                            key=lambda v: (str(type(v)), v)):
             group_masks.append((_capital(label_of(by_labels, code)), code,
-                                dom & g.eq(code).to_numpy()))
+                                dom & g.eq(code).fillna(False).to_numpy(dtype=bool)))
     for name, _, mask in group_masks:
         columns.append(name)
         column_n[name] = int(mask.sum())
@@ -495,14 +502,3 @@ def regression_docx(results: Any, path: str | Path, *, names: Sequence[str] | No
         note += f" {SYNTHETIC_BANNER}: not findings about China."
     document.add_paragraph().add_run(note).font.size = Pt(8)
     return _save_docx(document, path)
-
-
-class _CallableModule(types.ModuleType):
-    """The module object, callable as :func:`summary_table` (importing the submodule puts the
-    module on the package under this name, so ``sk.summary_table(...)`` must work on it)."""
-
-    def __call__(self, *args: Any, **kwargs: Any) -> SummaryTable:
-        return summary_table(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
