@@ -16,9 +16,9 @@ import pytest
 
 import surveykit as sk
 import surveykit.cli as cli
+from surveykit._summary_table import regression_docx
 from surveykit.errors import SchemaError
 from surveykit.io import describe_raw, read, write_sav
-from surveykit._summary_table import regression_docx
 
 FIX = Path(__file__).parent / "fixtures" / "r"
 CLEAR = "\x1b[2J"
