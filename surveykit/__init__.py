@@ -15,7 +15,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__version__ = "0.3.0"
+from surveykit._version import __version__
 
 #: public name -> module that defines it
 _API: dict[str, str] = {
@@ -49,6 +49,7 @@ _API: dict[str, str] = {
     "likert": "surveykit.estimation",
     "CrosstabResult": "surveykit.estimation",
     "ratio": "surveykit.estimation",
+    "predict_ratio": "surveykit.estimation",
     "quantile": "surveykit.estimation",
     "var": "surveykit.estimation",
     "table": "surveykit.estimation",
@@ -69,6 +70,7 @@ _API: dict[str, str] = {
     "ttest": "surveykit.models",
     "ranktest": "surveykit.models",
     "margins": "surveykit.models",
+    "regression_table": "surveykit.models",
     "pchisqsum": "surveykit.distributions",
     "multinom": "surveykit.models",
     "MultinomResult": "surveykit.models",

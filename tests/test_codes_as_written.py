@@ -61,7 +61,8 @@ def test_weight_csv_writes_codes_as_read(coded_csv, tmp_path):
     targets = tmp_path / "t.yaml"
     targets.write_text("margins:\n  y:\n    0: 0.5\n    1: 0.5\n")
     out = tmp_path / "weighted.csv"
-    assert cli.main(["weight", coded_csv, "--targets", str(targets), "--out", str(out)]) == 0
+    assert cli.main(["weight", coded_csv, "--targets", str(targets), "--out", str(out),
+                     "--weights", "w"]) == 0
     text = out.read_text().splitlines()
     header = text[0].split(",")
     g = [line.split(",")[header.index("g")] for line in text[1:]]

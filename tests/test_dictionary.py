@@ -203,10 +203,10 @@ def test_validate_required_and_universe(behaviour):
         behaviour.validate(df)
     df = _valid_frame(4)
     df["behaviour_module"] = [1, 0, 1, 0]
-    df["pos_shopping"] = [1, 1, 0, np.nan]  # row 1 answered outside the module
+    df["pos_shopping"] = [1, 1, 0, np.nan]  # the 2nd row answered outside the module
     with pytest.raises(ValidationError, match="outside the universe") as info:
         behaviour.validate(df)
-    assert info.value.values == ["row 1"]
+    assert info.value.values == ["row 2"]  # counted from 1
     df["bc_index"] = [1.5, np.nan, 0, np.nan]
     df.loc[1, "pos_shopping"] = np.nan
     with pytest.raises(ValidationError, match="whole numbers"):

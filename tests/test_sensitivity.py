@@ -196,6 +196,8 @@ def test_cli_sensitivity_writes_tables_figure_and_sidecars(tmp_path, capsys):
     assert len(wide) == len(load_registry().cells())
     assert (folder / "cells_by_scheme.png").stat().st_size > 10_000
     assert "## Weighting sensitivity" in (folder / "sensitivity.md").read_text("utf-8")
+    listed = {o["path"] for o in json.loads((out / "manifest.json").read_text())["outputs"]}
+    assert {f"sensitivity/{p.name}" for p in folder.iterdir()} <= listed  # one run, one manifest
 
 
 def test_cli_sensitivity_margins_need_sensitivity(tmp_path, capsys):

@@ -39,9 +39,10 @@ from surveykit.estimation.descriptive import (
     proportion,
 )
 from surveykit.estimation.quadform import fsum_sf
-from surveykit.labels import codes, label_of, value_labels
+from surveykit.labels import codes, label_of, value_labels, variable_label
 from surveykit.mi.dispatch import mi_aware
 from surveykit.provenance import mark
+from surveykit.testresult import TestResult
 
 
 @dataclass
@@ -60,16 +61,20 @@ class CrosstabResult:
     (Before issue 20 ``estimate`` was always the cell share: use ``percent="cell"`` or the
     ``cell_share`` column.)
 
-    ``test``: dict with ``statistic`` (its name), ``value`` (the statistic as R reports it),
-    ``F`` (F statistics only, else NaN), ``df1``, ``df2`` (NaN where R has none), ``p_value``,
-    ``chisq`` (Pearson's X^2 on the weighted table scaled to the rows of the design's domain,
-    missing values included, as R's ``svytable(Ntotal = nrow(design))``), ``n`` (respondents
-    used) and ``n_missing`` (respondents of the domain missing either variable, excluded as a
-    domain).
+    ``test``: a :class:`~surveykit.testresult.TestResult` — ``statistic`` on the scale of
+    its reference distribution ``method`` ("F" for statistic="F"/"Wald"/"adjWald", "Chisq" for
+    "Chisq": X^2 / mean design effect on k df, "F-sum"/"chisq-sum" for "lincom"/"saddlepoint":
+    X^2 against a weighted sum of chi-squares), ``df``, ``ddf`` (inf for chi-square
+    references), ``p_value``; ``extras``: ``chisq`` (Pearson's X^2 on the weighted table
+    scaled to the rows of the design's domain, missing values included, as R's
+    ``svytable(Ntotal = nrow(design))``), ``n`` (respondents used), ``n_missing`` (respondents
+    of the domain missing either variable, excluded as a domain), ``statistic`` (the option).
+    Reading it by the old dict keys (``statistic`` name, ``value`` as R reports it, ``F``,
+    ``df1``, ``df2``, ...) works for one release with a DeprecationWarning.
     """
 
     table: pd.DataFrame
-    test: dict[str, Any] = field(default_factory=dict)
+    test: TestResult = field(default_factory=lambda: TestResult.chisq(0.0, 1))
     row: str = ""
     col: str = ""
     percent: str = "column"
@@ -249,6 +254,7 @@ def crosstab(design: Design, row: str, col: str, *, percent: str = "column", ci:
     expct = np.outer(obs.sum(axis=1), obs.sum(axis=0)) / n_rows
     with np.errstate(divide="ignore", invalid="ignore"):
         chisq = float(np.nansum((obs - expct) ** 2 / expct))
+    eig = None
     test: dict[str, Any] = {"statistic": statistic, "chisq": chisq, "n": n,
                             "n_missing": n_missing}
     if statistic in ("Wald", "adjWald"):
@@ -266,13 +272,14 @@ def crosstab(design: Design, row: str, col: str, *, percent: str = "column", ci:
         elif statistic == "Chisq":
             k = delta.shape[1]
             test.update({"value": chisq, "df1": float(k), "df2": float("nan"),
-                         "p_value": float(chi2_sf(chisq / (tr / k), k))})
+                         "p_value": float(chi2_sf(chisq / (tr / k), k)), "trace": tr})
         else:
             eig = np.linalg.eigvals(delta).real
             ddf_used = float("inf") if isinstance(design, ReplicateDesign) else ddf
             method = "integration" if statistic == "lincom" else "saddlepoint"
             test.update({"value": chisq, "df1": float("nan"), "df2": float("nan"),
-                         "p_value": fsum_sf(chisq, eig, ddf_used, method)})
+                         "p_value": fsum_sf(chisq, eig, ddf_used, method),
+                         "ddf_used": ddf_used})
     if "F" not in test:
         test["F"] = test["value"] if statistic in ("Wald", "adjWald") else float("nan")
 
@@ -316,9 +323,36 @@ def crosstab(design: Design, row: str, col: str, *, percent: str = "column", ci:
                      [label_of(labels, c) for c in table[key]])
     table.attrs["percent"] = percent
     table.attrs["level"] = level
+    table.attrs["variable_labels"] = {v: variable_label(design, v) for v in (row, col)}
     table = mark(table, design.is_synthetic)
-    return CrosstabResult(table=table, test=test, row=row, col=col, percent=percent)
+    return CrosstabResult(table=table, test=_test_result(test, eig), row=row, col=col,
+                          percent=percent)
 
+
+def _test_result(old: dict[str, Any], eig: np.ndarray | None) -> TestResult:
+    """The TestResult of a crosstab test; ``old`` (the pre-TestResult dict) is kept as legacy."""
+    extras = {"chisq": old["chisq"], "n": old["n"], "n_missing": old["n_missing"],
+              "statistic": old["statistic"]}
+    name = {"F": "Rao-Scott second-order", "Chisq": "Rao-Scott first-order",
+            "Wald": "design-based Wald", "adjWald": "adjusted design-based Wald",
+            "lincom": "Rao-Scott, exact (linear combination)",
+            "saddlepoint": "Rao-Scott, saddlepoint"}[old["statistic"]]
+    kind = old["statistic"]
+    if kind in ("F", "Wald", "adjWald"):
+        return TestResult(old["value"], old["df1"], old["df2"], old["p_value"], "F", name=name,
+                          extras=extras, legacy=old)
+    if kind == "Chisq":
+        k = old["df1"]
+        return TestResult(old["chisq"] / (old["trace"] / k), k, np.inf, old["p_value"],
+                          "Chisq", name=name, extras=extras,
+                          legacy={a: b for a, b in old.items() if a != "trace"})
+    assert eig is not None
+    ddf = old["ddf_used"]
+    extras["eigenvalues"] = tuple(float(x) for x in eig)
+    legacy = {a: b for a, b in old.items() if a != "ddf_used"}
+    return TestResult(old["chisq"], float(len(eig)), ddf, old["p_value"],
+                      "chisq-sum" if np.isinf(ddf) else "F-sum", name=name, extras=extras,
+                      legacy=legacy)
 
 def _cell_ci(sub: Design, cell: np.ndarray, k: int, method: str, level: float
              ) -> tuple[np.ndarray, np.ndarray]:

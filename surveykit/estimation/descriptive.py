@@ -116,7 +116,7 @@ def _describe(design: Design, var: str | Sequence[str], by: str | Sequence[str] 
                 raise EstimationError(
                     f"variable has {int(bad.sum())} missing value(s) in the domain and "
                     "na_rm=False", file=design.source, column=name,
-                    values=[f"row {i}" for i in np.flatnonzero(bad)],
+                    values=[f"row {i + 1}" for i in np.flatnonzero(bad)],
                     hint="use na_rm=True to exclude them as a domain (counted in n_missing)",
                 )
         require_nonempty(design, name, in_group, miss)
@@ -498,7 +498,7 @@ def _scaled(design: Design, var: str, scale: Sequence[Any] | None
 def _proportion_one(design: Design, var: str, by: str | Sequence[str] | None, ci: str,
                     level: float, vcov: bool, progress: bool | None,
                     exclude: np.ndarray | None, scale: Sequence[Any] | None,
-                    deff: Any = True) -> pd.DataFrame:
+                    deff: DeffKind = True) -> pd.DataFrame:
     """:func:`proportion` of one variable; ``exclude``: rows to treat as missing too (the
     listwise rule of several variables); ``scale``: the codes to list."""
     level = _check_level(level)

@@ -64,7 +64,7 @@ def _domain_mask(design: Design, label: str, mask: Any) -> np.ndarray:
     if ser.isna().any():
         raise EstimationError(
             f"domain {label!r} has missing values; decide explicitly how to treat them",
-            file=design.source, values=[f"row {i}" for i in np.flatnonzero(ser.isna())],
+            file=design.source, values=[f"row {i + 1}" for i in np.flatnonzero(ser.isna())],
         )
     if not (pd.api.types.is_bool_dtype(ser.dtype) or set(pd.unique(ser)) <= {0, 1}):
         raise EstimationError(f"domain {label!r} must be a boolean mask", file=design.source,

@@ -158,6 +158,7 @@ def read(path: str | Path, *, encoding: str | None = None) -> RawFile:
         if b"\x00" in head:
             raise InputFileError("not a CSV text file (it contains NUL bytes)", file=str(path),
                                  hint="is it a binary file with the wrong extension?")
+        _refuse_duplicate_columns(head, path, encoding)
     try:
         if fmt == "csv":
             data = pd.read_csv(path, encoding=encoding)
@@ -197,6 +198,27 @@ def _integer_columns(data: pd.DataFrame, path: str | Path, encoding: str | None
                 out = data.copy()
             out[c] = data[c].astype("Int64")
     return out
+
+
+def _refuse_duplicate_columns(head: bytes, path: Path, encoding: str | None) -> None:
+    """A CSV header naming a column twice is an error (pandas would rename the second one
+    ``w.1`` without a word, and analyses would use the first)."""
+    import csv
+    import io
+
+    text = head.decode(encoding or "utf-8-sig", errors="replace")
+    try:
+        header = next(csv.reader(io.StringIO(text)), [])
+    except csv.Error:
+        return  # pandas reports the malformed file
+    seen: dict[str, int] = {}
+    for name in header:
+        seen[name] = seen.get(name, 0) + 1
+    twice = [name for name, n in seen.items() if n > 1]
+    if twice:
+        raise InputFileError("the CSV header names a column more than once",
+                             file=str(path), values=twice,
+                             hint="rename the columns so that each name is used once")
 
 
 def _system_missing(data: pd.DataFrame, skip: Mapping[str, pd.Series] | None = None,

@@ -604,7 +604,9 @@ def index_by_group(table: pd.DataFrame, *, measures: Sequence[Any] | None = None
 
     with _style():
         height = 1.0 + 0.24 * len(units)
-        fig = _new_figure(height, note=note, replica=replica, title=title, legend_rows=1)
+        legend_rows = 2 if _uncompared(table).any() else 1
+        fig = _new_figure(height, note=note, replica=replica, title=title,
+                          legend_rows=legend_rows)
         axes = fig.subplots(1, len(all_measures), sharey=True, squeeze=False)[0]
         for ax, m in zip(axes, all_measures, strict=True):
             sub = table[table[m_col] == m]
@@ -621,10 +623,21 @@ def index_by_group(table: pd.DataFrame, *, measures: Sequence[Any] | None = None
             drawn.lines[0].set_gid("computed")
             if "published" in sub.columns:
                 pv = _num(sub["published"])
-                okp = ~np.isnan(pv)
+                unc = _uncompared(sub)
+                okp = ~np.isnan(pv) & ~unc
                 ax.plot(pv[okp], pos[okp] + 0.28, linestyle="none", marker="D", markersize=3.2,
                         markerfacecolor="white", markeredgecolor=OKABE_ITO[5],
                         markeredgewidth=0.9, label="published", gid="published")
+                bad = ~np.isnan(pv) & unc
+                if bad.any():  # a published cell not compared: marked, never passed off
+                    ax.plot(pv[bad], pos[bad] + 0.28, linestyle="none", marker="X",
+                            markersize=4.2, color="#808080",
+                            label="published, not compared (inconsistent with other "
+                                  "published cells)", gid="published-not-compared")
+                    for xv, yv in zip(pv[bad], pos[bad], strict=True):
+                        ax.annotate("not compared", xy=(xv, yv + 0.28), xytext=(4, 0),
+                                    textcoords="offset points", va="center", fontsize=6.5,
+                                    color="#606060")
             lo_x, hi_x = ax.get_xlim()
             if lo_x < 0.0 < hi_x:
                 ax.axvline(0.0, color="#808080", linewidth=0.6, zorder=0)
@@ -637,8 +650,17 @@ def index_by_group(table: pd.DataFrame, *, measures: Sequence[Any] | None = None
         axes[0].set_ylim(len(units) - 0.4, -0.6)
         handles, labels = axes[0].get_legend_handles_labels()
         order = sorted(range(len(labels)), key=lambda i: labels[i] != "computed (95 % CI)")
-        _figure_legend(fig, [handles[i] for i in order], [labels[i] for i in order], ncol=2)
+        _figure_legend(fig, [handles[i] for i in order], [labels[i] for i in order],
+                       ncol=min(len(labels), 2))
     return fig
+
+
+def _uncompared(cells: pd.DataFrame) -> np.ndarray:
+    """Published cells left out of the comparison because the published numbers are
+    inconsistent with each other (their ``reason`` says "inconsistent")."""
+    if "reason" not in cells.columns:
+        return np.zeros(len(cells), dtype=bool)
+    return cells["reason"].astype(str).str.startswith("inconsistent").to_numpy()
 
 
 # --------------------------------------------------------------------------------------------
