@@ -22,7 +22,8 @@ PACKAGE = ROOT / "surveykit"
 #: floors, bottom to top; a module's floor is that of its longest matching prefix
 FLOORS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("foundation", (
-        "surveykit.errors", "surveykit._atomic", "surveykit._cells", "surveykit._yaml",
+        "surveykit.errors", "surveykit._atomic", "surveykit._reproducible",
+        "surveykit._text", "surveykit.word", "surveykit._cells", "surveykit._yaml",
         "surveykit._runfolder", "surveykit._version", "surveykit.word",
         "surveykit.mi.dispatch", "surveykit.mi.rubin", "surveykit.mi.io",
         "surveykit._resources", "surveykit._dist",
