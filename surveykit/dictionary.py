@@ -510,7 +510,7 @@ class Codebook:
                 if col.isna().any():
                     raise ValidationError(
                         "respondent ids are missing", file=source, column=name,
-                        values=[f"row {i}" for i in np.flatnonzero(col.isna().to_numpy())])
+                        values=[f"row {i + 1}" for i in np.flatnonzero(col.isna().to_numpy())])
                 dup = col.duplicated(keep=False)
                 if dup.any():
                     raise ValidationError("duplicate respondent ids", file=source, column=name,
@@ -559,7 +559,7 @@ class Codebook:
                     u, val = var.universe
                     raise ValidationError(
                         f"answers outside the universe ({u} == {val})", file=source, column=name,
-                        values=[f"row {i}" for i in np.flatnonzero(out)],
+                        values=[f"row {i + 1}" for i in np.flatnonzero(out)],
                         hint="these respondents were not asked; their value must be NA")
 
     def _in_universe(self, df: pd.DataFrame, var: Variable) -> np.ndarray:

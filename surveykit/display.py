@@ -1,8 +1,10 @@
 """Short text and HTML views of the package's objects for the console and notebooks.
 
-``__repr__`` stays within 20 lines (a design, a model, a cross-table, a raw file, a harmonised
-result); ``_repr_html_`` shows the same as small HTML tables in Jupyter. Objects made from the
-synthetic replica say so in both.
+The views are duck-typed and import nothing above the foundation floor, so every object (a
+design, a model, a cross-table) can show itself without an upward import
+(docs/ARCHITECTURE.md, "Floors"). ``__repr__`` stays within 20 lines (a design, a model, a
+cross-table, a raw file, a harmonised result); ``_repr_html_`` shows the same as small HTML
+tables in Jupyter. Objects made from the synthetic replica say so in both.
 """
 
 from __future__ import annotations
@@ -18,6 +20,25 @@ from surveykit.provenance import SYNTHETIC_BANNER, is_synthetic
 MAX_LINES = 20
 _BANNER_HTML = ('<p style="color:#B22222;font-weight:bold;margin:0">'
                 f"{html.escape(SYNTHETIC_BANNER)}</p>")
+
+
+def stars(p: float) -> str:
+    """Significance stars as the papers print them: * p<0.05, ** p<0.01, *** p<0.001."""
+    if not np.isfinite(p):
+        return ""
+    return "***" if p < 0.001 else "**" if p < 0.01 else "*" if p < 0.05 else ""
+
+
+def estimate_heading(result: Any, exponentiate: bool, plain: str = "Coef.") -> str:
+    """The heading of a model's estimate column, as R/Stata users read it: "OR" (logit),
+    "IRR" (log link), "RRR" (multinomial logit, its ``ratio_label``), else "exp(b)";
+    ``plain`` when not exponentiated. Shared by publication tables, notebook display and the
+    report so one model is headed the same everywhere."""
+    if not exponentiate:
+        return plain
+    if getattr(result, "ratio_label", None):  # e.g. "RRR" for multinomial logit equations
+        return str(result.ratio_label)
+    return "OR" if result.link == "logit" else "IRR" if result.link == "log" else "exp(b)"
 
 
 def count(n: int, one: str, many: str | None = None) -> str:
@@ -79,69 +100,122 @@ def design_html(d: Any) -> str:
 
 # -- models ------------------------------------------------------------------------------------
 def _model_frame(m: Any) -> pd.DataFrame:
-    exp_ = m.default_exponentiate()
-    t = m.tidy(exponentiate=exp_)
-    from surveykit.models.results import stars
-    from surveykit.models.tables import estimate_heading
+    """The notebook table of a model: reference rows ("Age group: 14–30 (ref.)", em dashes),
+    coefficients with stars, and the ordinal cut-points under their own heading, on the link
+    scale and without stars (:func:`surveykit.models.tables.table_rows`)."""
+    from surveykit.models.tables import EM_DASH, cutpoint_heading, fmt_number, table_rows
 
-    label = t["label"] if "label" in t.columns else t["term"]
-    first = {"outcome": t["outcome_label"]} if "outcome_label" in t.columns else {}
-    return pd.DataFrame({
-        **first,
-        "term": label,
-        estimate_heading(m, exp_, plain="b"): [f"{v:.3f}{stars(p)}" for v, p in
-                                      zip(t["estimate"], t["p_value"], strict=True)],
-        "SE": [f"{v:.3f}" for v in t["std_error"]],
-        "95 % CI": [f"{a:.3f} – {b:.3f}" for a, b in zip(t["ci_low"], t["ci_high"],
-                                                          strict=True)],
-        "p": ["<0.001" if p < 0.001 else f"{p:.3f}" for p in t["p_value"].fillna(1.0)],
-    })
+    exp_ = m.default_exponentiate()
+    t = table_rows(m, exp_)
+    head = estimate_heading(m, exp_, plain="b")
+    rows: list[dict[str, str]] = []
+    cut_title = False
+    for r in t.to_dict("records"):
+        first = {"outcome": str(r["outcome_label"])} if "outcome_label" in t.columns else {}
+        kind = r.get("kind", "coef")
+        if kind == "reference":
+            rows.append({**first, "term": str(r["label"]), head: EM_DASH, "SE": "",
+                         "95 % CI": "", "p": ""})
+            continue
+        if kind == "cutpoint" and not cut_title:
+            cut_title = True
+            rows.append({**first, "term": f"{cutpoint_heading(m)}, not exponentiated",
+                         head: "", "SE": "", "95 % CI": "", "p": ""})
+        p = r["p_value"]
+        rows.append({
+            **first, "term": str(r["label"]),
+            head: fmt_number(r["estimate"], 3) + ("" if kind == "cutpoint" else stars(p)),
+            "SE": fmt_number(r["std_error"], 3),
+            "95 % CI": f"{fmt_number(r['ci_low'], 3)} – {fmt_number(r['ci_high'], 3)}",
+            "p": "" if kind == "cutpoint" or not np.isfinite(p) else
+            ("<0.001" if p < 0.001 else f"{p:.3f}")})
+    return pd.DataFrame(rows)
 
 
 def model_html(m: Any) -> str:
+    from surveykit.models.tables import dependent_variable
+
     banner = _BANNER_HTML if is_synthetic(getattr(m, "design", None)) else ""
+    dv = dependent_variable(m)
     head = (f"<p><b>{html.escape(m.describe_model())}</b>: <code>{html.escape(m.formula)}"
-            f"</code>; N = {m.nobs:,}, excluded for missing = {m.n_missing:,}</p>")
-    foot = "<p><small>* p&lt;0.05, ** p&lt;0.01, *** p&lt;0.001; design-based SEs.</small></p>"
+            f"</code>; N = {m.nobs:,}, excluded for missing = {m.n_missing:,}"
+            + (f"<br>Dependent variable: {html.escape(dv)}" if dv else "") + "</p>")
+    foot = ("<p><small>* p&lt;0.05, ** p&lt;0.01, *** p&lt;0.001; design-based SEs; "
+            "(ref.) marks the reference category of a factor.</small></p>")
     return banner + head + _table_html(_model_frame(m)) + foot
 
 
 # -- cross-tables ------------------------------------------------------------------------------
+#: percentage base of a cross-table -> (its column in ``ct.table``, how the display says it)
+_PERCENT = {"row": ("row_share", "Row percentages (weighted): % of each {col} category "
+                                 "within each {row} category"),
+            "column": ("col_share", "Column percentages (weighted): % of each {row} category "
+                                    "within each {col} category"),
+            "cell": ("estimate", "Cell percentages (weighted): % of all respondents")}
+
+
+def _percent(ct: Any) -> str:
+    """The percentage base shown: the result's own (``ct.percent``), else column shares when
+    the table has them, else row shares."""
+    kind = getattr(ct, "percent", None) or ct.table.attrs.get("percent")
+    if kind in _PERCENT and _PERCENT[kind][0] in ct.table.columns:
+        return str(kind)
+    return "column" if "col_share" in ct.table.columns else "row"
+
+
+def _var_label(ct: Any, var: str) -> str:
+    return str((ct.table.attrs.get("variable_labels") or {}).get(var) or var)
+
+
 def crosstab_shares(ct: Any) -> pd.DataFrame:
-    """Row percentages (share of each column category within the row category)."""
+    """The weighted percentages of a cross-table as displayed (rows: the row variable's
+    labels, columns: the column variable's), on the result's percentage base."""
     t = ct.table
     rows = t["row_label"] if "row_label" in t.columns else t["row"]
     cols = t["col_label"] if "col_label" in t.columns else t["col"]
-    wide = pd.DataFrame({"row": rows, "col": cols, "pct": 100 * t["row_share"]}).pivot(
+    share = _PERCENT[_percent(ct)][0]
+    wide = pd.DataFrame({"row": rows, "col": cols, "pct": 100 * t[share]}).pivot(
         index="row", columns="col", values="pct")
     wide = wide.reindex(index=list(dict.fromkeys(rows)), columns=list(dict.fromkeys(cols)))
     wide.index.name = ct.row
     wide.columns.name = ct.col
-    return wide.round(1)
+    return wide.round(1) + 0.0  # + 0.0: no negative zeros
+
+
+def _caption(ct: Any) -> str:
+    return _PERCENT[_percent(ct)][1].format(row=_var_label(ct, ct.row),
+                                           col=_var_label(ct, ct.col))
 
 
 def _test_line(ct: Any) -> str:
-    t = ct.test
-    p = t.get("p_value", np.nan)
+    t = ct.test  # a TestResult (surveykit.testresult)
+    p = t.p_value
     ptxt = "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
-    stat = t.get("F", t.get("value", np.nan))
-    return (f"Rao–Scott F = {stat:.3f} on ({t.get('df1', np.nan):.2f}, "
-            f"{t.get('df2', np.nan):.1f}) df, {ptxt}; n = {t.get('n', 0):,}, "
-            f"missing = {t.get('n_missing', 0):,}")
+    what = "Rao–Scott F" if t.method == "F" else f"{t.name} ({t.method})"
+    dfs = (f"({t.df:.2f}, {t.ddf:.1f})" if np.isfinite(t.ddf) else f"{t.df:.2f}")
+    return (f"{what} = {t.statistic:.3f} on {dfs} df, {ptxt}; "
+            f"n = {t.extras.get('n', 0):,}, missing = {t.extras.get('n_missing', 0):,}")
 
 
 def crosstab_repr(ct: Any) -> str:
-    lines = [f"<CrosstabResult {ct.row} x {ct.col}> {_test_line(ct)}",
-             "Row percentages (weighted):"]
+    lines = [f"<CrosstabResult {ct.row} x {ct.col}> {_test_line(ct)}"]
+    if ct.table.attrs.get("synthetic"):
+        lines.append(SYNTHETIC_BANNER)
+    lines.append(_caption(ct) + ":")
     lines += crosstab_shares(ct).to_string(max_colwidth=22).splitlines()
     return _clip(lines)
 
 
 def crosstab_html(ct: Any) -> str:
-    wide = crosstab_shares(ct).reset_index()
-    return (f"<p><b>{html.escape(ct.row)} × {html.escape(ct.col)}</b>: "
-            f"{html.escape(_test_line(ct))}</p>"
-            + _table_html(wide, "Row percentages (weighted)"))
+    """The cross-table in a notebook: banner (replica), test line, and one header row -- the
+    row variable's label over the row labels, the column categories over their columns."""
+    wide = crosstab_shares(ct)
+    flat = wide.reset_index()
+    flat.columns = [_var_label(ct, ct.row), *(str(c) for c in wide.columns)]
+    banner = _BANNER_HTML if ct.table.attrs.get("synthetic") else ""
+    return (banner + f"<p><b>{html.escape(_var_label(ct, ct.row))} × "
+            f"{html.escape(_var_label(ct, ct.col))}</b>: {html.escape(_test_line(ct))}</p>"
+            + _table_html(flat, _caption(ct)))
 
 
 # -- raw files and harmonisation -----------------------------------------------------------------

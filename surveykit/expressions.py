@@ -242,6 +242,18 @@ _REFUSED: dict[type[ast.AST], str] = {
 }
 
 
+def columns_hint(columns: Iterable[Any], unknown: str | None = None, k: int = 30) -> str:
+    """"did you mean ...? columns: a, b, ... (odd names in backticks)" for an error about an
+    unknown name: the close matches, then the data's columns in their order."""
+    import difflib
+
+    names = [str(c) for c in columns]
+    close = difflib.get_close_matches(unknown, names, n=3, cutoff=0.6) if unknown else []
+    shown = ", ".join(names[:k]) + (f", ... (+{len(names) - k})" if len(names) > k else "")
+    lead = f"did you mean {' or '.join(close)}? " if close else ""
+    return f"{lead}columns: {shown} (odd names in backticks)"
+
+
 class _Checker:
     """Walks a parsed expression and raises on the first node outside the language."""
 
@@ -249,7 +261,8 @@ class _Checker:
                  formula: bool, aliases: Mapping[str, str], err: type[ExpressionError],
                  what: str, file: str | None, check_names: bool = True) -> None:
         self.source = source
-        self.columns = {c for c in columns if isinstance(c, str)}
+        self.column_order = [c for c in columns if isinstance(c, str)]
+        self.columns = set(self.column_order)
         self.functions = set(functions)
         self.formula = formula
         self.aliases = aliases
@@ -319,7 +332,7 @@ class _Checker:
             if not self.check_names:
                 return None
             return self.fail(node, f"name {node.id!r} is not defined", column=node.id,
-                             hint="Use a column of the data (odd names in backticks)")
+                             hint=columns_hint(self.column_order, node.id))
         if isinstance(node, ast.Attribute):
             col = self.column_of(node)
             if col is not None:
@@ -618,7 +631,7 @@ def validate_formula(formula: str, columns: Iterable[Any], *, kind: type[SurveyK
             if dunder:
                 raise err(f"{label}: dunder name {dunder[0]!r} is not allowed", file=file)
             raise err(f"{label}: name {name!r} is not defined", file=file, column=name,
-                      hint="Use a column of the data (odd names in backticks)")
+                      hint=columns_hint(cols, name))
         if kind_ == "value":
             try:
                 val = ast.literal_eval(text)

@@ -24,7 +24,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from surveykit.errors import ValidationError
-from surveykit.labels import label_of, term_labels, value_labels, variable_label
+from surveykit.labels import label_of, value_labels, variable_label
 from surveykit.provenance import is_synthetic
 from surveykit.report import figures as _f
 
@@ -60,11 +60,19 @@ def _note(note: str | None, design: Any = None) -> str | None:
 
 
 def likert(result: pd.DataFrame, *, title: str | None = None, note: str | None = None,
-           columns: Sequence[str] | None = None) -> Figure:
+           columns: Sequence[str] | None = None, sort: bool = True) -> Figure:
     """Diverging stacked bars of an :func:`surveykit.likert` table: one bar per column (Total,
     groups, domains; ``columns`` picks and orders them), levels from disagreement (left) to
     agreement (right) with the neutral level centred on zero; tick labels carry each column's
-    unweighted N. The synthetic banner is drawn when the table comes from the replica."""
+    unweighted N. The synthetic banner is drawn when the table comes from the replica.
+
+    A battery (``sk.likert(design, [items], by=...)``) is drawn as the standard battery chart:
+    one bar per item (its variable label, wrapped; N in the label), the items sorted by net
+    agreement (top half minus bottom half of the scale; ``sort=False`` keeps the table's order),
+    the legend in the scale's labels, and one panel per ``by`` group side by side.
+    """
+    if result.attrs.get("battery") or "item" in result.columns:
+        return _battery(result, title=title, note=note, sort=sort)
     if "N" not in result.index or "Total" not in result.columns:
         raise ValidationError("plot.likert takes the table of sk.likert (rows = levels and "
                               "'N', columns 'Total' and groups)", values=list(result.columns))
@@ -82,6 +90,88 @@ def likert(result: pd.DataFrame, *, title: str | None = None, note: str | None =
                                  variable="")
 
 
+def _battery(table: pd.DataFrame, *, title: str | None, note: str | None,
+             sort: bool) -> Figure:
+    """The diverging chart of an item battery (see :func:`likert`)."""
+    from surveykit.estimation.battery import group_text, net_agreement
+
+    levels = list(table.attrs.get("levels") or [])
+    missing = [c for c in [*levels, "item", "N"] if c not in table.columns]
+    if not levels or missing:
+        raise ValidationError("plot.likert takes the table of sk.likert(design, [items]) (its "
+                              "columns: item, the scale's levels, N)", values=missing or levels)
+    by = [b for b in table.attrs.get("by", []) if b in table.columns]
+    k = len(levels)
+    shares = np.nan_to_num(table[levels].to_numpy(dtype=float), nan=0.0)
+    net = net_agreement(shares)
+    items = list(dict.fromkeys(table["item"]))
+    if sort:  # by the net agreement of the item (mean over the groups of a by table)
+        mean_net = pd.Series(net).groupby(table["item"].to_numpy()).mean()
+        items = sorted(items, key=lambda i: (-mean_net[i], items.index(i)))
+    labels = dict(zip(table["item"], table.get("item_label", table["item"]), strict=True))
+    if by:
+        group_of = [group_text(r, by) for _, r in table.iterrows()]
+        groups = list(dict.fromkeys(group_of))
+    else:
+        group_of, groups = [""] * len(table), [""]
+    pos = {(i, g): r for r, (i, g) in enumerate(zip(table["item"], group_of, strict=True))}
+    n_neg, odd = k // 2, k % 2 == 1
+    colours = _f.DIVERGING_5 if k == 5 else _f.diverging_colours(k)
+    many = len(groups) > 1
+    with _f._style():
+        height = 0.6 + 0.5 * len(items)
+        fig = _f._new_figure(height, note=note, replica=_synthetic(table), title=title,
+                             legend_rows=int(np.ceil(k / 3)),
+                             width=max(_f.FIGURE_WIDTH, 2.2 + 2.6 * len(groups)))
+        axes = fig.subplots(1, len(groups), sharey=True, squeeze=False)[0]
+        y = np.arange(len(items))
+        lo_all, hi_all = 0.0, 0.0
+        for ax, g in zip(axes, groups, strict=True):
+            rows = [pos.get((i, g)) for i in items]
+            vals = np.array([shares[r] if r is not None else np.zeros(k) for r in rows]).T
+            neutral = vals[n_neg] if odd else np.zeros(len(items))
+            starts = -(neutral / 2.0 + vals[:n_neg].sum(axis=0))
+            lo_all = min(lo_all, float(starts.min()))
+            for j in range(k):
+                bars = ax.barh(y, vals[j], left=starts, height=0.7, color=colours[j],
+                               edgecolor="white", linewidth=0.5, label=levels[j])
+                for rect, w in zip(bars.patches, vals[j], strict=True):
+                    if w >= 5.0:
+                        ax.text(rect.get_x() + w / 2.0, rect.get_y() + rect.get_height() / 2,
+                                f"{w:.0f}", ha="center", va="center", fontsize=6.5,
+                                color="white" if j in (0, k - 1) else "black")
+                starts = starts + vals[j]
+            hi_all = max(hi_all, float(starts.max()))
+            ax.axvline(0.0, color="#404040", linewidth=0.8, zorder=0)
+            if many:  # each bar's N at its right end, the group as the panel title
+                ax.set_title(_f._wrap(_f.capitalise(g), 28), fontsize=8.5)
+                for yy, r, end in zip(y, rows, starts, strict=True):
+                    if r is not None:
+                        ax.text(end + 1.0, yy, f"N = {int(table['N'].iloc[r]):,}",
+                                va="center", ha="left", fontsize=6, color="#555555")
+        ticks = []
+        for i in items:
+            ns = [int(table["N"].iloc[pos[(i, g)]]) for g in groups if (i, g) in pos]
+            n_text = ns[0] if len(ns) == 1 else None
+            ticks.append(_f._with_n(_f._wrap(_f.capitalise(labels[i]), 30), n_text, sep="\n"))
+        left = max(20.0, 10.0 * np.ceil(-lo_all / 10.0))
+        right = max(20.0, 10.0 * np.ceil(hi_all / 10.0))
+        step = 20.0 if right + left > 120 else 10.0
+        for ax in axes:
+            ax.set_xlim(-left, right + (18.0 if many else 0.0))  # room for the N texts
+            xt = np.arange(-left, right + 1e-9, step)
+            ax.set_xticks(xt, [f"{abs(v):.0f}" for v in xt])
+            ax.spines[["top", "right"]].set_visible(False)
+        axes[0].set_yticks(y, ticks)
+        axes[0].invert_yaxis()
+        axes[len(axes) // 2].set_xlabel(
+            "Percent of respondents (weighted); neutral centred on zero")
+        handles, names = axes[0].get_legend_handles_labels()
+        _f._figure_legend(fig, handles, [_f._wrap(_f.capitalise(t), 32) for t in names],
+                          ncol=min(k, 3))
+    return fig
+
+
 # ---------------------------------------------------------------------------------------------
 # Estimates with confidence intervals
 # ---------------------------------------------------------------------------------------------
@@ -91,16 +181,32 @@ def _by_columns(result: pd.DataFrame) -> list[str]:
     """The ``by`` columns of a tidy estimate: every column before ``variable`` that is not a
     ``<by>_label`` column."""
     if "variable" not in result.columns:
-        raise ValidationError("plot.estimates takes a tidy estimate (sk.mean, sk.proportion, "
-                              "...): it has no 'variable' column", values=list(result.columns))
+        return _label_columns(result)
     cols = list(result.columns[: result.columns.get_loc("variable")])
     return [c for c in cols if not (str(c).endswith("_label") and str(c)[:-6] in cols)]
+
+
+#: columns of a tidy result that are numbers about an estimate, not labels of it
+_STAT_COLUMNS = {"estimate", "std_error", "statistic", "p_value", "ci_low", "ci_high", "deff",
+                 "n_unweighted", "n_missing", "n", "df", "kind", "se", "conf_low", "conf_high"}
+
+
+def _label_columns(result: pd.DataFrame) -> list[str]:
+    """The columns naming the rows of any tidy result (margins, contrasts, model terms,
+    experiment effects): every non-statistic column, a code column giving way to its
+    ``<col>_label``, ``term`` giving way to ``label``."""
+    cols = [c for c in result.columns if str(c) not in _STAT_COLUMNS]
+    cols = [c for c in cols if f"{c}_label" not in cols]
+    if "label" in cols and "term" in cols:
+        cols.remove("term")
+    return cols
 
 
 def _group_text(result: pd.DataFrame, by: list[str]) -> pd.Series:
     parts = []
     for b in by:
-        col = f"{b}_label" if f"{b}_label" in result.columns else b
+        col = f"{b}_label" if f"{b}_label" in result.columns and not str(b).endswith(
+            "_label") else b
         parts.append(result[col].map(lambda v: _f.capitalise(label_of({}, v))))
     if not parts:
         return pd.Series([""] * len(result), index=result.index)
@@ -112,26 +218,47 @@ def _group_text(result: pd.DataFrame, by: list[str]) -> pd.Series:
 
 def estimates(result: pd.DataFrame, *, by: str | None = None, kind: str = "point",
               title: str | None = None, note: str | None = None,
-              xlabel: str | None = None) -> Figure:
-    """Estimates with 95 % confidence intervals from any tidy estimate (``sk.mean``,
-    ``sk.proportion``, ``sk.total``, quantiles), as dots with whiskers (``kind="point"``) or
-    bars (``kind="bar"``).
+              xlabel: str | None = None, ncol: int | None = None) -> Figure:
+    """Estimates with confidence intervals from any tidy result with ``estimate`` (and
+    ``ci_low``/``ci_high``), as dots with whiskers (``kind="point"``) or bars
+    (``kind="bar"``).
 
     Proportions (in %): one row per level, one panel per group of the ``by`` column (``by=``
     picks it when there are several; the others join the rows). Means, totals and quantiles:
-    one panel per variable (each on its own scale), one row per group.
+    one panel per variable (each on its own scale), one row per group. Any other tidy result
+    (``sk.margins``, ``sk.contrast``, model terms, experiment effects): one row per
+    combination of its label columns; with ``by=`` (or, for results with two or more label
+    columns, by the first) one panel per group of that column. Any number of panels is laid
+    out in a grid of ``ncol`` columns (default up to 3); every panel keeps its own tick labels
+    and its title wraps to the panel's width.
     """
     if kind not in ("point", "bar"):
         raise ValidationError("plot.estimates: kind must be 'point' or 'bar'", values=[kind])
-    _f._require(result, ["variable", "estimate"], "plot.estimates")
+    _f._require(result, ["estimate"], "plot.estimates")
     by_cols = _by_columns(result)
     if by is not None and by not in by_cols:
         raise ValidationError("plot.estimates: by= is not a by column of the result",
                               column=by, values=by_cols)
     frame = result.reset_index(drop=True)
-    is_prop = "level" in frame.columns
+    generic = "variable" not in frame.columns
+    is_prop = "level" in frame.columns and not generic
     scale = 100.0 if is_prop else 1.0
-    if is_prop:
+    inner: list[str] = []
+    if generic:
+        if not by_cols:
+            rows = pd.Series([f"{i + 1}" for i in range(len(frame))])
+            panels = pd.Series([""] * len(frame))
+        else:
+            facet = [by] if by is not None else (by_cols[:1] if len(by_cols) > 1 else [])
+            inner = [b for b in by_cols if b not in facet]
+            rows = _group_text(frame, inner) if inner else pd.Series([""] * len(frame))
+            if facet:
+                fname = variable_label(result, str(facet[0]).removesuffix("_label"))
+                panels = fname + ": " + _group_text(frame, facet)
+            else:
+                panels = pd.Series([""] * len(frame))
+        share_x = True
+    elif is_prop:
         facet = [by] if by is not None else by_cols[:1]
         inner = [b for b in by_cols if b not in facet]
         lab = frame["level_label"] if "level_label" in frame.columns else frame["level"]
@@ -159,13 +286,17 @@ def estimates(result: pd.DataFrame, *, by: str | None = None, kind: str = "point
     lo = _f._num(frame["ci_low"]) * scale if "ci_low" in frame.columns else est * np.nan
     hi = _f._num(frame["ci_high"]) * scale if "ci_high" in frame.columns else est * np.nan
     if xlabel is None:
-        what = "Percent (weighted)" if is_prop else "Weighted estimate"
+        what = "Percent (weighted)" if is_prop else "Estimate" if generic else \
+            "Weighted estimate"
         xlabel = f"{what} with 95 % confidence interval"
     n_panels = len(panel_order)
-    ncol = min(n_panels, 3)
+    ncol = max(1, min(n_panels, ncol if ncol is not None else 3))
     nrow = int(np.ceil(n_panels / ncol))
+    wrap_title = max(16, int(_f.FIGURE_WIDTH / ncol * 11))
+    titles = [_f._wrap(p, wrap_title) for p in panel_order]
+    title_lines = max((t.count("\n") + 1 for t in titles if t), default=0)
     with _f._style():
-        height = nrow * (0.5 + 0.24 * max(len(row_order), 1))
+        height = nrow * (0.7 + 0.2 * title_lines + 0.24 * max(len(row_order), 1))
         fig = _f._new_figure(height, note=note, replica=_synthetic(result), title=title)
         axes = fig.subplots(nrow, ncol, sharex=share_x, sharey=True, squeeze=False).ravel()
         y_of = {r: i for i, r in enumerate(row_order)}
@@ -183,16 +314,22 @@ def estimates(result: pd.DataFrame, *, by: str | None = None, kind: str = "point
             else:
                 ax.errorbar(e, y, xerr=err, fmt="o", color=PALETTE[0], markersize=3.8,
                             elinewidth=1.0, capsize=2.0)
-            if n_panels > 1 or not is_prop or by_cols:
-                ax.set_title(_f._wrap(p, 45), loc="left", fontsize=8.5)
+            if p and (n_panels > 1 or not is_prop or by_cols):
+                ax.set_title(titles[k], loc="left", fontsize=8.5)
             ax.grid(axis="x", color="#E5E5E5", linewidth=0.5)
             ax.set_axisbelow(True)
+            ax.tick_params(labelbottom=True)  # every panel keeps its x tick labels
             if k % ncol == 0:
                 ax.set_yticks(np.arange(len(row_order)), [_f._wrap(r, 34) for r in row_order])
+                if generic and len(inner) == 1 and inner[0] != "contrast":
+                    ax.set_ylabel(variable_label(result, str(inner[0]).removesuffix(
+                        "_label")), fontsize=8.0)
+            if generic and np.nanmin(np.where(ok, a, e)) < 0 < np.nanmax(np.where(ok, b, e)):
+                ax.axvline(0.0, color="#808080", linewidth=0.8, linestyle="--", zorder=0)
             if not share_x and kind == "bar":
                 top = float(np.nanmax(np.where(ok, b, e)))
                 ax.set_xlim(min(0.0, float(np.nanmin(np.where(ok, a, e)))), top * 1.05)
-        if share_x:  # proportions: from 0 to the largest upper limit of every panel
+        if share_x and not generic:  # proportions: from 0 to the largest upper limit
             top = float(np.nanmax(np.where(np.isfinite(hi), hi, est)))
             axes[0].set_xlim(min(0.0, float(np.nanmin(np.where(np.isfinite(lo), lo, est)))),
                              top * 1.05)
@@ -210,12 +347,22 @@ def estimates(result: pd.DataFrame, *, by: str | None = None, kind: str = "point
 
 def forest(models: Any, *, names: Sequence[str] | None = None, exponentiate: bool | None = None,
            title: str | None = None, note: str | None = None,
-           intercept: bool = False) -> Figure:
+           intercept: bool = False, reference: bool = True) -> Figure:
     """Coefficients with 95 % CIs of one model or a list of models (``sk.glm``,
-    ``sk.ordinal``, ``sk.negbin``), one row per term labelled from the data ("Age group:
-    31–50"); several models are dodged and told apart by colour and marker. Odds ratios /
-    incidence-rate ratios on a log axis by default for logit / log links; ordinal thresholds
-    and (unless ``intercept``) the intercept are left out."""
+    ``sk.ordinal``, ``sk.negbin``, ``sk.multinom``), one row per term labelled from the data
+    ("Age group: 31–50").
+
+    Several models, and the outcome equations of a multinomial model ("Middle vs
+    Elementary"), are dodged on each row and told apart by colour and marker with a legend;
+    the numbers are printed beside the points only when one series is drawn (so they never
+    overlap). Each factor's reference level gets its own row ("Age group: 14–30 (ref.)",
+    a hollow marker on the no-effect line) unless ``reference=False``. Odds ratios /
+    incidence-rate ratios / relative-risk ratios on a log axis by default for logit / log /
+    multinomial links. Ordinal cut-points are left out (they are thresholds, not effects) and
+    the figure's note says so; the intercept is left out unless ``intercept``.
+    """
+    from surveykit.models.tables import table_rows
+
     single = not isinstance(models, (list, tuple))
     fits = [models] if single else list(models)
     if not fits:
@@ -230,48 +377,75 @@ def forest(models: Any, *, names: Sequence[str] | None = None, exponentiate: boo
                               "coefficients); pass exponentiate= explicitly")
     log = exps[0]
     tables = []
+    n_cut = 0
     for m, name in zip(fits, names, strict=True):
-        t = m.tidy(exponentiate=log)
-        t = t.iloc[: m.n_coef] if hasattr(m, "n_coef") else t
-        if not intercept:  # "Intercept", R's "(Intercept)"; ordinal thresholds "a|b" too
+        t = table_rows(m, log)
+        n_cut += int((t["kind"] == "cutpoint").sum())
+        t = t[t["kind"] != "cutpoint"]
+        if not intercept:  # "Intercept", R's "(Intercept)"
             t = t[~t["term"].astype(str).str.contains(_f._INTERCEPT)]
-        if "label" not in t.columns:
-            t = t.assign(label=term_labels(t["term"], m))
-        tables.append(t.assign(model=name))
+        if not reference:
+            t = t[t["kind"] != "reference"]
+        if "outcome_label" in t.columns:  # multinomial: one series per outcome equation
+            base = m.outcome_label(m.base) if hasattr(m, "outcome_label") else "base"
+            series = t["outcome_label"].astype(str) + f" vs {base}"
+            if name:
+                series = name + ": " + series
+        else:
+            series = pd.Series([name] * len(t), index=t.index)
+        tables.append(t.assign(series=series.to_numpy()))
     long = pd.concat(tables, ignore_index=True)
-    if long.empty:
+    if (long["kind"] != "reference").sum() == 0:
         raise ValidationError("plot.forest: no coefficients to plot (only intercepts/"
-                              "thresholds)")
+                              "cut-points)")
     terms = list(dict.fromkeys(long["term"]))
     label_of_term = dict(zip(long["term"], long["label"], strict=False))
     est, lo, hi = (_f._num(long[c]) for c in ("estimate", "ci_low", "ci_high"))
+    is_ref = (long["kind"] == "reference").to_numpy()
+    est = np.where(is_ref, 1.0 if log else 0.0, est)
     if log and ((est <= 0) | (lo <= 0) | (hi <= 0)).any():
         raise ValidationError("plot.forest: ratios must be positive on a log axis")
     links = {getattr(m, "link", "") for m in fits}
     measure = ("Odds ratio" if links == {"logit"} else "Incidence-rate ratio"
-               if links == {"log"} else "Ratio") if log else "Coefficient"
-    k = len(fits)
+               if links == {"log"} else "Relative-risk ratio" if links == {"mlogit"}
+               else "Ratio") if log else "Coefficient"
+    series_names = list(dict.fromkeys(long["series"]))
+    k = len(series_names)
     offsets = (np.arange(k) - (k - 1) / 2.0) * (0.7 / max(k, 1)) if k > 1 else np.zeros(1)
     markers = ("s", "o", "D", "^", "v", "P")
     replica = any(_synthetic(getattr(m, "design", None)) for m in fits)
+    if n_cut:
+        cut = ("Ordinal cut-points (thresholds on the "
+               f"{'/'.join(sorted(links & {'logit', 'probit'})) or 'link'} scale) are not "
+               "shown.")
+        note = f"{note} {cut}" if note else cut
+    if reference and is_ref.any():
+        ref = "(ref.): reference category (hollow marker at no effect)."
+        note = f"{note} {ref}" if note else ref
     with _f._style():
         height = 0.9 + 0.26 * len(terms) * (1 + 0.25 * (k - 1))
         fig = _f._new_figure(height, note=note, replica=replica, title=title,
-                             legend_rows=1 if k > 1 else 0)
+                             legend_rows=int(np.ceil(k / 3)) if k > 1 else 0)
         ax = fig.add_subplot()
         y_of = {t: i for i, t in enumerate(terms)}
-        for j, name in enumerate(names):
-            sel = (long["model"] == name).to_numpy()
+        for j, name in enumerate(series_names):
+            sel = (long["series"] == name).to_numpy()
             y = np.array([y_of[t] for t in long["term"][sel]], dtype=float) + offsets[j]
-            e, a, b = est[sel], lo[sel], hi[sel]
-            ok = np.isfinite(a) & np.isfinite(b)
+            e, a, b, r = est[sel], lo[sel], hi[sel], is_ref[sel]
+            ok = np.isfinite(a) & np.isfinite(b) & ~r
             err = np.vstack([np.where(ok, e - a, 0.0), np.where(ok, b - e, 0.0)])
-            ax.errorbar(e, y, xerr=np.clip(err, 0, None), fmt=markers[j % len(markers)],
-                        color=PALETTE[j % len(PALETTE)], markersize=3.6, elinewidth=0.9,
-                        capsize=1.5, label=name or None)
+            colour = PALETTE[j % len(PALETTE)]
+            marker = markers[j % len(markers)]
+            ax.errorbar(e[~r], y[~r], xerr=np.clip(err[:, ~r], 0, None), fmt=marker,
+                        color=colour, markersize=3.6, elinewidth=0.9, capsize=1.5,
+                        label=name or None)
+            if r.any():
+                ax.plot(e[r], y[r], marker=marker, linestyle="none", markersize=3.6,
+                        markerfacecolor="white", markeredgecolor=colour, markeredgewidth=0.9)
             if k == 1:
-                for yi, ei, ai, bi, oki in zip(y, e, a, b, ok, strict=True):
-                    text = f"{ei:.2f} [{ai:.2f}, {bi:.2f}]" if oki else f"{ei:.2f}"
+                for yi, ei, ai, bi, oki, ri in zip(y, e, a, b, ok, r, strict=True):
+                    text = ("ref." if ri else f"{ei:.2f} [{ai:.2f}, {bi:.2f}]" if oki
+                            else f"{ei:.2f}")
                     ax.annotate(text, xy=(1.0, yi), xycoords=("axes fraction", "data"),
                                 xytext=(6, 0), textcoords="offset points", ha="left",
                                 va="center", fontsize=6.8)
@@ -297,7 +471,7 @@ def forest(models: Any, *, names: Sequence[str] | None = None, exponentiate: boo
         ax.set_axisbelow(True)
         if k > 1:
             handles, labels = ax.get_legend_handles_labels()
-            _f._figure_legend(fig, handles, labels, ncol=min(k, 4))
+            _f._figure_legend(fig, handles, labels, ncol=min(k, 3))
     return fig
 
 

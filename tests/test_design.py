@@ -107,7 +107,7 @@ def test_weight_validation(apistrat):
     bad = apistrat.assign(pw=apistrat["pw"].where(apistrat.index != 3))
     with pytest.raises(DesignError, match="missing") as exc:
         SurveyDesign(bad, weights="pw")
-    assert exc.value.values == ["row 3"]
+    assert exc.value.values == ["row 4"]  # counted from 1, as SPSS numbers cases
     bad = apistrat.assign(pw="a")
     with pytest.raises(DesignError, match="numeric"):
         SurveyDesign(bad, weights="pw")

@@ -190,7 +190,9 @@ def test_tidy_and_table_speak_the_value_labels(dclus1):
     assert t.attrs["base"] == "1" and t.attrs["base_label"] == "Elementary"
     # the publication table and the model description use them too
     table = res.to_markdown()
-    assert "Middle vs Elementary RRR" in table and "Enrolment over 500: large" in table
+    assert "Middle vs Elementary RRR" in table
+    # the factor under its variable label, its reference level shown
+    assert "| Enrolment over 500 | | |\n| small (ref.) | — | — |\n| large |" in table
     assert "'Elementary'" in res.describe_model()
     html = res._repr_html_()
     assert "High" in html and "Enrolment over 500: large" in html

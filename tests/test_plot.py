@@ -99,8 +99,8 @@ def test_forest_one_and_several_models(replica):
     f2 = sk.ordinal(replica, "approval ~ C(age_group) + urban")
     fig = sk.plot.forest(f1)
     ticks = [t.get_text() for t in fig.axes[0].get_yticklabels()]
-    assert ticks == ["Age group: 31–50", "Age group: 51–65", "Urban residence (urban vs rural)",
-                     "Perceived fairness of SCS scoring"]
+    assert ticks == ["Age group: 14–30 (ref.)", "Age group: 31–50", "Age group: 51–65",
+                     "Urban residence (urban vs rural)", "Perceived fairness of SCS scoring"]
     (cont,) = [c for c in fig.axes[0].containers if isinstance(c, ErrorbarContainer)]
     np.testing.assert_allclose(cont.lines[0].get_xdata(), np.exp(f1.params.iloc[:4]))
     assert fig.axes[0].get_xscale() == "log"

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 import surveykit as sk
+from surveykit._summary_table import regression_frame
 from surveykit.errors import SurveyKitError
-from surveykit.summary_table import regression_frame
 
 
 @pytest.fixture(scope="module")
@@ -113,12 +113,18 @@ def test_model_table_to_docx(replica, tmp_path):
     path = fit.to_docx(tmp_path / "model.docx")
     rows = _docx_rows(path)
     frame = regression_frame([fit])
-    assert rows == [list(frame.columns), *frame.astype(str).values.tolist()]
+    assert rows[0] == list(frame.columns) == ["Term", "OR"]
     t = fit.tidy(exponentiate=True)
-    row = next(r for r in rows if r[0] == "Age group: 31–50")
-    est = t.loc[t["term"] == "C(age_group)[T.2.0]", "estimate"].item()
-    assert row[1].rstrip("*") == f"{est:.3f}"
+    # the factor's levels under its label, reference first; SE under the estimate, same cell
+    labels = [r[0] for r in rows]
+    i = labels.index("Age group")
+    assert labels[i + 1:i + 4] == ["14–30 (ref.)", "31–50", "51–65"]
+    assert rows[i + 1][1] == "—"
+    est, se = t.loc[t["term"] == "C(age_group)[T.2]", ["estimate", "std_error"]].iloc[0]
+    assert rows[i + 2][1].split("\n")[0].rstrip("*") == f"{est:.3f}"
+    assert rows[i + 2][1].split("\n")[1] == f"({se:.3f})"
     assert rows[-2] == ["N", f"{fit.nobs:,}"]
+    assert rows[-1] == ["Excluded (missing)", f"{fit.n_missing:,}"]
 
 
 def test_docx_is_deterministic(replica, tmp_path):

@@ -9,9 +9,11 @@ one-line error if it does not conform) and the view uses the codebook's labels a
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
 from surveykit.dictionary import load_codebook, render_description
+from surveykit.errors import SurveyKitError
 from surveykit.io import describe_raw, read
 
 
@@ -44,7 +46,16 @@ def run(args: argparse.Namespace) -> int:
         header.insert(1, f"File label: {raw.file_label}")
     if args.codebook:
         cb = load_codebook(args.codebook)
-        cb.validate(raw.data, source=raw.path)
+        try:
+            cb.validate(raw.data, source=raw.path)
+        except SurveyKitError as exc:  # a raw file is harmonised first, then described
+            exc.hint = ((exc.hint + "; ") if exc.hint else "") + (
+                "a raw survey file does not follow the canonical codebook: harmonise it first "
+                f"(surveykit harmonise {Path(str(raw.path)).name} --mapping MAPPING.yaml --out "
+                f"canonical.sav), then describe canonical.sav --codebook {args.codebook}; "
+                "without --codebook, describe shows the raw file's own labels")
+            exc.args = (exc._render(),)
+            raise
         view = cb.describe_frame(raw.data, missing=raw.missing_reasons)
         header.append(f"Codebook: {cb.name} ({cb.title}) - valid")
     else:

@@ -21,6 +21,7 @@ from surveykit.errors import EstimationError
 from surveykit.estimation._core import categorical_column, check_design
 from surveykit.experiments._common import mark_synthetic, match_level
 from surveykit.labels import label_of, value_labels
+from surveykit.mi.dispatch import mi_aware
 
 __all__ = ["balance"]
 
@@ -30,6 +31,7 @@ def _is_numeric(col: pd.Series) -> bool:
         pd.api.types.is_numeric_dtype(col.dtype) or pd.api.types.is_bool_dtype(col.dtype))
 
 
+@mi_aware
 def balance(design: Any, treatment: str, covariates: Sequence[str], *, control: Any = None,
             categorical: Sequence[str] = ()) -> pd.DataFrame:
     """Weighted covariate means/shares per arm, standardised differences and an omnibus
@@ -121,7 +123,9 @@ def balance(design: Any, treatment: str, covariates: Sequence[str], *, control: 
 def _omnibus(design: Any, treatment: str, codes: np.ndarray, arms: list[int],
              used: np.ndarray, terms: list[str]) -> dict[str, Any]:
     """Design-based Wald test that the covariates do not predict the arm (regTermTest)."""
-    from surveykit.models import glm, multinom, wald_test
+    from surveykit.models.glm import glm
+    from surveykit.models.multinom import multinom
+    from surveykit.models.wald import wald_test
 
     name = "_sk_arm"
     while name in design.data.columns:

@@ -518,7 +518,7 @@ def _ids(col: pd.Series, column: str, source: str) -> pd.Series:
     na = col.isna().to_numpy()
     if na.any():
         raise ValidationError("respondent ids are missing", file=source, column=column,
-                              values=[f"row {i}" for i in np.flatnonzero(na)])
+                              values=[f"row {i + 1}" for i in np.flatnonzero(na)])
     dup = col.duplicated(keep=False).to_numpy()
     if dup.any():
         raise ValidationError("duplicate respondent ids", file=source, column=column,

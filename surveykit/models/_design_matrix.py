@@ -26,7 +26,7 @@ import pandas as pd
 from formulaic.errors import DataMismatchWarning, FormulaicError
 
 from surveykit.errors import ModelError
-from surveykit.expressions import FORMULA_CONTEXT, validate_formula
+from surveykit.expressions import FORMULA_CONTEXT, columns_hint, validate_formula
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # formulaic's evaluation context: whitelisted functions only, no module (see expressions.py);
@@ -83,6 +83,7 @@ class ModelFrame:
         if not isinstance(newdata, pd.DataFrame):
             raise ModelError(f"newdata must be a DataFrame, got {type(newdata).__name__}")
         data = _prepare(newdata, self.formula, self.lhs, relevel=False)
+        self._check_levels(newdata)
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("error", DataMismatchWarning)
@@ -99,6 +100,31 @@ class ModelFrame:
         if not self.intercept and "Intercept" in self.spec.column_names:
             X = np.delete(X, list(self.spec.column_names).index("Intercept"), axis=1)
         return X
+
+    def _check_levels(self, newdata: pd.DataFrame) -> None:
+        """A factor value of ``newdata`` that the fit has no level for raises ModelError
+        naming the column, the values and the accepted levels (codes with their labels)."""
+        from surveykit.labels import as_code, value_labels
+
+        for var in self.variables():
+            if var.kind != "categorical" or var.name not in newdata.columns:
+                continue
+            col = newdata[var.name]
+            cats = list(var.categories)
+            ok = col.isna() | col.isin(cats)
+            if ok.all():
+                continue
+            labels = value_labels(self.data, var.name)
+
+            def show(c: Any, labels: dict[Any, str] = labels) -> str:
+                lab = labels.get(as_code(c))
+                return f"{as_code(c)!r} ({lab})" if lab else repr(as_code(c))
+
+            accepted = ", ".join(show(c) for c in cats)
+            raise ModelError("new data has factor levels not seen in the fit",
+                             file=self.source, column=var.name,
+                             values=[str(v) for v in pd.unique(col[~ok])],
+                             hint=f"accepted levels of {var.name}: {accepted}")
 
     def variables(self) -> list[Variable]:
         """The data columns of the right-hand side, in formula order (for margins/AMEs)."""
@@ -162,17 +188,42 @@ def _mentions(formula: str, column: str) -> bool:
     return re.search(r"(?<![\w.])" + re.escape(column) + r"(?![\w.])", formula) is not None
 
 
+def _in_factor(formula: str, column: str) -> bool:
+    """Whether ``column`` is written inside ``C(...)`` (or ``factor(...)``) in ``formula``."""
+    return re.search(r"\b(?:C|factor)\(\s*`?" + re.escape(column) + r"`?\s*[,)]",
+                     formula) is not None
+
+
+def _integer_codes(col: pd.Series) -> pd.Categorical | None:
+    """A float column of whole-number codes (how survey files store integer codes once a
+    value is missing) as a Categorical of integer codes, so a factor's terms read
+    ``C(age_group)[T.2]`` (not ``[T.2.0]``); None for any other column."""
+    if col.dtype.kind not in "fiu" or pd.api.types.is_bool_dtype(col.dtype):
+        return None
+    if col.dtype.kind in "iu" and isinstance(col.dtype, np.dtype):
+        return None  # numpy integers already give integer names
+    vals = col.dropna().to_numpy(dtype=float)
+    if not len(vals) or not np.isfinite(vals).all() or not (vals == np.floor(vals)).all():
+        return None
+    cats = sorted({int(v) for v in vals})
+    return pd.Categorical(col.to_numpy(dtype=float, na_value=np.nan), categories=cats)
+
+
 def _prepare(data: pd.DataFrame, formula: str, lhs: str | None, *, relevel: bool = True
              ) -> pd.DataFrame:
     """Columns as the encoder should see them: strings as sorted Categoricals, booleans as
-    two-level factors (patsy's names), unused Categorical levels dropped (R's model.frame)."""
+    two-level factors (patsy's names), whole-number float codes inside ``C()`` as integer
+    Categoricals, unused Categorical levels dropped (R's model.frame)."""
     out = data
     copied = False
     for c in data.columns:
         if not isinstance(c, str) or c == lhs or not _mentions(formula, c):
             continue
         col = data[c]
-        if isinstance(col.dtype, pd.CategoricalDtype):
+        coded = _integer_codes(col) if _in_factor(formula, c) else None
+        if coded is not None:
+            new = coded.remove_unused_categories() if relevel else coded
+        elif isinstance(col.dtype, pd.CategoricalDtype):
             if not relevel:
                 continue
             new = col.cat.remove_unused_categories()
@@ -188,14 +239,25 @@ def _prepare(data: pd.DataFrame, formula: str, lhs: str | None, *, relevel: bool
     return out
 
 
-def _encode(rhs: str, sub: pd.DataFrame, source: str | None) -> pd.DataFrame:
+def _encode(rhs: str, sub: pd.DataFrame, source: str | None,
+            columns: Any = None) -> pd.DataFrame:
     try:
         return formulaic.model_matrix(formulaic.Formula(rhs, _ordering="none"), sub,
                                       na_action="drop", context=_CONTEXT)
     except (FormulaicError, ValueError, NameError, TypeError, SyntaxError) as exc:
         text, unknown = _formulaic_error(exc)
         raise ModelError(f"cannot build the design matrix for {clean_name(rhs)!r}: {text}",
-                         file=source, column=unknown) from exc
+                         file=source, column=unknown,
+                         hint=columns_hint(sub.columns if columns is None else columns,
+                                           unknown)) from exc
+
+
+def factor_outcome(lhs: str, columns: list[Any]) -> str:
+    """The column named by an outcome written ``C(x)`` or ``factor(x)`` (a factor marker, as
+    on the right-hand side; an outcome's categories are its values in every model that takes
+    a categorical outcome), else ``lhs`` unchanged."""
+    m = re.fullmatch(r"\s*(?:C|factor)\(\s*`?([^`(),]+?)`?\s*\)\s*", lhs)
+    return m.group(1) if m and m.group(1) in columns else lhs
 
 
 def build_frame(design: Any, formula: str, *, intercept: bool = True) -> ModelFrame:
@@ -209,6 +271,7 @@ def build_frame(design: Any, formula: str, *, intercept: bool = True) -> ModelFr
         raise ModelError(f"formula must be a string such as 'y ~ x', got {type(formula).__name__}")
     data: pd.DataFrame = design.data
     lhs, rhs = split_formula(formula)
+    lhs = factor_outcome(lhs, list(data.columns))
     qlhs = _quote_names(lhs, list(data.columns))
     qrhs = _quote_names(rhs, list(data.columns))
     validate_formula(f"{qlhs} ~ {qrhs}", data.columns, kind=ModelError, file=design.source,
@@ -236,7 +299,8 @@ def build_frame(design: Any, formula: str, *, intercept: bool = True) -> ModelFr
         except (FormulaicError, ValueError, NameError, TypeError, SyntaxError) as exc:
             text, unknown = _formulaic_error(exc)
             raise ModelError(f"cannot evaluate the outcome {lhs!r}: {text}",
-                             file=design.source, column=unknown) from exc
+                             file=design.source, column=unknown,
+                             hint=columns_hint(data.columns, unknown)) from exc
         if ydf.shape[1] != 1:
             raise ModelError(f"outcome {lhs!r} must evaluate to a single column",
                              values=[clean_name(c) for c in ydf.columns])
@@ -244,12 +308,12 @@ def build_frame(design: Any, formula: str, *, intercept: bool = True) -> ModelFr
         ymask = y.notna().to_numpy()
     if not ymask.all():  # rows without an outcome leave before factor levels are taken
         sub = _prepare(sub[ymask], formula, lhs)
-    Xdf = _encode(qrhs, sub, design.source)
+    Xdf = _encode(qrhs, sub, design.source, data.columns)
     if len(Xdf) < len(sub):  # rows with a missing predictor left
         kept = sub.loc[Xdf.index]
         relevelled = _prepare(kept, formula, lhs)  # levels only in dropped rows: R drops them
         if any(not kept[c].dtype == relevelled[c].dtype for c in kept.columns):
-            Xdf = _encode(qrhs, relevelled, design.source)
+            Xdf = _encode(qrhs, relevelled, design.source, data.columns)
             kept = relevelled
     else:
         kept = sub

@@ -16,6 +16,7 @@ the design-based covariance of the coefficients.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +25,7 @@ import pandas as pd
 from scipy import special
 
 from surveykit._dist import norm_pdf, norm_ppf, norm_sf, t_ppf, t_sf
+from surveykit.display import stars
 from surveykit.errors import ModelError
 from surveykit.inference import attach_covariance
 from surveykit.labels import term_labels
@@ -59,11 +61,20 @@ CUMLINKS: dict[str, tuple[Any, Any, Any]] = {
 }
 
 
-def stars(p: float) -> str:
-    """Significance stars as the papers print them: * p<0.05, ** p<0.01, *** p<0.001."""
-    if not np.isfinite(p):
-        return ""
-    return "***" if p < 0.001 else "**" if p < 0.01 else "*" if p < 0.05 else ""
+def series_or_frame(values: pd.Series, frame: bool | None) -> pd.Series | pd.DataFrame:
+    """``predict``'s one-column answers: a DataFrame (column ``estimate``, the name the
+    ``se=True`` frames use; ``attrs["type"]`` the prediction type) with ``frame=True``. The
+    Series of earlier releases is kept with ``frame=False`` and, for one release, by default
+    with a DeprecationWarning (predict always returns a DataFrame from the next release)."""
+    if frame:
+        out = values.to_frame("estimate")
+        out.attrs["type"] = values.name
+        return out
+    if frame is None:
+        warnings.warn("predict() returns a DataFrame (column 'estimate') from the next release; "
+                      "pass frame=True to get it now, or frame=False to keep the Series",
+                      DeprecationWarning, stacklevel=3)
+    return values
 
 
 def _t_inference(est: np.ndarray, se: np.ndarray, df: float, conf_level: float
@@ -189,16 +200,18 @@ class ModelResult:
 
     # -- tidy table ----------------------------------------------------------------------------
     def tidy(self, exponentiate: bool = False, conf_level: float = 0.95) -> pd.DataFrame:
-        """term, label, estimate, std_error, statistic, p_value, ci_low, ci_high. ``term`` is
-        the formula's name (``C(age_group)[T.2.0]``), ``label`` its reading from the data's
+        """term, label, estimate, std_error, statistic, p_value, ci_low, ci_high, kind. ``term`` is
+        the formula's name (``C(age_group)[T.2]``), ``label`` its reading from the data's
         labels ("Age group: 31–50", :func:`surveykit.labels.term_labels`).
 
         glm/negbin: t with ``df_resid`` (R ``summary.svyglm``/``confint.svyglm``); ordinal:
         normal quantiles and p-values, as R (``svyolr`` has no ``confint`` method, so R uses
         ``confint.default``).
 
-        With ``exponentiate=True`` the coefficients (not ordinal thresholds) are reported as
-        exp(b), their SE as exp(b) * se(b) and the interval as exp of the limits.
+        ``kind`` is "coef" for regression coefficients and "cutpoint" for ordinal thresholds.
+        With ``exponentiate=True`` the coefficients -- never the cut-points, which stay on the
+        link scale -- are reported as exp(b), their SE as exp(b) * se(b) and the interval as
+        exp of the limits.
         """
         if not 0 < conf_level < 1:
             raise ModelError(f"conf_level must be in (0, 1), got {conf_level}")
@@ -208,6 +221,7 @@ class ModelResult:
         out = pd.DataFrame({"term": self.params.index, "estimate": est, "std_error": se,
                             "statistic": stat, "p_value": pval, "ci_low": lo, "ci_high": hi})
         out.insert(1, "label", term_labels(out["term"], self.design, self.frame.lhs))
+        out["kind"] = ["coef"] * self.n_coef + ["cutpoint"] * self.n_thresholds
         if exponentiate:
             k = self.n_coef
             e = np.exp(est[:k])
@@ -244,8 +258,8 @@ class ModelResult:
         return off
 
     def predict(self, newdata: pd.DataFrame | None = None, type: str = "response", *,
-                se: bool = False, offset: bool = True, conf_level: float = 0.95
-                ) -> pd.Series | pd.DataFrame:
+                se: bool = False, offset: bool = True, conf_level: float = 0.95,
+                frame: bool | None = None) -> pd.Series | pd.DataFrame:
         """Predictions for ``newdata`` (default: the fitted rows).
 
         ``type``: "link" (linear predictor x'b), "response" (mean; for ordinal models the most
@@ -259,6 +273,10 @@ class ModelResult:
         the joint covariance of the predictions (R's ``vcov=TRUE``), so ``contrast`` works on
         it. Ordinal models with ``type="prob"``: one row per (row, level) with the category
         probability and its SE.
+
+        ``frame=True``: one-column answers (``type="link"``/``"response"``) are a DataFrame
+        with column ``estimate``, as every other prediction; the default still returns the
+        Series of earlier releases, with a DeprecationWarning (``frame=False``: no warning).
         """
         if newdata is None:
             X = self.frame.X
@@ -278,7 +296,7 @@ class ModelResult:
         if se:
             return self._predict_se(X, eta, index, type, conf_level)
         if type == "link":
-            return pd.Series(eta, index=index, name="link")
+            return series_or_frame(pd.Series(eta, index=index, name="link"), frame)
         if self.model == "ordinal":
             probs = pd.DataFrame(self._ordinal_probs(eta), index=index, columns=self.levels)
             if type == "prob":  # columns named by the outcome's value labels, codes in attrs
@@ -287,9 +305,11 @@ class ModelResult:
                 probs.attrs["codes"] = codes
                 return probs
             codes, _ = self._level_names()
-            return pd.Series(np.asarray(codes, dtype=object)[probs.to_numpy().argmax(1)],
-                             index=index, name="response")
-        return pd.Series(self._inverse_link(eta), index=index, name=type)
+            return series_or_frame(pd.Series(
+                np.asarray(codes, dtype=object)[probs.to_numpy().argmax(1)], index=index,
+                name="response"), frame)
+        return series_or_frame(pd.Series(self._inverse_link(eta), index=index, name=type),
+                               frame)
 
     def _predict_se(self, X: np.ndarray, eta: np.ndarray, index: pd.Index, type: str,
                     conf_level: float) -> pd.DataFrame:
@@ -331,11 +351,11 @@ class ModelResult:
     def _level_names(self) -> tuple[list[Any], list[str]]:
         """The ordinal outcome's levels as codes (1.0 -> 1) and as shown: their value labels,
         or the codes as text when unlabelled or the labels repeat."""
-        from surveykit.labels import as_code, pretty, value_labels
+        from surveykit.labels import as_code, value_labels
 
         codes = [as_code(v) for v in self.levels]
         vl = value_labels(self.design, self.frame.lhs)
-        shown = [pretty(vl.get(c, c)) for c in codes]
+        shown = [str(vl.get(c, c)) for c in codes]
         if len(set(shown)) != len(shown):
             shown = [str(c) for c in codes]
         return codes, shown
@@ -423,13 +443,16 @@ class ModelResult:
         Numeric variables: weighted mean of d prediction / d x (central difference on the data,
         so transformed terms such as ``I(x**2)`` are handled). Factors: weighted mean change when
         every respondent is moved from the reference level to each other level.
-        Columns: term, outcome, estimate, std_error, statistic, p_value, ci_low, ci_high.
+        Columns: term, label (its reading from the data's labels, as :meth:`tidy`: "Income
+        group: >4,000 RMB"), outcome (ordinal: the category code, followed by
+        ``outcome_label``), estimate, std_error, statistic, p_value, ci_low, ci_high.
         """
         data = self.frame.data
         w = np.asarray(self.design.weights, dtype=float)[self.frame.rows]
         raw_names = self.frame.raw_columns
         V = self.vcov.to_numpy()
-        outcomes = [str(v) for v in self.levels] if self.model == "ordinal" else ["response"]
+        outcomes = ([str(c) for c in self._level_names()[0]] if self.model == "ordinal"
+                    else ["response"])
         rows: list[dict[str, Any]] = []
         for var, kind, cats, code in self._variables():
             effects: list[tuple[str, np.ndarray, np.ndarray]] = []
@@ -462,8 +485,14 @@ class ModelResult:
                     rows.append({"term": term, "outcome": name, "estimate": est[k],
                                  "std_error": se[k], "statistic": stat[k], "p_value": pval[k],
                                  "ci_low": lo[k], "ci_high": hi[k]})
-        return pd.DataFrame(rows, columns=["term", "outcome", "estimate", "std_error", "statistic",
-                                           "p_value", "ci_low", "ci_high"])
+        out = pd.DataFrame(rows, columns=["term", "outcome", "estimate", "std_error",
+                                          "statistic", "p_value", "ci_low", "ci_high"])
+        out.insert(1, "label", term_labels(out["term"], self.design, self.frame.lhs))
+        if self.model == "ordinal":
+            shown = self._level_names()[1]
+            by_text = dict(zip(outcomes, shown, strict=True))
+            out.insert(3, "outcome_label", [by_text[o] for o in out["outcome"]])
+        return out
 
     # -- text output ---------------------------------------------------------------------------
     def describe_model(self) -> str:
@@ -483,8 +512,9 @@ class ModelResult:
         if self.model == "negbin":
             lines.append(f"alpha (NB2 dispersion) = {self.extra['alpha']:.6g} "
                          f"(SE {self.extra['alpha_se']:.4g}); log(alpha) estimated jointly")
-        body = t.assign(stars=[stars(p) for p in t["p_value"]]).to_string(
-            index=False, float_format=lambda v: f"{v:.6g}")
+        marks = [stars(p) if k != "cutpoint" else ""  # cut-points are not tests
+                 for p, k in zip(t["p_value"], t["kind"], strict=True)]
+        body = t.assign(stars=marks).to_string(index=False, float_format=lambda v: f"{v:.6g}")
         dist = ("normal, as R's confint.default for svyolr" if np.isinf(self.inference_df)
                 else f"t with {self.df_resid} df")
         lines += ["", body, "", f"Signif.: * p<0.05, ** p<0.01, *** p<0.001 ({dist})"]
@@ -498,21 +528,29 @@ class ModelResult:
 
         return model_html(self)
 
-    def to_markdown(self, exponentiate: bool | None = None, digits: int = 3) -> str:
-        """Publication table (Markdown): estimate with stars, SE in parentheses, N."""
-        from surveykit.models.tables import regression_table
+    def to_markdown(self, exponentiate: bool | None = None, digits: int = 3, *,
+                    ci: bool = False) -> str:
+        """Publication table (Markdown): dependent variable, estimates with stars, SE in
+        parentheses (``ci=True``: the 95 % CI in brackets), reference rows, cut-points
+        section, N and excluded N; see :class:`surveykit.models.tables.RegressionTable`."""
+        from surveykit.models.tables import RegressionTable
 
-        return regression_table([self], fmt="markdown", exponentiate=exponentiate, digits=digits)
+        return RegressionTable(self, exponentiate=exponentiate, digits=digits,
+                               ci=ci).to_markdown()
 
-    def to_docx(self, path: Any, exponentiate: bool | None = None, digits: int = 3) -> Any:
-        """Publication table as a Word file (python-docx); see
-        :func:`surveykit.summary_table.regression_docx`."""
-        from surveykit.summary_table import regression_docx
+    def to_docx(self, path: Any, exponentiate: bool | None = None, digits: int = 3, *,
+                ci: bool = False, style: str = "apa", title: str | None = None) -> Any:
+        """Publication table as a Word file (journal three-line layout with ``style="apa"``);
+        see :meth:`surveykit.models.tables.RegressionTable.to_docx`."""
+        from surveykit.models.tables import RegressionTable
 
-        return regression_docx([self], path, exponentiate=exponentiate, digits=digits)
+        return RegressionTable(self, exponentiate=exponentiate, digits=digits, ci=ci,
+                               title=title).to_docx(path, style=style)
 
-    def to_latex(self, exponentiate: bool | None = None, digits: int = 3) -> str:
-        """Publication table (LaTeX tabular): estimate with stars, SE in parentheses, N."""
-        from surveykit.models.tables import regression_table
+    def to_latex(self, exponentiate: bool | None = None, digits: int = 3, *,
+                 ci: bool = False) -> str:
+        """Publication table (LaTeX tabular), the rows of :meth:`to_markdown`."""
+        from surveykit.models.tables import RegressionTable
 
-        return regression_table([self], fmt="latex", exponentiate=exponentiate, digits=digits)
+        return RegressionTable(self, exponentiate=exponentiate, digits=digits,
+                               ci=ci).to_latex()

@@ -28,7 +28,6 @@ from matplotlib.figure import Figure
 
 from surveykit._atomic import atomic_path, write_bytes
 from surveykit.errors import SurveyKitError, ValidationError
-from surveykit.labels import pretty
 from surveykit.replication.result import SYNTHETIC_BANNER
 
 #: Okabe–Ito colours (colour-blind safe), yellow left out because it is unreadable on white.
@@ -280,7 +279,7 @@ def _variable_info(variable: str) -> tuple[str, dict[int, str]] | None:
 
 
 def term_labels(terms: Sequence[str]) -> list[str]:
-    """Readable labels of model terms from the codebooks: ``C(age_group)[T.2.0]`` becomes
+    """Readable labels of model terms from the codebooks: ``C(age_group)[T.2]`` becomes
     "Age group: 31-50 (ref. 14-30)", ``urban`` "Urban residence (urban vs rural)"; terms of
     unknown variables are returned unchanged."""
     parsed = [_TERM.fullmatch(str(t)) for t in terms]
@@ -605,7 +604,9 @@ def index_by_group(table: pd.DataFrame, *, measures: Sequence[Any] | None = None
 
     with _style():
         height = 1.0 + 0.24 * len(units)
-        fig = _new_figure(height, note=note, replica=replica, title=title, legend_rows=1)
+        legend_rows = 2 if _uncompared(table).any() else 1
+        fig = _new_figure(height, note=note, replica=replica, title=title,
+                          legend_rows=legend_rows)
         axes = fig.subplots(1, len(all_measures), sharey=True, squeeze=False)[0]
         for ax, m in zip(axes, all_measures, strict=True):
             sub = table[table[m_col] == m]
@@ -622,10 +623,21 @@ def index_by_group(table: pd.DataFrame, *, measures: Sequence[Any] | None = None
             drawn.lines[0].set_gid("computed")
             if "published" in sub.columns:
                 pv = _num(sub["published"])
-                okp = ~np.isnan(pv)
+                unc = _uncompared(sub)
+                okp = ~np.isnan(pv) & ~unc
                 ax.plot(pv[okp], pos[okp] + 0.28, linestyle="none", marker="D", markersize=3.2,
                         markerfacecolor="white", markeredgecolor=OKABE_ITO[5],
                         markeredgewidth=0.9, label="published", gid="published")
+                bad = ~np.isnan(pv) & unc
+                if bad.any():  # a published cell not compared: marked, never passed off
+                    ax.plot(pv[bad], pos[bad] + 0.28, linestyle="none", marker="X",
+                            markersize=4.2, color="#808080",
+                            label="published, not compared (inconsistent with other "
+                                  "published cells)", gid="published-not-compared")
+                    for xv, yv in zip(pv[bad], pos[bad], strict=True):
+                        ax.annotate("not compared", xy=(xv, yv + 0.28), xytext=(4, 0),
+                                    textcoords="offset points", va="center", fontsize=6.5,
+                                    color="#606060")
             lo_x, hi_x = ax.get_xlim()
             if lo_x < 0.0 < hi_x:
                 ax.axvline(0.0, color="#808080", linewidth=0.6, zorder=0)
@@ -638,8 +650,17 @@ def index_by_group(table: pd.DataFrame, *, measures: Sequence[Any] | None = None
         axes[0].set_ylim(len(units) - 0.4, -0.6)
         handles, labels = axes[0].get_legend_handles_labels()
         order = sorted(range(len(labels)), key=lambda i: labels[i] != "computed (95 % CI)")
-        _figure_legend(fig, [handles[i] for i in order], [labels[i] for i in order], ncol=2)
+        _figure_legend(fig, [handles[i] for i in order], [labels[i] for i in order],
+                       ncol=min(len(labels), 2))
     return fig
+
+
+def _uncompared(cells: pd.DataFrame) -> np.ndarray:
+    """Published cells left out of the comparison because the published numbers are
+    inconsistent with each other (their ``reason`` says "inconsistent")."""
+    if "reason" not in cells.columns:
+        return np.zeros(len(cells), dtype=bool)
+    return cells["reason"].astype(str).str.startswith("inconsistent").to_numpy()
 
 
 # --------------------------------------------------------------------------------------------
@@ -764,7 +785,7 @@ def _margin_columns(margins: pd.DataFrame) -> tuple[str | None, str | None, dict
 def _margin_tick(variable: Any, level: Any, width: int = 30) -> str:
     """ "Age group: 14–30" on one line when it fits, else the variable on the first line and
     the level on the second (two lines fit a margin row; a wrapped level never spills over)."""
-    level = pretty(level)
+    level = str(level)
     if variable is None:
         return _wrap(level, width)
     text = f"{variable}: {level}"

@@ -192,28 +192,38 @@ def provenance_items(result: Any) -> list[tuple[str, str]]:
 
 
 def model_table(model: Any, exponentiate: bool) -> tuple[list[str], list[list[str]]]:
-    """(header, rows) of a model's tidy table: term (labelled from the codebooks), estimate,
-    SE, 95 % CI, p."""
+    """(header, rows) of a model's table: term (labelled from the codebooks), estimate, SE,
+    95 % CI, p; the reference row of each factor ("Age group: 14–30 (ref.)", em-dash cells)
+    and the ordinal cut-points under their own heading, on the link scale, never
+    exponentiated (:func:`surveykit.models.tables.table_rows`)."""
+    from surveykit.models.tables import EM_DASH, cutpoint_heading, estimate_heading, table_rows
     from surveykit.report.figures import term_labels
 
-    tidy = model.tidy(exponentiate=exponentiate)
+    if hasattr(model, "frame") and hasattr(model, "default_exponentiate"):
+        tidy = table_rows(model, exponentiate)
+    else:
+        tidy = model.tidy(exponentiate=exponentiate)
     term = "term" if "term" in tidy.columns else tidy.columns[0]
     labels = (tidy["label"].astype(str).tolist() if "label" in tidy.columns  # from the data
               else term_labels([str(t) for t in tidy[term]]))
-    from surveykit.models.tables import estimate_heading
-
+    kinds = (tidy["kind"].tolist() if "kind" in tidy.columns
+             else ["cutpoint" if "|" in str(t) else "coef" for t in tidy[term]])
     header = ["Term", estimate_heading(model, exponentiate, plain="b"), "SE", "95 % CI", "p"]
-    rows = []
-    for label, (_, r) in zip(labels, tidy.iterrows(), strict=True):
+    rows: list[list[str]] = []
+    cut_title = False
+    for label, kind, (_, r) in zip(labels, kinds, tidy.iterrows(), strict=True):
+        if kind == "reference":
+            rows.append([label, EM_DASH, "", "", ""])
+            continue
+        if kind == "cutpoint" and not cut_title:
+            cut_title = True
+            rows.append([f"{cutpoint_heading(model)}, not exponentiated", "", "", "", ""])
         ci = "–"
         if "ci_low" in tidy.columns and not _missing(r["ci_low"]):
             ci = f"{fmt_number(r['ci_low'], 3)} – {fmt_number(r['ci_high'], 3)}"
         p = r.get("p_value")
         p_text = "–" if _missing(p) else ("<0.001" if float(p) < 0.001 else f"{float(p):.3f}")
-        name = label
-        if exponentiate and "|" in name:  # ordinal cut point: reported on the logit scale
-            name += " (threshold, not exponentiated)"
-        rows.append([name, fmt_number(r["estimate"], 3),
+        rows.append([label, fmt_number(r["estimate"], 3),
                      fmt_number(r.get("std_error"), 3), ci, p_text])
     return header, rows
 
@@ -298,7 +308,10 @@ def model_description(model: Any, meta: Mapping[str, Any]) -> str:
         parts.append(f"family: {family}")
     nobs = getattr(model, "nobs", None)
     if nobs is not None:
-        parts.append(f"N = {fmt_int(nobs)}")
+        n_missing = getattr(model, "n_missing", None)
+        parts.append(f"N = {fmt_int(nobs)}" + (
+            f" ({fmt_int(n_missing)} excluded for missing model variables)"
+            if n_missing is not None else ""))
     text = "; ".join(parts)
     if meta.get("note"):
         text += f". {str(meta['note']).rstrip('. ')}"
@@ -414,7 +427,7 @@ def render_markdown(result: Any, figures: Sequence[Any]) -> str:
         out.append("_No calibration margins (the weights were used as supplied)._\n")
     out += [image(f) for f in figures if f.section == "weighting"]
     if getattr(result, "sensitivity", None) is not None:  # surveykit replicate --sensitivity
-        from surveykit.sensitivity import section_markdown
+        from surveykit._sensitivity import section_markdown
 
         out.append('<a id="sensitivity"></a>\n')
         out.append(section_markdown(result.sensitivity, "sensitivity/cells_by_scheme.png"))

@@ -52,7 +52,7 @@ def margin_codes(design: SurveyDesign, column: str) -> tuple[np.ndarray, list[An
         raise WeightingError(
             f"margin variable has {miss.sum()} missing value(s) in {miss.sum()} row(s); every "
             "respondent needs a category to be weighted",
-            file=design.source, column=column, values=[f"row {i}" for i in rows],
+            file=design.source, column=column, values=[f"row {i + 1}" for i in rows],
             hint="impute or recode the missing values (e.g. to an explicit category) first",
         )
     return factor_codes(col)

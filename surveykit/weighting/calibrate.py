@@ -166,7 +166,7 @@ def _numeric_frame(frame: pd.DataFrame, source: str | None) -> np.ndarray:
             raise WeightingError(
                 f"calibration variable has {int(num.isna().sum())} missing value(s)",
                 file=source, column=str(c),
-                values=[f"row {i}" for i in np.flatnonzero(num.isna().to_numpy())])
+                values=[f"row {i + 1}" for i in np.flatnonzero(num.isna().to_numpy())])
         cols.append(num.to_numpy(dtype=float))
     return np.column_stack(cols) if cols else np.zeros((len(frame), 0))
 
@@ -199,7 +199,7 @@ def _formula_matrix(design: SurveyDesign, formula: str) -> tuple[np.ndarray, lis
             raise WeightingError(
                 f"calibration variable has {int(miss.sum())} missing value(s); every respondent "
                 "needs a value", file=design.source, column=name,
-                values=[f"row {i}" for i in np.flatnonzero(miss)])
+                values=[f"row {i + 1}" for i in np.flatnonzero(miss)])
     try:
         # evaluated among the whitelisted functions only (patsy adds its own C, Q, I, ...),
         # never in this module's globals
@@ -559,7 +559,7 @@ def calibrate(
     if neg.any():
         raise WeightingError(
             f"{method} calibration produced {int(neg.sum())} negative weight(s)",
-            file=des.source, values=[f"row {i}: g = {g[i]:.4g}" for i in np.flatnonzero(neg)],
+            file=des.source, values=[f"row {i + 1}: g = {g[i]:.4g}" for i in np.flatnonzero(neg)],
             hint="bound the g-weights, e.g. bounds=(0, inf), or use method='raking' or 'logit'")
     lo, hi = _bounds(bounds, x.shape[0])
     if isinstance(des, ReplicateDesign):  # R's calibrate.svyrep.design: every replicate too

@@ -16,8 +16,6 @@ from the synthetic replica carry its banner in every format.
 from __future__ import annotations
 
 import html
-import sys
-import types
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,8 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from surveykit._atomic import atomic_path
-from surveykit.errors import EstimationError, InputFileError
+from surveykit.errors import EstimationError
 from surveykit.labels import label_of, value_labels, variable_label
 from surveykit.mi.dispatch import mi_aware
 from surveykit.provenance import SYNTHETIC_BANNER
@@ -229,72 +226,26 @@ class SummaryTable:
         return f"<SummaryTable: {len(self.tests) or len(set(self.cells['variable']))} " \
                f"variable(s)>\n{banner}{shown}{more}"
 
-    def to_docx(self, path: str | Path) -> Path:
-        """Write the table to a Word document (python-docx): banner, table, note."""
-        import docx
-        from docx.shared import Pt, RGBColor
+    def to_docx(self, path: str | Path, *, style: str = "apa", title: str | None = None
+                ) -> Path:
+        """Write the table to a Word document. ``style="apa"`` (default): the three-line
+        journal table of :mod:`surveykit.word` (columns sized to content, landscape when
+        wide, header repeated on every page, decimal-aligned numbers, note and source line);
+        ``style="grid"``: a plain full grid."""
+        from surveykit.word import WordTable, write_docx
 
         frame = self.to_frame()
-        document = docx.Document()
-        if self.synthetic:
-            run = document.add_paragraph().add_run(SYNTHETIC_BANNER)
-            run.bold = True
-            run.font.color.rgb = RGBColor(0xB2, 0x22, 0x22)
-        _docx_table(document, frame, bold_rows=[not str(v).startswith("    ")
-                                                for v in frame.iloc[:, 0]])
-        note = document.add_paragraph().add_run(self.footnote())
-        note.font.size = Pt(8)
-        return _save_docx(document, path)
-
-
-def _docx_table(document: Any, frame: pd.DataFrame, bold_rows: Sequence[bool] | None = None
-                ) -> Any:
-    """A Word table of ``frame`` (header row bold, numbers right-aligned, indents kept)."""
-    from docx.enum.text import WD_ALIGN_PARAGRAPH
-    from docx.shared import Pt
-
-    table = document.add_table(rows=1, cols=len(frame.columns))
-    table.style = "Table Grid"
-    for cell, name in zip(table.rows[0].cells, frame.columns, strict=True):
-        cell.text = ""
-        run = cell.paragraphs[0].add_run(str(name))
-        run.bold = True
-        run.font.size = Pt(9)
-    for i, rec in enumerate(frame.itertuples(index=False)):
-        cells = table.add_row().cells
-        for j, (cell, value) in enumerate(zip(cells, rec, strict=True)):
-            text = str(value)
-            para = cell.paragraphs[0]
-            if j == 0 and text.startswith("    "):
-                para.paragraph_format.left_indent = Pt(12)
-                text = text.strip()
-            run = para.add_run(text)
-            run.font.size = Pt(9)
-            if j == 0 and bold_rows is not None and bold_rows[i]:
-                run.bold = True
-            if j > 0:
-                para.alignment = WD_ALIGN_PARAGRAPH.RIGHT
-    return table
-
-
-def _save_docx(document: Any, path: str | Path) -> Path:
-    """Save with fixed core properties (no clock, no user name): same table, same content."""
-    import datetime as dt
-
-    props = document.core_properties
-    props.author = "surveykit"
-    props.last_modified_by = "surveykit"
-    props.created = dt.datetime(2000, 1, 1)
-    props.modified = dt.datetime(2000, 1, 1)
-    props.revision = 1
-    out = Path(path)
-    try:
-        with atomic_path(out) as tmp:
-            document.save(str(tmp))
-    except OSError as exc:
-        raise InputFileError(f"cannot write the Word file ({exc.strerror or exc})",
-                             file=str(out)) from exc
-    return out
+        first = frame.iloc[:, 0].astype(str)
+        heading = [not v.startswith("    ") for v in first]
+        table = WordTable(
+            header=[str(c) for c in frame.columns],
+            rows=[[v.strip() if j == 0 else str(v) for j, v in enumerate(rec)]
+                  for rec in frame.itertuples(index=False)],
+            kinds=["heading" if h else "" for h in heading], indent=[not h for h in heading],
+            title=title, note=self.footnote(),
+            source=f"Source: {SYNTHETIC_BANNER}." if self.synthetic else None,
+            synthetic=self.synthetic)
+        return write_docx(table, path, style=style)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -319,12 +270,17 @@ def _weighted_sd(design: Any, var: str, mask: np.ndarray) -> float:
 @mi_aware
 def summary_table(design: Any, variables: str | Sequence[str], by: str | None = None, *,
                   overall: bool = True, types: dict[str, str] | None = None,
-                  digits: int = 1, tests: bool = True) -> SummaryTable:
+                  digits: int = 1, tests: bool = True, na: str = "per_variable"
+                  ) -> SummaryTable:
     """The weighted descriptive table of ``variables`` (R ``tbl_svysummary``); see the module
     docstring. ``types`` forces a variable to "categorical" or "continuous" (default: labelled
     or integer-coded variables with at most 10 values are categorical); ``overall`` adds the
-    all-respondents column when ``by`` is given."""
+    all-respondents column when ``by`` is given. ``na``: the missing-value rule of every
+    estimator; "per_variable" (default, as ``tbl_svysummary``) summarises each variable on its
+    own respondents, "listwise" keeps only respondents with a value of every variable (the
+    others are excluded as a domain; the column Ns count the respondents kept)."""
     from surveykit.estimation import mean, proportion
+    from surveykit.estimation.descriptive import check_na
 
     names = [variables] if isinstance(variables, str) else list(variables)
     if not names:
@@ -335,6 +291,8 @@ def summary_table(design: Any, variables: str | Sequence[str], by: str | None = 
                                   file=design.source, column=v)
     if by in names:
         raise EstimationError("the by variable cannot also be a row variable", column=by)
+    if check_na(na) == "listwise":
+        design = design.subset(design.data[names].notna().all(axis=1).to_numpy())
     types = dict(types or {})
     by_labels = value_labels(design, by) if by else {}
     columns: list[str] = []
@@ -350,7 +308,7 @@ def summary_table(design: Any, variables: str | Sequence[str], by: str | None = 
         for code in sorted(pd.unique(g[dom & g.notna().to_numpy()]),
                            key=lambda v: (str(type(v)), v)):
             group_masks.append((_capital(label_of(by_labels, code)), code,
-                                dom & g.eq(code).to_numpy()))
+                                dom & g.eq(code).fillna(False).to_numpy(dtype=bool)))
     for name, _, mask in group_masks:
         columns.append(name)
         column_n[name] = int(mask.sum())
@@ -406,8 +364,8 @@ def _test(design: Any, var: str, by: str, kind: str) -> dict[str, Any]:
         ct = crosstab(design, var, by)
         t = ct.test
         return {"variable": var, "test": "Rao–Scott F (design-based chi-square)",
-                "statistic": float(t["F"]), "df1": float(t["df1"]), "df2": float(t["df2"]),
-                "p_value": float(t["p_value"]), "mark": ""}
+                "statistic": t.statistic, "df1": t.df, "df2": t.ddf,
+                "p_value": t.p_value, "mark": ""}
     groups = pd.unique(design.data.loc[np.asarray(design.domain, bool), by].dropna())
     if len(groups) == 2:
         from surveykit.models.ttest import ttest
@@ -432,74 +390,26 @@ def _test(design: Any, var: str, by: str, kind: str) -> dict[str, Any]:
 
 
 def regression_frame(results: Sequence[Any], names: Sequence[str] | None = None,
-                     exponentiate: bool | None = None, digits: int = 3) -> pd.DataFrame:
-    """The publication table of one or several models as a frame (the layout of
-    :func:`surveykit.models.tables.regression_table`): a ``Term`` column labelled from the data
-    ("Age group: 31–50"), per model the estimate (OR / IRR for logit / log links) with stars
-    and its SE in parentheses on the next row, then N and the excluded-for-missing counts."""
-    from surveykit.models.results import stars
-    from surveykit.models.tables import estimate_heading as measure
+                     exponentiate: bool | None = None, digits: int = 3, *,
+                     ci: bool = False) -> pd.DataFrame:
+    """The publication table of one or several models as a frame: the rows of
+    :class:`surveykit.models.tables.RegressionTable` (factor headings with their levels and
+    reference rows, estimates with stars and the SE -- or ``ci=True`` the CI -- on the next
+    row, the cut-points section, N and excluded N)."""
+    from surveykit.models.tables import RegressionTable
 
-    results = list(results)
-    names = list(names) if names is not None else [f"({i + 1})" for i in range(len(results))]
-    heads, cols, order, labels = [], [], [], {}
-    for res, name in zip(results, names, strict=True):
-        exp_ = res.default_exponentiate() if exponentiate is None else exponentiate
-        t = res.tidy(exponentiate=exp_)
-        heads.append(f"{name} {measure(res, exp_)}")
-        col = {}
-        for r in t.itertuples(index=False):
-            col[r.term] = (f"{r.estimate:.{digits}f}{stars(r.p_value)}",
-                           f"({r.std_error:.{digits}f})")
-            labels.setdefault(r.term, getattr(r, "label", r.term))
-            if r.term not in order:
-                order.append(r.term)
-        cols.append(col)
-    rows = []
-    for term in order:
-        rows.append([labels[term], *(c.get(term, ("", ""))[0] for c in cols)])
-        rows.append(["", *(c.get(term, ("", ""))[1] for c in cols)])
-    rows.append(["N", *(f"{r.nobs:,}" for r in results)])
-    rows.append(["Excluded (missing)", *(f"{r.n_missing:,}" for r in results)])
-    return pd.DataFrame(rows, columns=["Term", *heads])
+    return RegressionTable(results, names=names, exponentiate=exponentiate, digits=digits,
+                           ci=ci).to_frame()
 
 
 def regression_docx(results: Any, path: str | Path, *, names: Sequence[str] | None = None,
                     exponentiate: bool | None = None, digits: int = 3,
-                    title: str | None = None) -> Path:
-    """Write the publication table of one or several models to a Word file (python-docx):
-    title, table (:func:`regression_frame`), note with the stars and, for the replica, the
-    banner."""
-    import docx
-    from docx.shared import Pt, RGBColor
+                    title: str | None = None, ci: bool = False, style: str = "apa") -> Path:
+    """Write the publication table of one or several models to a Word file: the journal
+    three-line table (``style="apa"``) with the SE (or ``ci=True`` the CI) under the
+    estimate in the same cell; same as ``sk.regression_table(results).to_docx(path)``."""
+    from surveykit.models.tables import RegressionTable
 
-    from surveykit.provenance import is_synthetic
+    return RegressionTable(results, names=names, exponentiate=exponentiate, digits=digits,
+                           ci=ci, title=title).to_docx(path, style=style)
 
-    results = [results] if not isinstance(results, (list, tuple)) else list(results)
-    frame = regression_frame(results, names, exponentiate, digits)
-    document = docx.Document()
-    synthetic = any(is_synthetic(getattr(r, "design", None)) for r in results)
-    if synthetic:
-        run = document.add_paragraph().add_run(SYNTHETIC_BANNER)
-        run.bold = True
-        run.font.color.rgb = RGBColor(0xB2, 0x22, 0x22)
-    if title:
-        document.add_paragraph().add_run(title).bold = True
-    _docx_table(document, frame)
-    note = ("Survey-weighted estimates; design-based SEs in parentheses. "
-            "* p<0.05, ** p<0.01, *** p<0.001.")
-    if synthetic:
-        note += f" {SYNTHETIC_BANNER}: not findings about China."
-    document.add_paragraph().add_run(note).font.size = Pt(8)
-    return _save_docx(document, path)
-
-
-class _CallableModule(types.ModuleType):
-    """The module object, callable as :func:`summary_table` (importing the submodule puts the
-    module on the package under this name, so ``sk.summary_table(...)`` must work on it)."""
-
-    def __call__(self, *args: Any, **kwargs: Any) -> SummaryTable:
-        return summary_table(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
