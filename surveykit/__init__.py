@@ -52,6 +52,7 @@ _API: dict[str, str] = {
     "quantile": "surveykit.estimation",
     "var": "surveykit.estimation",
     "table": "surveykit.estimation",
+    "with_replicates": "surveykit.estimation",
     # inference on any result with a covariance (R's coef/vcov/svycontrast)
     "Estimates": "surveykit.inference",
     "as_estimates": "surveykit.inference",
@@ -72,6 +73,11 @@ _API: dict[str, str] = {
     "pchisqsum": "surveykit.distributions",
     "multinom": "surveykit.models",
     "MultinomResult": "surveykit.models",
+    # survey experiments and list experiments (issue 22)
+    "experiment": "surveykit.experiments",
+    "list_experiment": "surveykit.experiments",
+    "balance": "surveykit.experiments",
+    "list_design_test": "surveykit.experiments",
     # published tables, replica, replication
     "published": "surveykit.published",
     "replica": "surveykit.replica",
@@ -86,6 +92,10 @@ _API: dict[str, str] = {
     "plot": "surveykit.plot",
     "labels": "surveykit.labels",
     "summary_table": "surveykit.summary_table",  # callable module: sk.summary_table(...)
+    # multiple imputation (Rubin's rules on every estimator and model)
+    "mi_design": "surveykit.mi.api",
+    "MIDesign": "surveykit.mi.api",
+    "impute": "surveykit.mi.api",
 }
 
 __all__ = ["__version__", *_API]

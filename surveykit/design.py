@@ -350,6 +350,9 @@ class SurveyDesign(_Base):
         probabilities, R's ``probs=``; weights are ``1 / probs``. Not together with weights.
     ultimate_cluster: use only the first stage for variances even when an FPC is given,
         as R's ``options(survey.ultimate.cluster = TRUE)``.
+    adjust_domain_lonely: a stratum with several sampled units of which only one lies in a
+        domain is treated by the ``lonely_psu`` rule in that domain's variances, as R's
+        ``options(survey.adjust.domain.lonely = TRUE)`` (changes "adjust" and "average").
 
     With an FPC and several stages, variances add the later stages' terms (R's
     ``svyrecvar``); without an FPC only the first stage counts (the with-replacement
@@ -364,6 +367,7 @@ class SurveyDesign(_Base):
     stages: tuple[Stage, ...] = ()
     lonely_psu: str = "fail"
     ultimate_cluster: bool = False
+    adjust_domain_lonely: bool = False
     calibrations: tuple[Residualizer, ...] = ()
     spec: dict[str, Any] = field(default_factory=dict)
 
@@ -379,6 +383,7 @@ class SurveyDesign(_Base):
         source: str | None = None,
         probs: Any = None,
         ultimate_cluster: bool = False,
+        adjust_domain_lonely: bool = False,
     ) -> None:
         data = _as_frame(data)
         n = len(data)
@@ -600,6 +605,7 @@ class SurveyDesign(_Base):
         object.__setattr__(self, "stages", tuple(stages))
         object.__setattr__(self, "lonely_psu", lonely_psu)
         object.__setattr__(self, "ultimate_cluster", bool(ultimate_cluster))
+        object.__setattr__(self, "adjust_domain_lonely", bool(adjust_domain_lonely))
         object.__setattr__(self, "calibrations", ())
         object.__setattr__(self, "spec", {
             "weights": weights if isinstance(weights, str) else None,
@@ -702,12 +708,15 @@ class SurveyDesign(_Base):
             x = x[:, None]
         if x.shape[0] != self.n_total:
             raise DesignError(f"scores have {x.shape[0]} rows, design has {self.n_total}")
+        within = tuple(c for c in self.calibrations if getattr(c, "stage", 0) > 0)
         for cal in self.calibrations:
-            x = cal.residualize(x)
+            if getattr(cal, "stage", 0) == 0:
+                x = cal.residualize(x)
         # R drops the rows outside a domain before svyrecvar, except for calibrated designs,
         # whose subsets keep every row (zero weight; their residualised scores are non-zero)
         present = None if self.calibrations else self.weights != 0
-        return recursive_vcov(self.stages, x, present, self.lonely_psu, self._later_stages)
+        return recursive_vcov(self.stages, x, present, self.lonely_psu, self._later_stages,
+                              within, self.adjust_domain_lonely)
 
     def vcov_psu_totals(self, z: np.ndarray, present_psu: np.ndarray | None = None
                         ) -> np.ndarray:
@@ -730,7 +739,9 @@ class SurveyDesign(_Base):
         present = np.zeros(self.n_strata, dtype=bool)
         present[self.psu_stratum[np.asarray(present_psu, dtype=bool)]] = True
         first = self.stages[0]
-        return unit_variance(first, z, present, np.ones(first.n_strata), self.lonely_psu, 1)
+        return unit_variance(first, z, present, np.ones(first.n_strata), self.lonely_psu, 1,
+                             np.asarray(present_psu, dtype=bool)
+                             if self.adjust_domain_lonely else None)
 
     def df_psu(self, present_psu: np.ndarray) -> int:
         """R's ``degf`` of the domain whose rows lie in the PSUs marked ``present_psu``:

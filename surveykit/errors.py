@@ -140,3 +140,8 @@ class ModelError(SurveyKitError):
 
 class ReplicationError(SurveyKitError):
     """The replication run failed: missing table, registry mismatch, strict-mode failures."""
+
+
+class ImputationError(SurveyKitError):
+    """Multiple imputation cannot proceed: imputations that disagree in rows or design
+    columns, fewer than two imputations to combine, a variable with nothing to impute."""

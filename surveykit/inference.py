@@ -25,9 +25,11 @@ import pandas as pd
 
 from surveykit._dist import norm_ppf, norm_sf, t_ppf, t_sf
 from surveykit.errors import EstimationError
+from surveykit.mi.dispatch import mi_aware
 from surveykit.provenance import is_synthetic
 
-__all__ = ["Covariance", "Estimates", "as_estimates", "attach_covariance", "bind", "contrast"]
+__all__ = ["Covariance", "Estimates", "ReplicateEstimates", "as_estimates", "attach_covariance",
+           "bind", "contrast"]
 
 
 def _quantile(level: float, df: float) -> float:
@@ -50,6 +52,39 @@ def _p_value(stat: np.ndarray, df: float) -> np.ndarray:
     return 2 * t_sf(np.abs(stat), df)
 
 
+@dataclass(frozen=True, eq=False)
+class ReplicateEstimates:
+    """The estimates recomputed with every replicate's weights (R's ``return.replicates``).
+
+    ``values`` is R x k (one row per replicate, columns in parameter order); ``vcov`` is the
+    design's replicate covariance (``design.replicate_vcov``: R's ``svrVar`` with the design's
+    scale, rscales and mse), called as ``vcov(theta, replicate_values)``. With them,
+    :func:`contrast` evaluates a nonlinear function on every replicate (R's ``svycontrast`` of
+    an ``svrepstat`` that carries replicates) instead of using the delta method.
+    """
+
+    values: np.ndarray
+    vcov: Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+    def __post_init__(self) -> None:
+        vals = np.array(self.values, dtype=float)
+        if vals.ndim == 1:
+            vals = vals[:, None]
+        vals.setflags(write=False)
+        object.__setattr__(self, "values", vals)
+
+    def columns(self, idx: Sequence[int]) -> ReplicateEstimates:
+        """The replicate estimates of some parameters only."""
+        return ReplicateEstimates(self.values[:, list(idx)], self.vcov)
+
+    def covariance(self, theta: np.ndarray, values: np.ndarray) -> np.ndarray:
+        """The design's replicate covariance of ``theta`` from its replicates ``values``
+        (R x m; the design's function leaves out replicates with an undefined value, as R's
+        ``svrVar``)."""
+        values = np.asarray(values, dtype=float).reshape(self.values.shape[0], -1)
+        return np.atleast_2d(self.vcov(np.atleast_1d(np.asarray(theta, dtype=float)), values))
+
+
 class Covariance:
     """The joint covariance of a tidy result, as stored in ``attrs["vcov"]``: an immutable
     square matrix labelled by parameter names (and, optionally, the point estimates ``coef``
@@ -64,10 +99,10 @@ class Covariance:
     ``np.asarray``; ``.to_frame()`` is a DataFrame copy.
     """
 
-    __slots__ = ("_coef", "_names", "_values")
+    __slots__ = ("_coef", "_names", "_replicates", "_values")
 
-    def __init__(self, values: Any, names: Sequence[Any], coef: Sequence[float] | None = None
-                 ) -> None:
+    def __init__(self, values: Any, names: Sequence[Any], coef: Sequence[float] | None = None,
+                 replicates: ReplicateEstimates | None = None) -> None:
         arr = np.array(values, dtype=float)
         labels = tuple(str(n) for n in names)
         if arr.ndim != 2 or arr.shape != (len(labels), len(labels)):
@@ -83,6 +118,15 @@ class Covariance:
         object.__setattr__(self, "_names", labels)
         object.__setattr__(self, "_values", arr)
         object.__setattr__(self, "_coef", cf)
+        if replicates is not None and replicates.values.shape[1] != len(labels):
+            raise EstimationError(f"replicate estimates of {replicates.values.shape[1]} "
+                                  f"parameters for a covariance of {len(labels)}")
+        object.__setattr__(self, "_replicates", replicates)
+
+    @property
+    def replicates(self) -> ReplicateEstimates | None:
+        """The replicate estimates behind a replicate design's covariance, when kept."""
+        return self._replicates
 
     @classmethod
     def from_frame(cls, frame: pd.DataFrame, coef: Sequence[float] | None = None) -> Covariance:
@@ -163,7 +207,7 @@ class Covariance:
         return self
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (Covariance, (self._values, self._names, self._coef))
+        return (Covariance, (self._values, self._names, self._coef, self._replicates))
 
     def __repr__(self) -> str:
         return repr(self.to_frame())
@@ -173,11 +217,13 @@ class Covariance:
 
 
 def attach_covariance(frame: pd.DataFrame, vcov: Any, names: Sequence[Any], df: float | None,
-                      coef: Sequence[float] | None = None) -> pd.DataFrame:
+                      coef: Sequence[float] | None = None,
+                      replicates: ReplicateEstimates | None = None) -> pd.DataFrame:
     """Store the inference contract on a result frame (in place; returns it):
     ``attrs["vcov"]`` a :class:`Covariance` over ``names`` (with ``coef`` when the estimates
-    are not the frame's ``estimate`` column in row order) and ``attrs["df"]`` (None: inf)."""
-    frame.attrs["vcov"] = Covariance(vcov, names, coef)
+    are not the frame's ``estimate`` column in row order, and the replicate estimates of a
+    replicate design) and ``attrs["df"]`` (None: inf)."""
+    frame.attrs["vcov"] = Covariance(vcov, names, coef, replicates)
     frame.attrs["df"] = float("inf") if df is None else float(df)
     return frame
 
@@ -194,6 +240,7 @@ class Estimates:
     coef: np.ndarray
     vcov: np.ndarray
     df: float = float("inf")
+    replicates: ReplicateEstimates | None = None
 
     def __post_init__(self) -> None:
         coef = np.atleast_1d(np.asarray(self.coef, dtype=float))
@@ -211,6 +258,9 @@ class Estimates:
         object.__setattr__(self, "coef", coef)
         object.__setattr__(self, "vcov", vcov)
         object.__setattr__(self, "df", float(self.df))
+        if self.replicates is not None and self.replicates.values.shape[1] != k:
+            raise EstimationError(f"replicate estimates of {self.replicates.values.shape[1]} "
+                                  f"parameters for {k} coefficients")
 
     def __len__(self) -> int:
         return len(self.names)
@@ -245,8 +295,9 @@ class Estimates:
     def subset(self, names: Sequence[str]) -> Estimates:
         """The estimates of some parameters only (with their joint covariance)."""
         idx = _indices(self.names, names)
+        reps = None if self.replicates is None else self.replicates.columns(idx)
         return Estimates([self.names[i] for i in idx], self.coef[idx],
-                         self.vcov[np.ix_(idx, idx)], self.df)
+                         self.vcov[np.ix_(idx, idx)], self.df, reps)
 
 
 def _indices(all_names: list[str], names: Sequence[str]) -> list[int]:
@@ -282,7 +333,7 @@ def _from_frame(frame: pd.DataFrame) -> Estimates:
     else:
         coef = pd.Series(coef).reindex(names).to_numpy(dtype=float)
     return Estimates(names, coef, v.to_numpy(dtype=float),
-                     float(frame.attrs.get("df", float("inf"))))
+                     float(frame.attrs.get("df", float("inf"))), v.replicates)
 
 
 def as_estimates(obj: Any) -> Estimates:
@@ -368,9 +419,10 @@ def _jacobian(fn: Callable[[dict[str, float]], Any], est: Estimates,
     return jac
 
 
+@mi_aware
 def contrast(obj: Any, weights: Any, *, level: float = 0.95, df: float | None = None,
              gradient: Callable[[dict[str, float]], Any] | None = None,
-             names: Sequence[str] | None = None) -> pd.DataFrame:
+             names: Sequence[str] | None = None, method: str = "auto") -> pd.DataFrame:
     """Linear (or smooth nonlinear) contrasts of estimates with their standard errors, as R's
     ``svycontrast``.
 
@@ -391,15 +443,49 @@ def contrast(obj: Any, weights: Any, *, level: float = 0.95, df: float | None = 
     by default, as R's ``confint`` on a ``svycontrast`` result (``df=Inf``); pass ``df`` (e.g.
     ``as_estimates(obj).df``) for t quantiles on the design degrees of freedom.
 
+    ``method`` (nonlinear contrasts): "delta" (the delta method on the covariance), or
+    "replicates" (the function evaluated on every replicate's estimates, its variance the
+    design's replicate variance of those values: R's ``svycontrast`` of an ``svrepstat`` or
+    ``svyby`` made with ``return.replicates=TRUE``, and ``withReplicates``). The default
+    "auto" uses the replicates whenever the result carries them -- every result made with
+    ``vcov=True`` on a replicate design does -- so on a replicate design the SE comes from the
+    replicates, never from a linearisation. (R uses the replicates only when the user asked
+    for ``return.replicates=TRUE``, else the delta method.) Linear contrasts give the same
+    variance either way; their replicate values are kept for further contrasts.
+
     This holds for model results too: R 4.x ``svycontrast(svyglm, ...)`` returns an ``svystat``
     (not a model), so its ``confint`` is ``confint.default`` with normal quantiles even though
     the svyglm's own ``confint`` uses t on ``df.residual`` (checked against R survey 4.1.1,
     tests/r/fixtures_polish.R). ``df=model.df_resid`` gives R's ``confint(contrast,
     df = df.residual(model))``.
     """
+    if method not in ("auto", "delta", "replicates"):
+        raise EstimationError(f"unknown method {method!r}",
+                              hint="use 'auto', 'delta' or 'replicates'")
     est = as_estimates(obj)
+    reps = est.replicates if method != "delta" else None
+    if method == "replicates" and reps is None:
+        raise EstimationError(
+            "method='replicates' needs replicate estimates, and this result has none",
+            hint="estimate on a replicate design (design.replicate('jk1'), ReplicateDesign) "
+                 "with vcov=True, or use sk.with_replicates(design, fn)")
     use_df = float("inf") if df is None else float(df)
-    if callable(weights):
+    out_reps: ReplicateEstimates | None = None
+    if callable(weights) and reps is not None:
+        coefs = dict(zip(est.names, est.coef, strict=True))
+        value = np.atleast_1d(np.asarray(weights(coefs), dtype=float))
+        rep_vals = np.full((reps.values.shape[0], value.size), np.nan)
+        with np.errstate(all="ignore"):
+            for r, row in enumerate(reps.values):
+                if np.isfinite(row).all():
+                    rep_vals[r] = np.atleast_1d(np.asarray(
+                        weights(dict(zip(est.names, row, strict=True))), dtype=float))
+        v = reps.covariance(value, rep_vals)
+        out_reps = ReplicateEstimates(rep_vals, reps.vcov)
+        labels = ["contrast"] if value.size == 1 else [f"contrast{i + 1}"
+                                                       for i in range(value.size)]
+        jac = None
+    elif callable(weights):
         coefs = dict(zip(est.names, est.coef, strict=True))
         value = np.atleast_1d(np.asarray(weights(coefs), dtype=float))
         if gradient is not None:
@@ -415,15 +501,18 @@ def contrast(obj: Any, weights: Any, *, level: float = 0.95, df: float | None = 
     else:
         labels, jac = _contrast_matrix(est, weights)
         value = jac @ est.coef
+        if reps is not None:  # linear: the same variance; keep the replicate values
+            out_reps = ReplicateEstimates(reps.values @ jac.T, reps.vcov)
     if names is not None:
         labels = [str(n) for n in names]
         if len(labels) != value.size:
             raise EstimationError(f"{len(labels)} names given for {value.size} contrasts")
-    v = jac @ est.vcov @ jac.T
+    if jac is not None:
+        v = jac @ est.vcov @ jac.T
     out_est = Estimates(labels, value, v, use_df)
     frame = out_est.to_frame(level, use_df).rename(columns={"term": "contrast"})
     frame.attrs["synthetic"] = is_synthetic(obj)  # contrasts of the replica stay labelled
-    return attach_covariance(frame, out_est.vcov, out_est.names, use_df)
+    return attach_covariance(frame, out_est.vcov, out_est.names, use_df, replicates=out_reps)
 
 
 def _rows_of(obj: Any, est: Estimates) -> pd.DataFrame:

@@ -119,7 +119,8 @@ def _cluster_totals(stage: Stage, x: np.ndarray) -> np.ndarray:
 
 
 def stage_variance(stage: Stage, x: np.ndarray, present_rows: np.ndarray | None,
-                   multiplier: np.ndarray, lonely_psu: str, number: int) -> np.ndarray:
+                   multiplier: np.ndarray, lonely_psu: str, number: int,
+                   domain_lonely: bool = False) -> np.ndarray:
     """Contribution of one stage: R's ``onestage`` for every group of strata that share a
     parent unit, each stratum's term multiplied by ``multiplier[stratum]``.
 
@@ -136,14 +137,26 @@ def stage_variance(stage: Stage, x: np.ndarray, present_rows: np.ndarray | None,
         rows = stage.cluster[present_rows] if not stage.rows_are_units else np.flatnonzero(
             present_rows)
         present[hs[rows]] = True
-    return unit_variance(stage, z, present, multiplier, lonely_psu, number)
+    units = None
+    if domain_lonely and present_rows is not None:
+        units = np.zeros(stage.n_units, dtype=bool)
+        units[rows] = True
+    return unit_variance(stage, z, present, multiplier, lonely_psu, number, units)
 
 
 def unit_variance(stage: Stage, z: np.ndarray, present: np.ndarray, multiplier: np.ndarray,
-                  lonely_psu: str, number: int) -> np.ndarray:
+                  lonely_psu: str, number: int, units_present: np.ndarray | None = None
+                  ) -> np.ndarray:
     """:func:`stage_variance` from the unit totals ``z`` (n_units x p) and the strata of the
     domain (``present``). Estimators that aggregate their scores to PSU totals themselves use
-    it for the first stage through ``SurveyDesign.vcov_psu_totals``."""
+    it for the first stage through ``SurveyDesign.vcov_psu_totals``.
+
+    ``units_present`` (the units with rows in the domain) turns on R's
+    ``options(survey.adjust.domain.lonely = TRUE)``: a stratum with several sampled units but
+    only one in the domain is lonely too. R then changes only "adjust" (the unit is centred on
+    the grand mean instead of its stratum's mean, the absent units still counting as zero
+    totals) and "average" (the stratum is left out, the others scaled up); "remove",
+    "certainty" and "fail" keep the usual stratum variance, as R (which warns)."""
     p = z.shape[1]
     n_strata = stage.n_strata
     hs = stage.cluster_stratum
@@ -154,6 +167,16 @@ def unit_variance(stage: Stage, z: np.ndarray, present: np.ndarray, multiplier: 
     centre = sums / np.maximum(nh, 1.0)[:, None]
     certain = stage.f < CERTAINTY_TOL  # R returns zero for these before any lonely-PSU rule
     lonely = (nh == 1) & present & ~certain
+    if units_present is not None and lonely_psu in ("adjust", "average"):
+        n_in = np.bincount(hs[units_present], minlength=n_strata)
+        dom_lonely = (n_in == 1) & (nh > 1) & present & ~certain
+        if dom_lonely.any():
+            import warnings
+
+            warnings.warn(f"{int(dom_lonely.sum())} stratum/strata at stage {number} have a "
+                          f"single sampled unit in the domain (lonely_psu='{lonely_psu}' "
+                          "applied, adjust_domain_lonely=True)", UserWarning, stacklevel=4)
+            lonely = lonely | dom_lonely
     scale = np.where(nh > 1, stage.f * nh / np.maximum(nh - 1.0, 1.0), stage.f)
     scale = np.where(present & ~certain, scale * multiplier, 0.0)
     parent = stage.parent
@@ -190,20 +213,27 @@ def unit_variance(stage: Stage, z: np.ndarray, present: np.ndarray, multiplier: 
 
 
 def recursive_vcov(stages: tuple[Stage, ...], x: np.ndarray, present_rows: np.ndarray | None,
-                   lonely_psu: str, later_stages: bool) -> np.ndarray:
+                   lonely_psu: str, later_stages: bool, within: tuple[Any, ...] = (),
+                   domain_lonely: bool = False) -> np.ndarray:
     """R's ``multistage``: the first stage, plus every later stage weighted by the sampling
     fractions of the stages above it when ``later_stages`` (an FPC given, not ultimate
-    cluster)."""
+    cluster). ``within``: calibrations within the units of stage ``s`` (``.stage = s``,
+    ``.residualize``), applied to the scores before the stages below ``s``, as R."""
     first = stages[0]
-    v = stage_variance(first, x, present_rows, np.ones(first.n_strata), lonely_psu, 1)
+    v = stage_variance(first, x, present_rows, np.ones(first.n_strata), lonely_psu, 1,
+                       domain_lonely)
     if not later_stages:
         return v
     mult = np.ones(first.n_strata)
     prev = first
     for number, stage in enumerate(stages[1:], start=2):
+        for cal in within:
+            if cal.stage == number - 1:
+                x = cal.residualize(x)
         # the parent unit's stratum at the previous stage carries that stage's n/N
         up = prev.cluster_stratum[stage.parent]
         mult = mult[up] * prev.ratio[up]
-        v = v + stage_variance(stage, x, present_rows, mult, lonely_psu, number)
+        v = v + stage_variance(stage, x, present_rows, mult, lonely_psu, number,
+                               domain_lonely)
         prev = stage
     return v

@@ -28,7 +28,7 @@ from surveykit.labels import label_of, value_labels, variable_label
 from surveykit.provenance import is_synthetic
 from surveykit.report import figures as _f
 
-__all__ = ["boxplot", "estimates", "forest", "hist", "likert", "save", "weights"]
+__all__ = ["boxplot", "estimates", "forest", "hist", "likert", "list_counts", "save", "weights"]
 
 PALETTE = _f.OKABE_ITO
 
@@ -543,3 +543,44 @@ def weights(design: Any, margins: pd.DataFrame | None = None, *, title: str | No
         replica = False
     return _f.weight_diagnostics(w, margins, title=title, note=_note(note, design),
                                  replica=replica)
+
+
+# ---------------------------------------------------------------------------------------------
+# List experiments
+# ---------------------------------------------------------------------------------------------
+
+
+def list_counts(result: Any, *, title: str | None = None, note: str | None = None) -> Figure:
+    """Weighted distribution of the item count in each arm of a list experiment (the
+    ``diagnostics`` of :func:`surveykit.list_experiment`): side-by-side bars per count, the
+    floor (0) and ceiling (J, J + 1) counts outlined. The banner is drawn for synthetic data."""
+    diag = getattr(result, "diagnostics", result)
+    if not isinstance(diag, pd.DataFrame) or not {"arm", "count", "share"} <= set(diag.columns):
+        raise ValidationError("plot.list_counts takes a sk.list_experiment result (or its "
+                              "diagnostics frame)")
+    counts = sorted(diag["count"].unique())
+    arms = list(dict.fromkeys(diag["arm"]))
+    synthetic = bool(diag.attrs.get("synthetic", False) or getattr(result, "synthetic", False))
+    with _f._style():
+        fig = _f._new_figure(2.6, note=note, replica=synthetic, title=title, legend_rows=1)
+        ax = fig.add_subplot()
+        width = 0.8 / len(arms)
+        for j, arm in enumerate(arms):
+            part = diag[diag["arm"] == arm].set_index("count").reindex(counts)
+            x = np.arange(len(counts)) + (j - (len(arms) - 1) / 2) * width
+            label = str(part["arm_label"].dropna().iloc[0]) if "arm_label" in part else arm
+            bars = ax.bar(x, 100 * part["share"].fillna(0).to_numpy(), width=width * 0.95,
+                          color=PALETTE[j % len(PALETTE)], label=_f.capitalise(label))
+            edge = part["boundary"].fillna("").to_numpy() != ""
+            for b, e in zip(bars, edge, strict=True):
+                if e:
+                    b.set_edgecolor("#222222")
+                    b.set_linewidth(1.0)
+        ax.set_xticks(np.arange(len(counts)), [str(c) for c in counts])
+        ax.set_xlabel("Number of items that apply (outlined: floor 0 and ceiling)")
+        ax.set_ylabel("Percent of arm (weighted)")
+        ax.grid(axis="y", color="#E5E5E5", linewidth=0.5)
+        ax.set_axisbelow(True)
+        handles, labels = ax.get_legend_handles_labels()
+        _f._figure_legend(fig, handles, labels, ncol=len(arms))
+    return fig

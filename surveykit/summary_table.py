@@ -28,6 +28,7 @@ import pandas as pd
 
 from surveykit.errors import EstimationError
 from surveykit.labels import label_of, value_labels, variable_label
+from surveykit.mi.dispatch import mi_aware
 from surveykit.provenance import SYNTHETIC_BANNER
 
 __all__ = ["SummaryTable", "regression_docx", "regression_frame", "summary_table"]
@@ -268,6 +269,7 @@ def _weighted_sd(design: Any, var: str, mask: np.ndarray) -> float:
     return float(np.sqrt(np.sum(ww * (xw - m) ** 2) / ww.sum() * n / (n - 1)))
 
 
+@mi_aware
 def summary_table(design: Any, variables: str | Sequence[str], by: str | None = None, *,
                   overall: bool = True, types: dict[str, str] | None = None,
                   digits: int = 1, tests: bool = True) -> SummaryTable:

@@ -105,7 +105,7 @@ def test_bad_inputs_raise_named_errors(dstrat, apistrat):
     with pytest.raises(EstimationError, match="nope"):
         proportion(dstrat, "stype", by="nope")
     with pytest.raises(EstimationError):
-        proportion(dstrat, "stype", ci="wilson")
+        proportion(dstrat, "stype", ci="exact")
     with pytest.raises(SurveyKitError):
         mean(apistrat, "api00")
 

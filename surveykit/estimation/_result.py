@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from surveykit.errors import EstimationError
-from surveykit.inference import attach_covariance
+from surveykit.inference import ReplicateEstimates, attach_covariance
 from surveykit.provenance import mark
 
 INT_COLUMNS = ("n_unweighted", "n_missing")
@@ -75,7 +75,8 @@ def tidy_result(rows: list[dict[str, Any]], by_names: Sequence[str], columns: Se
                 df: float | None = None, several: bool = False,
                 name_column: str = "variable", names: list[str] | None = None,
                 labels: Any = None, level: str | None = "level",
-                suffix: Sequence[str] | None = None) -> pd.DataFrame:
+                suffix: Sequence[str] | None = None,
+                replicates: ReplicateEstimates | None = None) -> pd.DataFrame:
     """The tidy result frame of an estimator (see the module docstring).
 
     ``labels``: the design (or frame) whose value labels label the result
@@ -98,5 +99,18 @@ def tidy_result(rows: list[dict[str, Any]], by_names: Sequence[str], columns: Se
                                     several=several, level=level, suffix=suffix)
         if vcov.shape != (len(names), len(names)):
             raise EstimationError(f"internal: covariance {vcov.shape} for {len(names)} rows")
-        attach_covariance(out, vcov, names, df)
+        attach_covariance(out, vcov, names, df, replicates=replicates)
     return mark(out, synthetic)
+
+
+def replicate_estimates(design: Any, groups: Sequence[Any], p: int
+                        ) -> ReplicateEstimates | None:
+    """The replicate estimates of a replicate design's by-group result (R's
+    ``return.replicates=TRUE``), columns group-major as the rows and the joint covariance;
+    None for a linearisation design. ``groups``: the estimator's ``DomainEstimate``s, made
+    with ``keep_reps=True`` (an empty group's columns are NaN)."""
+    if not getattr(design, "is_replicate", False):
+        return None
+    R = design.n_replicates
+    cols = [e.reps if e.reps is not None else np.full((R, p), np.nan) for e in groups]
+    return ReplicateEstimates(np.column_stack(cols), design.replicate_vcov)

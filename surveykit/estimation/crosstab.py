@@ -29,6 +29,7 @@ from surveykit.estimation._core import (
 from surveykit.estimation.descriptive import proportion
 from surveykit.estimation.quadform import fsum_sf
 from surveykit.labels import codes, label_of, value_labels, variable_label
+from surveykit.mi.dispatch import mi_aware
 from surveykit.provenance import is_synthetic
 
 
@@ -138,6 +139,7 @@ def _design_rows_df(design: Design) -> tuple[int, float]:
 STATISTICS = ("F", "Chisq", "Wald", "adjWald", "lincom", "saddlepoint")
 
 
+@mi_aware
 def crosstab(design: Design, row: str, col: str, *, statistic: str = "F",
              level: float = 0.95) -> CrosstabResult:
     """Weighted two-way table of ``row`` x ``col`` and a design-based test of independence.

@@ -40,11 +40,13 @@ from surveykit.estimation._core import (
     require_nonempty,
     warn_empty_groups,
 )
-from surveykit.estimation._result import tidy_result
+from surveykit.estimation._result import replicate_estimates, tidy_result
 from surveykit.estimation.profile_ci import likelihood_ci
+from surveykit.mi.dispatch import mi_aware
 
-CIMethod = Literal["logit", "beta", "wald", "xlogit", "asin", "likelihood"]
-CI_METHODS = ("logit", "beta", "wald", "xlogit", "asin", "likelihood")
+CIMethod = Literal["logit", "beta", "wald", "xlogit", "asin", "likelihood",
+                   "wilson"]
+CI_METHODS = ("logit", "beta", "wald", "xlogit", "asin", "likelihood", "wilson")
 
 
 def _check_level(level: float) -> float:
@@ -61,9 +63,37 @@ def _design_df(design: Design) -> float:
     return float(design.df)
 
 
+DeffKind = bool | Literal["replace"]
+
+
+def _check_deff(deff: Any) -> None:
+    if deff not in (True, False, "replace"):
+        raise EstimationError(f"unknown deff={deff!r}",
+                              hint="use True (R's deff=TRUE), 'replace' or False")
+
+
+def _deff_as(deff: Any, value: float, n: int, weight_sum: float, design: Design) -> float:
+    """The design effect asked for, from the estimator's ``deff=TRUE`` value.
+
+    ``True``: R's ``deff=TRUE`` (variance over that of simple random sampling without
+    replacement from a population of ``sum(w)``; see ``_deff`` in the estimation core);
+    ``"replace"``: R's ``deff="replace"``, against sampling WITH replacement, i.e. without the
+    finite-population factor ``(sum(w) - n) / sum(w)``; ``False``: NaN (not computed)."""
+    if deff is False:
+        return float("nan")
+    if deff is True or not np.isfinite(value):
+        return float(value)
+    fpc = getattr(design, "fpc_f", None)
+    has_fpc = (not design.is_replicate and fpc is not None and bool(np.any(fpc < 1)))
+    if has_fpc or weight_sum >= 2 * n:  # the without-replacement formula was used
+        return float(value) * (weight_sum - n) / weight_sum
+    return float(value)
+
+
 def _describe(design: Design, var: str | Sequence[str], by: str | Sequence[str] | None,
               kind: str, na_rm: bool, level: float, progress: bool | None, na: str,
-              vcov: bool) -> pd.DataFrame:
+              vcov: bool, deff: Any = True) -> pd.DataFrame:
+    _check_deff(deff)
     design = check_design(design)
     level = _check_level(level)
     names = as_list(var, "var")
@@ -113,11 +143,17 @@ def _describe(design: Design, var: str | Sequence[str], by: str | Sequence[str] 
         n_missing = np.column_stack([np.bincount(groups.codes[in_group & m], minlength=G)
                                      for m in miss2.T])
     with np.errstate(over="ignore", invalid="ignore"):
-        res = estimate_by(design, y, codes, G, kind, joint=vcov, progress=progress)
+        res = estimate_by(design, y, codes, G, kind, joint=vcov, progress=progress,
+                          keep_reps=vcov and design.is_replicate)
     n_used = None
+    w_used = None
     if codes.ndim == 2:  # respondents behind each variable's estimate
         ok = design.domain & (design.base_weights != 0)
         n_used = np.column_stack([np.bincount(c[(c >= 0) & ok], minlength=G) for c in codes.T])
+        if deff == "replace":
+            w_used = np.column_stack([np.bincount(c[(c >= 0) & ok], minlength=G,
+                                                  weights=design.base_weights[(c >= 0) & ok])
+                                      for c in codes.T])
     for g, e in enumerate(res.groups):
         has = n_used[g] > 0 if n_used is not None else np.full(len(names), e.n > 0)
         for j in np.flatnonzero(has):
@@ -129,24 +165,31 @@ def _describe(design: Design, var: str | Sequence[str], by: str | Sequence[str] 
         for j, name in enumerate(names):
             est, s = float(e.theta[j]), float(se[j])
             n_j = int(n_used[g, j]) if n_used is not None else e.n
+            wsum = float(w_used[g, j]) if w_used is not None else e.weight_sum
             rows.append({**key, "variable": name, "estimate": est, "std_error": s,
                          "ci_low": est - z * s, "ci_high": est + z * s,
-                         "deff": float(e.deff[j]), "n_unweighted": n_j,
+                         "deff": _deff_as(deff, e.deff[j], n_j, wsum, design),
+                         "n_unweighted": n_j,
                          "n_missing": int(n_missing[g, j])})
     out = tidy_result(rows, by_names, RESULT_COLUMNS, synthetic=design.is_synthetic,
                       n_missing_by=groups.n_missing_by, vcov=res.joint,
                       df=_design_df(design) if vcov else None, several=len(names) > 1,
-                      labels=design, level=None)
+                      labels=design, level=None,
+                      replicates=replicate_estimates(design, res.groups, len(names))
+                      if vcov else None)
     return out
 
 
+@mi_aware
 def mean(design: Design, var: str | Sequence[str], by: str | Sequence[str] | None = None, *,
          na_rm: bool = True, na: NaRule = "listwise", level: float = 0.95,
-         vcov: bool = False, progress: bool | None = None) -> pd.DataFrame:
+         vcov: bool = False, progress: bool | None = None,
+         deff: DeffKind = True) -> pd.DataFrame:
     """Weighted mean of one or several numeric variables, overall or by groups (``svymean``).
 
     CIs are Wald intervals with normal quantiles, as R's ``confint(svymean(...))``; ``deff`` is
-    R's ``deff=TRUE`` (design variance / SRS-without-replacement variance).
+    R's ``deff=TRUE`` (design variance / SRS-without-replacement variance); ``deff="replace"``
+    is R's ``deff="replace"`` (against SRS with replacement); ``deff=False`` leaves it NaN.
 
     Missing values (``na_rm=True``) are excluded as a domain. With several variables the
     default ``na="listwise"`` is R's ``svymean(~a+b, na.rm=TRUE)``: a respondent missing any of
@@ -157,16 +200,18 @@ def mean(design: Design, var: str | Sequence[str], by: str | Sequence[str] | Non
     ``svyby(..., covmat=TRUE)``) in ``attrs["vcov"]`` and the design df in ``attrs["df"]``,
     for :func:`surveykit.contrast`. Parameter names: see :mod:`surveykit.estimation._result`.
     """
-    return _describe(design, var, by, "mean", na_rm, level, progress, na, vcov)
+    return _describe(design, var, by, "mean", na_rm, level, progress, na, vcov, deff)
 
 
+@mi_aware
 def total(design: Design, var: str | Sequence[str], by: str | Sequence[str] | None = None, *,
           na_rm: bool = True, na: NaRule = "listwise", level: float = 0.95,
-          vcov: bool = False, progress: bool | None = None) -> pd.DataFrame:
+          vcov: bool = False, progress: bool | None = None,
+          deff: DeffKind = True) -> pd.DataFrame:
     """Weighted (population) total of numeric variables, overall or by groups (``svytotal``).
 
-    Missing values, ``na`` and ``vcov`` as in :func:`mean`."""
-    return _describe(design, var, by, "total", na_rm, level, progress, na, vcov)
+    Missing values, ``na``, ``vcov`` and ``deff`` as in :func:`mean`."""
+    return _describe(design, var, by, "total", na_rm, level, progress, na, vcov, deff)
 
 
 def _t_quantile(level: float, df: float) -> float:
@@ -194,8 +239,12 @@ def prop_ci(p: np.ndarray, se: np.ndarray, method: str, level: float, df: float,
       mapped back by ``sin^2``; limits beyond 0 or pi/2 on that scale are clamped there (R
       squares the sine of the negative limit instead, giving a lower limit above 0).
 
-    When p is 0 or 1 (so ``se`` is 0) the logit and beta intervals collapse to the estimate
-    (R returns NaN there).
+    - "wilson": the Wilson score interval on the effective sample size
+      ``n_eff = p (1 - p) / var`` with t quantiles on ``df`` (R 4.5 ``svyciprop(method=
+      "wilson")``; not in survey 4.1.1).
+
+    When p is 0 or 1 (so ``se`` is 0) the logit, beta and Wilson intervals collapse to the
+    estimate (R returns NaN there).
     """
     alpha = 1.0 - level
     tq = _t_quantile(level, df)
@@ -215,6 +264,15 @@ def prop_ci(p: np.ndarray, se: np.ndarray, method: str, level: float, df: float,
             hi = np.sin(np.clip(a + tq * s, 0.0, np.pi / 2)) ** 2
             deg = (p <= 0) | (p >= 1)
             return np.where(deg, p, lo), np.where(deg, p, hi)
+        if method == "wilson":
+            n_eff = p * (1 - p) / se**2
+            t2 = tq * tq
+            root = np.sqrt(4 * n_eff * p * (1 - p) + t2)
+            centre, half = p + t2 / (2 * n_eff), tq / (2 * n_eff) * root
+            denom = 1 + t2 / n_eff
+            deg = (p <= 0) | (p >= 1)
+            return (np.where(deg, p, (centre - half) / denom),
+                    np.where(deg, p, (centre + half) / denom))
         if method == "beta":
             n_eff = p * (1 - p) / se**2
             if n > 1 and np.isfinite(df) and df > 0:
@@ -309,9 +367,10 @@ def _ci_df_n(design: Design, groups: Groups) -> tuple[np.ndarray, np.ndarray]:
     return df, n
 
 
+@mi_aware
 def proportion(design: Design, var: str, by: str | Sequence[str] | None = None, *,
                ci: CIMethod = "logit", level: float = 0.95, vcov: bool = False,
-               progress: bool | None = None) -> pd.DataFrame:
+               progress: bool | None = None, deff: DeffKind = True) -> pd.DataFrame:
     """Weighted share of each category of ``var``, overall or by groups.
 
     One row per category (``level``, in sorted code order; every category of the variable is
@@ -320,7 +379,8 @@ def proportion(design: Design, var: str, by: str | Sequence[str] | None = None, 
     for groups) with t quantiles on the design degrees of freedom of the group, which, as in R,
     still count the group's respondents with a missing ``var`` (see :func:`_ci_df_n`; to leave
     them out of the df too, pass ``design.subset(<var not missing>)``, R's ``subset`` idiom).
-    ``deff`` as R's ``deff=TRUE``. ``n_unweighted`` is the number of respondents in the group
+    ``deff`` as R's ``deff=TRUE`` (``deff="replace"``: against SRS with replacement, as R).
+    ``n_unweighted`` is the number of respondents in the group
     with a non-missing ``var``. ``vcov=True``: joint covariance of all rows in
     ``attrs["vcov"]`` (names "group:var:level"), as :func:`mean`.
     """
@@ -328,6 +388,7 @@ def proportion(design: Design, var: str, by: str | Sequence[str] | None = None, 
     level = _check_level(level)
     if ci not in CI_METHODS:
         raise EstimationError(f"unknown CI method {ci!r}", hint=f"use one of {CI_METHODS}")
+    _check_deff(deff)
     if not isinstance(var, str):
         raise EstimationError("proportion() takes one variable name", values=[var])
     by_names = as_list(by, "by")
@@ -339,7 +400,9 @@ def proportion(design: Design, var: str, by: str | Sequence[str] | None = None, 
     codes = np.where(miss, -1, groups.codes)
     with np.errstate(over="ignore", invalid="ignore"):
         res = estimate_by(design, None, codes, G, "mean", cat=cat, n_levels=len(levels),
-                          joint=vcov, keep_reps=(ci in ("logit", "likelihood")), progress=progress)
+                          joint=vcov, keep_reps=(ci in ("logit", "likelihood")
+                                                 or (vcov and design.is_replicate)),
+                          progress=progress)
     for e in res.groups:
         if e.n:
             require_finite(design, var, np.r_[e.theta, e.se], "proportion")
@@ -360,9 +423,12 @@ def proportion(design: Design, var: str, by: str | Sequence[str] | None = None, 
         for j, lv in enumerate(levels):
             rows.append({**key, "variable": var, "level": lv, "estimate": float(e.theta[j]),
                          "std_error": float(se[j]), "ci_low": float(lo[j]),
-                         "ci_high": float(hi[j]), "deff": float(e.deff[j]),
+                         "ci_high": float(hi[j]),
+                         "deff": _deff_as(deff, e.deff[j], e.n, e.weight_sum, design),
                          "n_unweighted": e.n, "n_missing": int(nmiss[g])})
     out = tidy_result(rows, by_names, PROPORTION_COLUMNS, synthetic=design.is_synthetic,
                       n_missing_by=groups.n_missing_by, vcov=res.joint,
-                      df=_design_df(design) if vcov else None, labels=design)
+                      df=_design_df(design) if vcov else None, labels=design,
+                      replicates=replicate_estimates(design, res.groups, len(levels))
+                      if vcov else None)
     return out

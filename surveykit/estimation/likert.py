@@ -42,6 +42,7 @@ from surveykit.estimation._core import (
 )
 from surveykit.expressions import evaluate
 from surveykit.labels import as_code, label_of, value_labels, variable_label
+from surveykit.mi.dispatch import mi_aware
 from surveykit.provenance import mark
 
 DEFAULT_MAX_LEVELS = 11
@@ -69,6 +70,7 @@ def _domain_mask(design: Design, label: str, mask: Any) -> np.ndarray:
     return ser.to_numpy().astype(bool)
 
 
+@mi_aware
 def likert(
     design: Design,
     var: str,

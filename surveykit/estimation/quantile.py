@@ -38,6 +38,7 @@ from surveykit.estimation._core import (
     warn_empty_groups,
 )
 from surveykit.estimation._result import tidy_result
+from surveykit.mi.dispatch import mi_aware
 
 QRULES = ("math", "school", "shahvaish", "hf1", "hf2", "hf3", "hf4", "hf5", "hf6", "hf7",
           "hf8", "hf9")
@@ -148,6 +149,7 @@ def _cdf_interval(p: float, se: float, method: str, level: float, df: float,
                 float(beta_ppf(1 - alpha / 2, n_eff * p + 1, n_eff * (1 - p))))
 
 
+@mi_aware
 def quantile(design: Design, var: str | Sequence[str], q: float | Sequence[float] = (0.5,),
              by: str | Sequence[str] | None = None, *,
              ci: Literal["mean", "beta", "xlogit", "asin", "score", "quantile"] = "mean",

@@ -22,9 +22,11 @@ from surveykit.estimation._core import (
     require_nonempty,
     warn_empty_groups,
 )
-from surveykit.estimation._result import tidy_result
+from surveykit.estimation._result import replicate_estimates, tidy_result
+from surveykit.mi.dispatch import mi_aware
 
 
+@mi_aware
 def ratio(design: Design, numerator: str | Sequence[str], denominator: str,
           by: str | Sequence[str] | None = None, *, level: float = 0.95, vcov: bool = False,
           progress: bool | None = None) -> pd.DataFrame:
@@ -64,7 +66,8 @@ def ratio(design: Design, numerator: str | Sequence[str], denominator: str,
     codes = np.where(any_miss, -1, groups.codes)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         res = estimate_by(design, np.column_stack(ys), codes, G, "mean", joint=vcov,
-                          progress=progress, denom=np.where(xmiss, 0.0, x))
+                          progress=progress, denom=np.where(xmiss, 0.0, x),
+                          keep_reps=vcov and design.is_replicate)
     z = norm_ppf(0.5 + level / 2)
     nmiss = np.bincount(groups.codes[in_group & any_miss], minlength=G)
     rows: list[dict[str, Any]] = []
@@ -81,5 +84,7 @@ def ratio(design: Design, numerator: str | Sequence[str], denominator: str,
     out = tidy_result(rows, by_names, RESULT_COLUMNS, synthetic=design.is_synthetic,
                       n_missing_by=groups.n_missing_by, vcov=res.joint,
                       df=float(design.df) if vcov else None, several=len(nums) > 1,
-                      labels=design, level=None)  # codes as int, <by>_label
+                      labels=design, level=None,  # codes as int, <by>_label
+                      replicates=replicate_estimates(design, res.groups, len(nums))
+                      if vcov else None)
     return out

@@ -19,10 +19,12 @@ from surveykit.estimation._core import (
     require_nonempty,
 )
 from surveykit.estimation._result import tidy_result
+from surveykit.mi.dispatch import mi_aware
 
 TABLE_COLUMNS = ("estimate", "std_error", "ci_low", "ci_high", "n_unweighted", "n_missing")
 
 
+@mi_aware
 def table(design: Design, row: str, col: str | None = None, *, Ntotal: float | None = None,
           round: bool = False, level: float = 0.95, vcov: bool = False) -> pd.DataFrame:
     """Weighted counts of the categories of ``row`` (and ``col``), R's ``svytable(~row+col)``.

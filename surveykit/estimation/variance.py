@@ -26,11 +26,13 @@ from surveykit.estimation._core import (
 )
 from surveykit.estimation._result import tidy_result
 from surveykit.inference import Covariance
+from surveykit.mi.dispatch import mi_aware
 
 VAR_COLUMNS = ("variable", "variable2", "estimate", "std_error", "ci_low", "ci_high",
                "n_unweighted", "n_missing")
 
 
+@mi_aware
 def var(design: Design, var: str | Sequence[str], *, level: float = 0.95,
         vcov: bool = False) -> pd.DataFrame:
     """Weighted population variance of a variable, or the covariance matrix of several

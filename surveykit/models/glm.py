@@ -25,6 +25,7 @@ from surveykit._dist import cauchy_cdf, cauchy_pdf, cauchy_ppf, norm_pdf
 from surveykit.design import align_to
 from surveykit.errors import ConvergenceError, ModelError
 from surveykit.expressions import evaluate
+from surveykit.mi.dispatch import mi_aware
 from surveykit.models._design_matrix import ModelFrame, build_frame, check_rank
 from surveykit.models._replicates import model_vcov
 from surveykit.models.results import ModelResult
@@ -350,6 +351,7 @@ def eval_offset(data: pd.DataFrame, exprs: list[str], source: str | None = None)
     return total
 
 
+@mi_aware
 def glm(design: Any, formula: str, family: str = "gaussian", link: str | None = None, *,
         offset: str | np.ndarray | pd.Series | None = None, tol: float = 1e-10,
         maxiter: int = 100) -> ModelResult:

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from surveykit.errors import ModelError
+from surveykit.mi.dispatch import mi_aware
 
 _INSTEAD = {
     "ordinal": ("R survey has no logLik, AIC or BIC for svyolr",
@@ -68,6 +69,7 @@ def _svylm_aic(model: Any, k: float) -> pd.Series:
     return pd.Series({"eff_p": effp, "AIC": m2ll + k * effp, "deltabar": deltabar}) / s2
 
 
+@mi_aware
 def aic(model: Any, k: float = 2.0) -> pd.Series:
     """eff_p, AIC and deltabar of a survey GLM, as R's ``AIC.svyglm`` (see module docs)."""
     _require_glm(model, "AIC")
@@ -84,6 +86,7 @@ def aic(model: Any, k: float = 2.0) -> pd.Series:
     return pd.Series({"eff_p": effp, "AIC": model.deviance() + k * effp, "deltabar": deltabar})
 
 
+@mi_aware
 def bic(model: Any, maximal: Any | None = None) -> pd.Series:
     """p, BIC and effective sample size neff, as R's ``BIC.svyglm(model, maximal=)``.
 

@@ -30,6 +30,7 @@ from surveykit.errors import ModelError
 from surveykit.estimation._result import parameter_names
 from surveykit.inference import attach_covariance
 from surveykit.labels import label_result
+from surveykit.mi.dispatch import mi_aware
 from surveykit.provenance import is_synthetic
 
 
@@ -60,6 +61,7 @@ def _cond_vcov(design: Any, rows: np.ndarray, fits: np.ndarray, w: np.ndarray
     return est, design.vcov(scores)
 
 
+@mi_aware
 def margins(model: Any, by: str | None = None, at: Mapping[str, Any] | None = None, *,
             conf_level: float = 0.95) -> pd.DataFrame:
     """Predictive margins with SEs (R ``svypredmeans(model, ~by)``; see module docs).

@@ -31,6 +31,7 @@ from surveykit._dist import norm_ppf
 from surveykit.errors import ConvergenceError, ModelError
 from surveykit.inference import attach_covariance
 from surveykit.labels import label_of, term_labels, value_labels
+from surveykit.mi.dispatch import mi_aware
 from surveykit.models._design_matrix import build_frame, check_rank
 from surveykit.models._replicates import model_vcov
 from surveykit.models.results import ModelResult, _t_inference
@@ -335,6 +336,7 @@ class _OutcomeView:
         return t[t["outcome"] == _label(self.result.outcome_levels[self.k])].reset_index(drop=True)
 
 
+@mi_aware
 def multinom(design: Any, formula: str, base: Any = None) -> MultinomResult:
     """Fit a survey-weighted baseline-category multinomial logit (R ``svy_vglm`` with
     ``family=multinomial``; ``nnet::multinom`` point estimates).

@@ -23,6 +23,7 @@ import pandas as pd
 from scipy import special
 
 from surveykit.errors import ConvergenceError, ModelError
+from surveykit.mi.dispatch import mi_aware
 from surveykit.models._design_matrix import build_frame, check_rank
 from surveykit.models._replicates import model_vcov
 from surveykit.models.glm import LINKS, irls
@@ -87,6 +88,7 @@ def _newton(X: np.ndarray, y: np.ndarray, w: np.ndarray, theta: np.ndarray, *,
     return theta, H, maxit, False, gnorm
 
 
+@mi_aware
 def negbin(design: Any, formula: str) -> ModelResult:
     """Fit a survey-weighted NB2 regression (log link); see the module docstring for the method.
 

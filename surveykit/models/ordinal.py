@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from surveykit.errors import ConvergenceError, ModelError
+from surveykit.mi.dispatch import mi_aware
 from surveykit.models._design_matrix import build_frame, check_rank
 from surveykit.models._replicates import model_vcov
 from surveykit.models.results import ModelResult, link_parts
@@ -242,6 +243,7 @@ def newton(model: _CumLink, w: np.ndarray, theta: np.ndarray, *, tol: float = 1e
     return _Fit(theta, H, P, maxit, False, gnorm)
 
 
+@mi_aware
 def ordinal(design: Any, formula: str, link: str = "logit") -> ModelResult:
     """Fit a survey-weighted ordered logit/probit model (R ``svyolr``).
 

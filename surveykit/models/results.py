@@ -147,6 +147,46 @@ class ModelResult:
         """Odds ratios for logit models, IRRs for log-link models; raw coefficients otherwise."""
         return self.link in ("logit", "log")
 
+    def deff(self) -> pd.Series:
+        """Design effects of the coefficients (R ``deff(svyglm(..., deff=TRUE))``): design
+        variance over the variance of the same model fitted as an ordinary weighted GLM to an
+        SRS -- the model-based covariance on R's weight scale times glm's dispersion (Pearson
+        chi-square / residual df; 1 for the binomial and Poisson families)."""
+        if self.model != "glm":
+            raise ModelError(f"no design effects for a {self.model} model (R has them for "
+                             "svyglm only)")
+        from surveykit.models.glm import LINKS, variance
+
+        ex = self.extra
+        w = np.asarray(self.design.weights, dtype=float)[self.frame.rows] / ex["weight_scale"]
+        eta = self.frame.X @ self.params.to_numpy() + (0 if ex["offset"] is None
+                                                       else ex["offset"])
+        mu = LINKS[self.link].inverse(eta)
+        if self.family in ("binomial", "poisson"):
+            disp = 1.0
+        else:
+            n_obs = int(np.count_nonzero(w))
+            disp = float(np.sum(w * (ex["y"] - mu) ** 2 / variance(ex["kind"], mu))
+                         / (n_obs - len(self.params)))
+        vsrs = np.diag(self.naive_vcov) * ex["weight_scale"] * disp
+        return pd.Series(np.diag(self.vcov.to_numpy()) / vsrs, index=self.params.index,
+                         name="deff")
+
+    def confint(self, level: float = 0.95, *, method: str = "Wald",
+                parm: list[str] | None = None, ddf: float | None = None) -> pd.DataFrame:
+        """Confidence limits of the coefficients (R ``confint``): ``method="Wald"`` (the
+        intervals of :meth:`tidy`) or ``"likelihood"`` (glm: profile likelihood, R
+        ``confint(svyglm, method="likelihood")``, see :mod:`surveykit.models.profile`).
+        Returns ``term, estimate, ci_low, ci_high``."""
+        if method == "likelihood":
+            from surveykit.models.profile import profile_confint
+
+            return profile_confint(self, parm, level=level, ddf=ddf)
+        if method != "Wald":
+            raise ModelError(f"unknown method {method!r}", hint="use 'Wald' or 'likelihood'")
+        out = self.tidy(conf_level=level)[["term", "estimate", "ci_low", "ci_high"]]
+        return out if parm is None else out[out["term"].isin(parm)].reset_index(drop=True)
+
     # -- tidy table ----------------------------------------------------------------------------
     def tidy(self, exponentiate: bool = False, conf_level: float = 0.95) -> pd.DataFrame:
         """term, label, estimate, std_error, statistic, p_value, ci_low, ci_high, kind. ``term`` is

@@ -23,6 +23,7 @@ from scipy import special
 from surveykit._dist import f_sf, t_ppf, t_sf
 from surveykit.errors import ModelError
 from surveykit.inference import attach_covariance
+from surveykit.mi.dispatch import mi_aware
 
 RANK_TESTS = ("wilcoxon", "vanderWaerden", "median", "KruskalWallis")
 
@@ -42,6 +43,7 @@ def _with_yg(design: Any, var: str, group: str | None) -> Any:
     return design.with_columns(**cols)
 
 
+@mi_aware
 def ttest(design: Any, var: str, group: str | None = None, *, conf_level: float = 0.95
           ) -> pd.DataFrame:
     """Design-based t-test (R ``svyttest(var ~ group, design)``; ``group=None``: one-sample
@@ -125,6 +127,7 @@ def _total_vcov(design: Any, rows: np.ndarray, infl: np.ndarray) -> np.ndarray:
     return design.vcov(full)
 
 
+@mi_aware
 def ranktest(design: Any, var: str, group: str, test: str = "wilcoxon") -> pd.DataFrame:
     """Design-based rank test (R ``svyranktest(var ~ group, design, test=)``).
 

@@ -23,6 +23,7 @@ import pandas as pd
 from surveykit._dist import chi2_sf, f_sf
 from surveykit.distributions import pFsum
 from surveykit.errors import ConvergenceError, ModelError
+from surveykit.mi.dispatch import mi_aware
 
 COLUMNS = ["test", "terms", "statistic", "df", "ddf", "p_value"]
 
@@ -171,6 +172,7 @@ def _wald(model: Any, index: list[int], names: list[str], ddf: float,
     return _row("Wald F", names, chisq / k, k, ddf, float(f_sf(chisq / k, k, ddf)))
 
 
+@mi_aware
 def wald_test(model: Any, terms: str | Sequence[str], *, method: str = "Wald",
               df: float | None = None, null: Sequence[float] | None = None) -> pd.DataFrame:
     """Test that all coefficients of ``terms`` are zero (R ``regTermTest``).
@@ -229,6 +231,7 @@ def _sequential(model: Any, method: str, df: float | None) -> pd.DataFrame:
     return out
 
 
+@mi_aware
 def anova(smaller: Any, bigger: Any | None = None, *, method: str = "LRT", test: str = "F"
           ) -> pd.DataFrame:
     """Compare nested models (R ``anova.svyglm(smaller, bigger)``): tests the terms of

@@ -277,31 +277,29 @@ def solve_calibration(
     tol: float = 1e-10,
     names: list[str] | None = None,
     history: list[tuple[int, np.ndarray]] | None = None,
+    sigma2: np.ndarray | None = None,
 ) -> tuple[np.ndarray, int, np.ndarray, int]:
     """g-weights solving ``sum d g x = population``; returns ``(g, iterations, misfit, rank)``.
 
     Newton steps with a pseudo-inverse solve and step halving on overflow, R's ``grake``;
     converged when every ``|misfit| / (1 + |total|) < tol``. If ``history`` is a list, the
-    misfit vector after each Newton step is appended as ``(iteration, misfit)``.
+    misfit vector after each Newton step is appended as ``(iteration, misfit)``. ``bounds``
+    are scalars or one value per unit (unit-specific bounds); ``sigma2`` (n,) the working
+    variances of heteroscedastic calibration (``g = 1 + F(x' eta / sigma2)``, R's
+    ``variance=``; None: 1).
     """
     names = names or [f"x{j}" for j in range(x.shape[1])]
-    if bounds is not None and (isinstance(bounds, str) or len(bounds) != 2):
-        raise WeightingError("bounds must be a pair (lower, upper)", values=[bounds])
-    lo, hi = ((-np.inf, np.inf) if bounds is None
-              else (as_number(bounds[0], "lower bound"), as_number(bounds[1], "upper bound")))
-    if not lo < hi:
-        raise WeightingError(f"bounds must satisfy lower < upper, got ({lo}, {hi})")
+    lo, hi = _bounds(bounds, x.shape[0])
     if method not in METHODS:
         raise WeightingError(f"unknown calibration method {method!r}",
                              hint=f"use one of {', '.join(METHODS)}")
-    if method == "logit" and not (np.isfinite(lo) and np.isfinite(hi) and lo < 1.0 < hi):
+    if method == "logit" and not (np.all(np.isfinite(lo)) and np.all(np.isfinite(hi))
+                                  and np.all(lo < 1.0) and np.all(1.0 < hi)):
         raise WeightingError(
-            f"logit calibration needs finite g-bounds with lower < 1 < upper, got ({lo}, {hi})",
-            hint="e.g. bounds=(0.5, 2)")
-    if not lo <= 1.0 <= hi:
-        raise WeightingError(f"g-bounds ({lo}, {hi}) exclude 1, so no weight can stay as it is",
-                             hint="bounds are ratios new weight / old weight")
+            f"logit calibration needs finite g-bounds with lower < 1 < upper, got "
+            f"({np.min(lo)}, {np.max(hi)})", hint="e.g. bounds=(0.5, 2)")
     fm1, df = _calfun(method, lo, hi)
+    s2 = np.ones(x.shape[0]) if sigma2 is None else np.asarray(sigma2, dtype=float)
     sample_total = x.T @ d
     # a target nobody in the sample can carry cannot be hit
     carried = (np.abs(x) * (d > 0)[:, None]).sum(axis=0) > 0
@@ -329,18 +327,18 @@ def solve_calibration(
     it = 1
     rank = x.shape[1]
     while True:
-        t = (x * (ww * deriv)[:, None]).T @ x
+        t = (x * (ww * deriv / s2)[:, None]).T @ x
         misfit = population - x.T @ (ww * g)
         deta, rank = _pinv_solve(t, misfit)
         eta = eta + deta
-        xeta = x @ eta
+        xeta = x @ eta / s2
         g = 1.0 + fm1(xeta)
         deriv = df(xeta)
         while it < max_iter and not (np.isfinite(g).all() and np.isfinite(deriv).all()):
             it += 1
             deta = deta / 2
             eta = eta - deta
-            xeta = x @ eta
+            xeta = x @ eta / s2
             g = 1.0 + fm1(xeta)
             deriv = df(xeta)
         misfit = population - x.T @ (ww * g)
@@ -367,11 +365,53 @@ def solve_calibration(
     return g, it, misfit, rank
 
 
+def _bounds(bounds: Any, n: int) -> tuple[Any, Any]:
+    """g-bounds as two scalars or two n-vectors (unit-specific bounds), checked."""
+    if bounds is None:
+        return -np.inf, np.inf
+    if isinstance(bounds, str) or len(bounds) != 2:
+        raise WeightingError("bounds must be a pair (lower, upper)", values=[bounds])
+    out = []
+    for b, what in zip(bounds, ("lower bound", "upper bound"), strict=True):
+        if np.ndim(b) == 0:
+            out.append(as_number(b, what))
+            continue
+        arr = np.asarray(b, dtype=float)
+        if arr.shape != (n,):
+            raise WeightingError(f"unit-specific {what}s need one value per row ({n}), got "
+                                 f"shape {arr.shape}")
+        if np.isnan(arr).any():
+            raise WeightingError(f"{what}s have missing values",
+                                 values=[f"row {i}" for i in np.flatnonzero(np.isnan(arr))])
+        out.append(arr)
+    lo, hi = out
+    scalar = np.ndim(lo) == 0 and np.ndim(hi) == 0
+    if scalar and not lo < hi:
+        raise WeightingError(f"bounds must satisfy lower < upper, got ({lo}, {hi})")
+    bad = np.flatnonzero(np.broadcast_to(np.asarray(lo) > np.asarray(hi), (n,)))
+    if bad.size:
+        raise WeightingError("unit-specific bounds must satisfy lower <= upper",
+                             values=[f"row {i}" for i in bad])
+    # scalar bounds must contain 1 (no weight could stay as it is otherwise); unit-specific
+    # bounds may pin a unit's weight elsewhere (R: bounds.const=TRUE fixes weights)
+    out1 = np.flatnonzero(np.broadcast_to((np.asarray(lo) > 1.0) | (np.asarray(hi) < 1.0),
+                                          (n,))) if scalar else np.zeros(0, int)
+    if out1.size:
+        raise WeightingError(f"g-bounds exclude 1 for {out1.size} row(s), so no weight can stay "
+                             "as it is", values=[f"row {i}" for i in out1[:10]],
+                             hint="bounds are ratios new weight / old weight (bounds_const="
+                                  "True: bounds on the weights themselves)")
+    return lo, hi
+
+
 def _failure_reason(x: np.ndarray, d: np.ndarray, g: np.ndarray, population: np.ndarray,
                     lo: float, hi: float, rank: int, names: list[str], method: str
                     ) -> tuple[str, str]:
     """Say why a calibration failed, in the user's terms: targets out of reach of the bounds,
     weights stuck at the bounds, or an inconsistent / collinear system."""
+    if np.ndim(lo) or np.ndim(hi):
+        return ("the targets cannot be met with every g-weight inside its unit-specific bounds",
+                "relax the bounds of some units, or check the totals")
     bounded = np.isfinite(lo) or np.isfinite(hi)
     if bounded and method != "logit" and (x >= 0).all():
         base = x.T @ d  # with non-negative variables each total lies in [lo, hi] x its start
@@ -397,32 +437,123 @@ def _failure_reason(x: np.ndarray, d: np.ndarray, g: np.ndarray, population: np.
             "raise max_iter, check the totals, or collapse sparse categories")
 
 
+def _sigma2(des: Any, variance: Any, x: np.ndarray) -> np.ndarray | None:
+    """Working variances of heteroscedastic calibration (R ``variance=``): a column name or one
+    value per row (``sigma2`` itself), or one coefficient per calibration variable
+    (``sigma2 = x @ variance``, R's ``mm %*% variance``; ``variance=1`` with ``~enroll - 1``
+    is the ratio estimator)."""
+    if variance is None:
+        return None
+    if isinstance(variance, str):
+        if variance not in des.data.columns:
+            raise WeightingError("variance= must name a column of the data or give numbers",
+                                 file=des.source, column=variance)
+        s2 = pd.to_numeric(des.data[variance], errors="coerce").to_numpy(dtype=float)
+    else:
+        v = np.atleast_1d(np.asarray(variance, dtype=float))
+        if v.shape == (x.shape[0],) and x.shape[1] != x.shape[0]:
+            s2 = v
+        elif v.shape == (x.shape[1],):
+            s2 = x @ v
+        else:
+            raise WeightingError(f"variance= needs one value per row ({x.shape[0]}) or per "
+                                 f"calibration variable ({x.shape[1]}), got {v.size}",
+                                 file=des.source)
+    bad = ~np.isfinite(s2) | (s2 <= 0)
+    if bad.any():
+        raise WeightingError(f"working variances must be positive and finite ({int(bad.sum())} "
+                             "are not)", file=des.source,
+                             column=variance if isinstance(variance, str) else None,
+                             values=[f"row {i}: {s2[i]}" for i in np.flatnonzero(bad)[:10]])
+    return s2
+
+
+def _cluster_means(values: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """R's ``ave(x, cluster)``: each row replaced by its cluster's mean (column-wise)."""
+    v = values if values.ndim == 2 else values[:, None]
+    counts = np.bincount(codes)
+    means = np.column_stack([np.bincount(codes, weights=v[:, j]) / counts
+                             for j in range(v.shape[1])])
+    out = means[codes]
+    return out if values.ndim == 2 else out[:, 0]
+
+
 def calibrate(
     design: Any,
     formula_or_columns: Any,
     totals: Any,
     method: Method = "linear",
-    bounds: tuple[float, float] | None = None,
+    bounds: tuple[Any, Any] | None = None,
     max_iter: int = 50,
     tol: float = 1e-10,
+    *,
+    variance: Any = None,
+    aggregate_stage: int | None = None,
+    stage: int = 0,
+    bounds_const: bool = False,
 ) -> SurveyDesign | ReplicateDesign:
     """Calibrate a design's weights to population totals (R's ``calibrate``).
 
     ``formula_or_columns`` is a patsy formula (``"~stype + api99"``; totals keyed by patsy's
     column names such as ``"Intercept"``, ``"stype[T.H]"``), a list of numeric data columns, or a
     DataFrame / 2-D array of calibration variables (totals in the same column order, or keyed by
-    column name). ``bounds=(lo, hi)`` bound the g-weights. Returns a new design whose last
-    ``calibrations`` entry (a :class:`GregCalibration`) holds ``g``, iterations and the misfit;
-    ``design.vcov`` then gives R's calibrated standard errors. On a :class:`ReplicateDesign`
-    every replicate column is calibrated to the same totals as well (R's
-    ``calibrate.svyrep.design``; a replicate that does not converge is an error, where R
-    keeps its unconverged weights).
+    column name). ``bounds=(lo, hi)`` bound the g-weights; each may also be one value per row
+    (unit-specific bounds; ``lo = hi = 1`` keeps a unit's weight), and ``bounds_const=True``
+    reads them as bounds on the weights themselves (R ``bounds.const``).
+
+    ``variance``: heteroscedastic calibration (R ``variance=``): working variances, a column
+    name or one value per row, or one coefficient per calibration variable (``x @ variance``);
+    ``g = 1 + F(x' eta / sigma2)``. ``calibrate(d, ["enroll"], T, variance=[1])`` is the ratio
+    estimator. ``aggregate_stage=1``: calibrate cluster means of the variables with cluster
+    mean weights, so every unit of a first-stage cluster gets the same g (R ``aggregate.stage``).
+    ``stage=1``: calibration within first-stage clusters to each cluster's own totals (Särndal's
+    case C, R ``calibrate(..., stage=1)``): ``totals`` maps each cluster to its totals; linear,
+    unbounded only (as R, which ignores ``stage`` otherwise).
+
+    Linear calibration that gives negative weights is an error (R returns them silently).
+
+    Returns a new design whose last ``calibrations`` entry (a :class:`GregCalibration`) holds
+    ``g``, iterations and the misfit; ``design.vcov`` then gives R's calibrated standard errors.
+    On a :class:`ReplicateDesign` every replicate column is calibrated to the same totals as
+    well (R's ``calibrate.svyrep.design``; a replicate that does not converge is an error,
+    where R keeps its unconverged weights).
     """
     des = as_design(design, what="calibrate")
+    if stage not in (0, 1):
+        raise WeightingError(f"stage must be 0 (population totals) or 1 (totals of first-stage "
+                             f"clusters), got {stage!r}")
+    if stage == 1:
+        from surveykit.weighting.cluster_calibration import calibrate_within_clusters
+
+        if aggregate_stage is not None or bounds is not None or method != "linear":
+            raise WeightingError("calibration within clusters (stage=1) is linear and "
+                                 "unbounded, without aggregate_stage (as R)")
+        return calibrate_within_clusters(des, formula_or_columns, totals, variance)
+    if isinstance(des, ReplicateDesign) and (variance is not None or aggregate_stage is not None
+                                             or bounds_const or (bounds is not None and any(
+                                                 np.ndim(b) for b in bounds))):
+        raise WeightingError("variance=, aggregate_stage=, unit-specific bounds and "
+                             "bounds_const are for linearisation designs",
+                             hint="calibrate the SurveyDesign, then build its replicates")
     x, names, pop = calibration_matrix(des, formula_or_columns, totals)
     d = des.weights
-    g, iters, misfit, rank = solve_calibration(x, d, pop, method=method, bounds=bounds,
-                                               max_iter=max_iter, tol=tol, names=names)
+    if bounds_const:
+        if bounds is None:
+            raise WeightingError("bounds_const=True needs bounds")
+        bounds = tuple(np.where(d > 0, np.asarray(b, dtype=float) / np.where(d > 0, d, 1.0),
+                                np.asarray(b, dtype=float)) for b in bounds)
+    sigma2 = _sigma2(des, variance, x)
+    xs, ds, s2 = x, d, sigma2
+    if aggregate_stage is not None:
+        if not 1 <= aggregate_stage <= len(des.stages):
+            raise WeightingError(f"aggregate_stage={aggregate_stage!r}: the design has "
+                                 f"{len(des.stages)} stage(s)")
+        codes = np.asarray(des.stages[aggregate_stage - 1].cluster)
+        xs, ds = _cluster_means(x, codes), _cluster_means(d, codes)
+        s2 = None if sigma2 is None else _cluster_means(sigma2, codes)
+    g, iters, misfit, rank = solve_calibration(xs, ds, pop, method=method, bounds=bounds,
+                                               max_iter=max_iter, tol=tol, names=names,
+                                               sigma2=s2)
     new_w = np.where(des.domain, des.base_weights * g, des.base_weights)
     neg = new_w < 0
     if neg.any():
@@ -430,7 +561,7 @@ def calibrate(
             f"{method} calibration produced {int(neg.sum())} negative weight(s)",
             file=des.source, values=[f"row {i + 1}: g = {g[i]:.4g}" for i in np.flatnonzero(neg)],
             hint="bound the g-weights, e.g. bounds=(0, inf), or use method='raking' or 'logit'")
-    lo, hi = (-np.inf, np.inf) if bounds is None else (float(bounds[0]), float(bounds[1]))
+    lo, hi = _bounds(bounds, x.shape[0])
     if isinstance(des, ReplicateDesign):  # R's calibrate.svyrep.design: every replicate too
         reps = des.replicate_weights
         fm1, dfun = _calfun(method, lo, hi)
@@ -440,9 +571,15 @@ def calibrate(
         # are part of the replicate variance estimator, not analysis weights
         new_reps = reps * greps
         return reweighted(des, new_w, new_reps)
-    whalf = np.sqrt(d)
-    q, qrank = _column_space(x * whalf[:, None])
-    cal = GregCalibration(columns=names, population=pop, g=g, method=method, bounds=(lo, hi),
+    whalf = np.sqrt(ds)
+    # R's variance: the residuals of the weighted regression on the calibration variables;
+    # with working variances only in R's linear unbounded path (regcalibrate: qr(x sqrt(d) /
+    # sigma), w = g sqrt(d) sigma); R's grake path (bounds or another method) ignores them
+    unbounded = bounds is None or all(np.all(np.isinf(b)) for b in (lo, hi))
+    sig = np.sqrt(s2) if (s2 is not None and method == "linear" and unbounded) else 1.0
+    q, qrank = _column_space(xs * (whalf / sig)[:, None])
+    cal = GregCalibration(columns=names, population=pop, g=g, method=method,
+                          bounds=(float(np.min(lo)), float(np.max(hi))),
                           iterations=iters, misfit=misfit, rank=min(rank, qrank), _q=q,
-                          _w=g * whalf)
+                          _w=g * whalf * sig)
     return des.with_weights(new_w, calibration=cal)
