@@ -15,7 +15,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__version__ = "0.3.0"
+from surveykit._version import __version__
 
 #: public name -> module that defines it
 _API: dict[str, str] = {
@@ -49,6 +49,7 @@ _API: dict[str, str] = {
     "likert": "surveykit.estimation",
     "CrosstabResult": "surveykit.estimation",
     "ratio": "surveykit.estimation",
+    "predict_ratio": "surveykit.estimation",
     "quantile": "surveykit.estimation",
     "var": "surveykit.estimation",
     "table": "surveykit.estimation",
@@ -86,12 +87,13 @@ _API: dict[str, str] = {
     "stacked_studies": "surveykit.replica.followup",
     "load_registry": "surveykit.published",
     "SYNTHETIC_BANNER": "surveykit.provenance",
-    # weighting sensitivity of every published table (the module is callable: sk.sensitivity())
-    "sensitivity": "surveykit.sensitivity",
+    # weighting sensitivity of every published table
+    "sensitivity": "surveykit._sensitivity",
+    "weighting_schemes": "surveykit._sensitivity",
     # presentation: figures, labels
     "plot": "surveykit.plot",
     "labels": "surveykit.labels",
-    "summary_table": "surveykit.summary_table",  # callable module: sk.summary_table(...)
+    "summary_table": "surveykit._summary_table",
     # multiple imputation (Rubin's rules on every estimator and model)
     "mi_design": "surveykit.mi.api",
     "MIDesign": "surveykit.mi.api",

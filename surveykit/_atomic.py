@@ -32,6 +32,30 @@ TEMP_PREFIX = "."
 TEMP_MARK = ".sktmp-"
 
 
+#: Staging folders whose files are flushed to disk once, when the folder is swapped in
+#: (:mod:`surveykit._runfolder`), not one by one (inherited by forked figure workers).
+_DEFERRED: set[str] = set()
+
+
+@contextlib.contextmanager
+def deferred_fsync(folder: str | os.PathLike[str]) -> Iterator[None]:
+    """Within the block, atomic writes under ``folder`` skip their own ``fsync`` (the caller
+    flushes the whole folder once)."""
+    key = os.path.realpath(folder)
+    _DEFERRED.add(key)
+    try:
+        yield
+    finally:
+        _DEFERRED.discard(key)
+
+
+def _deferred(path: Path) -> bool:
+    if not _DEFERRED:
+        return False
+    real = os.path.realpath(path.parent)
+    return any(real == d or real.startswith(d + os.sep) for d in _DEFERRED)
+
+
 def _umask_mode() -> int:
     """Permissions a new file gets from the process umask (``open(path, "w")`` semantics)."""
     mask = os.umask(0)
@@ -80,6 +104,7 @@ def atomic_path(path: str | os.PathLike[str], *, fsync: bool = True) -> Iterator
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
+    fsync = fsync and not _deferred(target)
     tmp = temp_name(target)
     try:
         yield tmp

@@ -78,14 +78,14 @@ def neutralise(frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:
             out[col] = values
             changed += int(mask.sum())
     names = [_quote(c) for c in frame.columns]
-    renamed = sum(a is not b for a, b in zip(names, frame.columns, strict=True))
+    renamed = sum(a != b for a, b in zip(names, frame.columns, strict=True))
     if renamed:
         out = out.copy() if out is frame else out
         out.columns = names
         changed += renamed
     if out.index.dtype.kind == "O" or pd.api.types.is_string_dtype(out.index.dtype):
         idx = [_quote(v) for v in out.index]
-        moved = sum(a is not b for a, b in zip(idx, out.index, strict=True))
+        moved = sum(a != b for a, b in zip(idx, out.index, strict=True))
         if moved:
             out = out.copy() if out is frame else out
             out.index = pd.Index(idx, name=_quote(out.index.name))

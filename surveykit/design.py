@@ -19,7 +19,6 @@ FPCs (see :mod:`surveykit.multistage`).
 from __future__ import annotations
 
 import copy
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol
@@ -30,15 +29,22 @@ import pandas as pd
 from surveykit.errors import DesignError
 from surveykit.expressions import evaluate
 from surveykit.multistage import (
-    CERTAINTY_TOL,
     Stage,
     dense_codes,
     pair_codes,
     per_stratum_value,
-    recursive_vcov,
     unit_strata,
-    unit_variance,
 )
+from surveykit.variance.linearisation import (
+    CERTAINTY_TOL,
+    df_psu,
+    later_stages,
+    linearised_df,
+    linearised_vcov,
+    psu_aggregable,
+    psu_totals_vcov,
+)
+from surveykit.variance.replication import replicate_df, svr_var
 
 LonelyPSU = Literal["fail", "remove", "adjust", "average", "certainty"]
 LONELY_PSU_POLICIES: tuple[str, ...] = ("fail", "remove", "adjust", "average", "certainty")
@@ -635,11 +641,9 @@ class SurveyDesign(_Base):
 
     @property
     def df(self) -> int:
-        """Design degrees of freedom in the current domain: #PSUs - #strata (R's ``degf``)."""
-        inset = self.weights != 0
-        psus = np.bincount(self.psu_codes[inset], minlength=self.n_psu)
-        strata = np.bincount(self.strata_codes[inset], minlength=self.n_strata)
-        return int(np.count_nonzero(psus) - np.count_nonzero(strata))
+        """Design degrees of freedom in the current domain: #PSUs - #strata (R's ``degf``;
+        computed by :func:`surveykit.variance.linearisation.linearised_df`)."""
+        return linearised_df(self)
 
     def with_weights(self, weights: Any, calibration: Residualizer | None = None) -> SurveyDesign:
         """Same design with new base weights (e.g. after raking); domain is kept.
@@ -667,24 +671,18 @@ class SurveyDesign(_Base):
         return make_replicate_design(self, method=method, replicates=replicates, seed=seed,
                                      **kwargs)
 
-    # -- variance --------------------------------------------------------------------------------
+    # -- variance: thin delegates to surveykit.variance (kept for compatibility) -------------
     @property
     def psu_aggregable(self) -> bool:
-        """True when the variance depends on influence scores only through their PSU totals.
-
-        Then an estimator may aggregate its scores to PSU totals itself (e.g. one ``bincount``
-        over PSU x group x level) and call :meth:`vcov_psu_totals` instead of building n x p
-        scores for :meth:`vcov`. False for calibrated designs (residualisation needs unit-level
-        scores). Designs whose variance has later-stage terms (multistage, without the
-        ultimate-cluster option) must return False here too.
-        """
-        return not self.calibrations and not self._later_stages
+        """True when the variance depends on influence scores only through their PSU totals
+        (no calibration; one stage or the ultimate-cluster approximation): see
+        :func:`surveykit.variance.linearisation.psu_aggregable`."""
+        return psu_aggregable(self)
 
     @property
     def _later_stages(self) -> bool:
         """The variance adds later-stage terms (several stages, an FPC, no ultimate cluster)."""
-        return (self.n_stages > 1 and not self.ultimate_cluster
-                and self.spec.get("has_fpc", False))
+        return later_stages(self)
 
     def psu_totals(self, scores: np.ndarray) -> np.ndarray:
         """n_psu x p sums of the n x p ``scores`` within each PSU."""
@@ -697,59 +695,22 @@ class SurveyDesign(_Base):
         return z
 
     def vcov(self, scores: np.ndarray) -> np.ndarray:
-        """Linearisation covariance of a vector of totals with the given influence scores.
-
-        ``scores`` is n x p: each respondent's weighted contribution to the estimating
-        equations (already multiplied by the weight; zero outside the domain). Every stage
-        contributes as in R's ``svyrecvar`` (see :mod:`surveykit.multistage`).
-        """
-        x = np.asarray(scores, dtype=float)
-        if x.ndim == 1:
-            x = x[:, None]
-        if x.shape[0] != self.n_total:
-            raise DesignError(f"scores have {x.shape[0]} rows, design has {self.n_total}")
-        within = tuple(c for c in self.calibrations if getattr(c, "stage", 0) > 0)
-        for cal in self.calibrations:
-            if getattr(cal, "stage", 0) == 0:
-                x = cal.residualize(x)
-        # R drops the rows outside a domain before svyrecvar, except for calibrated designs,
-        # whose subsets keep every row (zero weight; their residualised scores are non-zero)
-        present = None if self.calibrations else self.weights != 0
-        return recursive_vcov(self.stages, x, present, self.lonely_psu, self._later_stages,
-                              within, self.adjust_domain_lonely)
+        """Linearisation covariance of totals with weighted influence scores ``scores`` (n x p,
+        already multiplied by the weight, zero outside the domain): delegates to
+        :func:`surveykit.variance.linearisation.linearised_vcov` (R's ``svyrecvar``). New code
+        calls :func:`surveykit.variance.estimate`."""
+        return linearised_vcov(self, scores)
 
     def vcov_psu_totals(self, z: np.ndarray, present_psu: np.ndarray | None = None
                         ) -> np.ndarray:
-        """:meth:`vcov` from scores already summed within PSUs (n_psu x p, PSUs in code order).
-
-        Only for designs with :attr:`psu_aggregable`. ``present_psu`` marks the PSUs with rows
-        in the domain the scores belong to (R drops the other rows, hence their strata, before
-        ``svyrecvar``); default: the PSUs with non-zero weight in this design's domain.
-        """
-        if not self.psu_aggregable:
-            raise DesignError("this design's variance needs unit-level scores; use vcov()")
-        z = np.asarray(z, dtype=float)
-        if z.ndim == 1:
-            z = z[:, None]
-        if z.shape[0] != self.n_psu:
-            raise DesignError(f"PSU totals have {z.shape[0]} rows, design has {self.n_psu} PSUs")
-        if present_psu is None:
-            present_psu = np.bincount(self.psu_codes[self.weights != 0],
-                                      minlength=self.n_psu) > 0
-        present = np.zeros(self.n_strata, dtype=bool)
-        present[self.psu_stratum[np.asarray(present_psu, dtype=bool)]] = True
-        first = self.stages[0]
-        return unit_variance(first, z, present, np.ones(first.n_strata), self.lonely_psu, 1,
-                             np.asarray(present_psu, dtype=bool)
-                             if self.adjust_domain_lonely else None)
+        """:meth:`vcov` from scores already summed within PSUs (n_psu x p): delegates to
+        :func:`surveykit.variance.linearisation.psu_totals_vcov`."""
+        return psu_totals_vcov(self, z, present_psu)
 
     def df_psu(self, present_psu: np.ndarray) -> int:
-        """R's ``degf`` of the domain whose rows lie in the PSUs marked ``present_psu``:
-        #PSUs - #strata among them (as :attr:`df`, without a pass over the rows)."""
-        present = np.asarray(present_psu, dtype=bool)
-        strata = np.zeros(self.n_strata, dtype=bool)
-        strata[self.psu_stratum[present]] = True
-        return int(present.sum() - strata.sum())
+        """R's ``degf`` of the domain whose rows lie in the PSUs marked ``present_psu``
+        (:func:`surveykit.variance.linearisation.df_psu`)."""
+        return df_psu(self, present_psu)
 
     def describe(self) -> str:
         """One-paragraph description, like R's ``print(design)``."""
@@ -789,7 +750,12 @@ class ReplicateDesign(_Base):
     repweights: list of column names, or an n x R array, of replicate weights that already
         include the sampling weights (combined weights).
     type: "JK1", "JKn", "bootstrap", "BRR", "Fay" or "other" (for the defaults of scale).
-    scale, rscales: multipliers; defaults as R: JK1 (R-1)/R, bootstrap 1/(R-1), other 1;
+    scale, rscales: multipliers; defaults as R's ``svrepdesign``: JK1 (R-1)/R, bootstrap
+        1/(R-1), other 1. Bootstrap weights exported from R's ``as.svrepdesign(type=
+        "bootstrap")`` (or surveykit's ``design.replicate("bootstrap")``) were built with
+        scale ``m/((m-1)(R-1))`` (R's ``bootweights``; m the harmonic mean of the PSUs per
+        stratum), not 1/(R-1): pass R's ``design$scale`` as ``scale=`` (apiclus1, 15 PSUs,
+        50 replicates: 0.0218659, not 1/49), or SEs are too small by sqrt((m-1)/m);
         BRR 1/R and Fay 1/(R (1-rho)^2) are fixed (another scale is an error; R ignores it);
         rscales default 1 (one value is used for every replicate), required for JKn (as R).
     rho: Fay's coefficient, for type "Fay".
@@ -916,8 +882,6 @@ class ReplicateDesign(_Base):
     def df(self) -> int:
         """Degrees of freedom in the current domain: rank of the replicate weights on the domain's
         rows minus 1 (R's ``degf``, ``qr(weights, tol=1e-5)$rank - 1``)."""
-        from surveykit.estimation._core import replicate_df
-
         return replicate_df(self, self.domain)
 
     def with_weights(
@@ -945,23 +909,11 @@ class ReplicateDesign(_Base):
         return self._evolve(base_weights=w, repweights=rep)
 
     def replicate_vcov(self, theta: np.ndarray, theta_reps: np.ndarray) -> np.ndarray:
-        """Covariance from full-sample estimates ``theta`` (p,) and replicates (R, p).
-
-        As R's ``svrVar``: replicates with a non-finite estimate (e.g. a replicate leaving a
-        domain empty) are discarded with a warning, and the centre is the mean of the
-        replicates that carry weight (``rscales > 0``) unless ``mse=True``.
-        """
-        th = np.atleast_1d(np.asarray(theta, dtype=float))
-        reps = np.asarray(theta_reps, dtype=float).reshape(self.n_replicates, -1)
-        rscales = self.rscales
-        finite = np.isfinite(reps).all(axis=1)
-        if not finite.all():
-            warnings.warn(f"{int((~finite).sum())} replicates gave non-finite estimates and "
-                          "were discarded", RuntimeWarning, stacklevel=2)
-            reps, rscales = reps[finite], rscales[finite]
-        centre = th if self.mse else reps[rscales > 0].mean(axis=0)
-        d = (reps - centre) * np.sqrt(rscales)[:, None]
-        return self.scale * (d.T @ d)
+        """Covariance from full-sample estimates ``theta`` (p,) and replicates (R, p), as R's
+        ``svrVar`` (non-finite replicates discarded with a warning): delegates to
+        :func:`surveykit.variance.replication.svr_var`. New code calls
+        :func:`surveykit.variance.estimate`."""
+        return svr_var(self, theta, theta_reps)
 
     def describe(self) -> str:
         from surveykit.display import count

@@ -1,8 +1,10 @@
 """Short text and HTML views of the package's objects for the console and notebooks.
 
-``__repr__`` stays within 20 lines (a design, a model, a cross-table, a raw file, a harmonised
-result); ``_repr_html_`` shows the same as small HTML tables in Jupyter. Objects made from the
-synthetic replica say so in both.
+The views are duck-typed and import nothing above the foundation floor, so every object (a
+design, a model, a cross-table) can show itself without an upward import
+(docs/ARCHITECTURE.md, "Floors"). ``__repr__`` stays within 20 lines (a design, a model, a
+cross-table, a raw file, a harmonised result); ``_repr_html_`` shows the same as small HTML
+tables in Jupyter. Objects made from the synthetic replica say so in both.
 """
 
 from __future__ import annotations
@@ -18,6 +20,25 @@ from surveykit.provenance import SYNTHETIC_BANNER, is_synthetic
 MAX_LINES = 20
 _BANNER_HTML = ('<p style="color:#B22222;font-weight:bold;margin:0">'
                 f"{html.escape(SYNTHETIC_BANNER)}</p>")
+
+
+def stars(p: float) -> str:
+    """Significance stars as the papers print them: * p<0.05, ** p<0.01, *** p<0.001."""
+    if not np.isfinite(p):
+        return ""
+    return "***" if p < 0.001 else "**" if p < 0.01 else "*" if p < 0.05 else ""
+
+
+def estimate_heading(result: Any, exponentiate: bool, plain: str = "Coef.") -> str:
+    """The heading of a model's estimate column, as R/Stata users read it: "OR" (logit),
+    "IRR" (log link), "RRR" (multinomial logit, its ``ratio_label``), else "exp(b)";
+    ``plain`` when not exponentiated. Shared by publication tables, notebook display and the
+    report so one model is headed the same everywhere."""
+    if not exponentiate:
+        return plain
+    if getattr(result, "ratio_label", None):  # e.g. "RRR" for multinomial logit equations
+        return str(result.ratio_label)
+    return "OR" if result.link == "logit" else "IRR" if result.link == "log" else "exp(b)"
 
 
 def count(n: int, one: str, many: str | None = None) -> str:
@@ -82,14 +103,7 @@ def _model_frame(m: Any) -> pd.DataFrame:
     """The notebook table of a model: reference rows ("Age group: 14–30 (ref.)", em dashes),
     coefficients with stars, and the ordinal cut-points under their own heading, on the link
     scale and without stars (:func:`surveykit.models.tables.table_rows`)."""
-    from surveykit.models.results import stars
-    from surveykit.models.tables import (
-        EM_DASH,
-        cutpoint_heading,
-        estimate_heading,
-        fmt_number,
-        table_rows,
-    )
+    from surveykit.models.tables import EM_DASH, cutpoint_heading, fmt_number, table_rows
 
     exp_ = m.default_exponentiate()
     t = table_rows(m, exp_)
@@ -174,13 +188,13 @@ def _caption(ct: Any) -> str:
 
 
 def _test_line(ct: Any) -> str:
-    t = ct.test
-    p = t.get("p_value", np.nan)
+    t = ct.test  # a TestResult (surveykit.testresult)
+    p = t.p_value
     ptxt = "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
-    stat = t.get("F", t.get("value", np.nan))
-    return (f"Rao–Scott F = {stat:.3f} on ({t.get('df1', np.nan):.2f}, "
-            f"{t.get('df2', np.nan):.1f}) df, {ptxt}; n = {t.get('n', 0):,}, "
-            f"missing = {t.get('n_missing', 0):,}")
+    what = "Rao–Scott F" if t.method == "F" else f"{t.name} ({t.method})"
+    dfs = (f"({t.df:.2f}, {t.ddf:.1f})" if np.isfinite(t.ddf) else f"{t.df:.2f}")
+    return (f"{what} = {t.statistic:.3f} on {dfs} df, {ptxt}; "
+            f"n = {t.extras.get('n', 0):,}, missing = {t.extras.get('n_missing', 0):,}")
 
 
 def crosstab_repr(ct: Any) -> str:

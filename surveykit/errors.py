@@ -6,23 +6,81 @@ one line that tells the user exactly what to fix.
 
 from __future__ import annotations
 
+import reprlib
 from collections.abc import Iterable
 from typing import Any
 
+#: Longest shown value (characters) and most values shown in an error message.
+MAX_SHOWN_CHARS = 80
+MAX_SHOWN_VALUES = 5
 
-def _sample(values: Iterable[Any], limit: int = 5) -> tuple[list[Any], int, bool]:
-    """First `limit` distinct offending values (in order of appearance), the total count, and
-    whether there are more distinct values than those shown."""
+_REPR = reprlib.Repr()
+_REPR.maxlevel, _REPR.maxdict, _REPR.maxlist, _REPR.maxtuple = 2, 4, 4, 4
+_REPR.maxset = _REPR.maxfrozenset = _REPR.maxdeque = _REPR.maxarray = 4
+_REPR.maxstring = _REPR.maxother = MAX_SHOWN_CHARS
+
+
+class Shown(str):
+    """A value already cut down for an error message; its ``repr`` is itself."""
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def shorten(value: Any, limit: int = MAX_SHOWN_CHARS) -> Any:
+    """``value`` made safe to show: numbers and short strings as they are; a long string cut
+    to ``limit`` characters (before any ``repr``); anything else (lists, dicts, objects of any
+    size, even self-referencing ones) as a bounded ``reprlib`` text cut to ``limit``."""
+    if value is None or isinstance(value, (bool, int, float, complex)):
+        return value
+    if isinstance(value, Shown):
+        return value
+    if isinstance(value, str):
+        return _cut(value, limit)
+    if isinstance(value, (bytes, bytearray)):
+        return Shown(_cut(repr(bytes(value[: limit + 1])), limit))
+    try:
+        text = _REPR.repr(value)
+    except Exception:  # a broken __repr__ of a user object
+        text = f"<{type(value).__name__}>"
+    return Shown(_cut(" ".join(text.split()), limit))
+
+
+def short(value: Any, limit: int = MAX_SHOWN_CHARS) -> str:
+    """The ``repr`` of :func:`shorten` (for building messages by hand)."""
+    return repr(shorten(value, limit))
+
+
+def _sample(values: Iterable[Any], limit: int = MAX_SHOWN_VALUES) -> tuple[list[Any], int, bool]:
+    """First `limit` distinct offending values (in order of appearance, each shortened with
+    :func:`shorten` before it is compared or shown), the total count, and whether there are
+    more distinct values than those shown."""
+    if isinstance(values, (str, bytes)):
+        values = [values]
     seen: list[Any] = []
+    keys: set[Any] = set()
     count = 0
     more = False
     for v in values:
         count += 1
+        if more:
+            continue  # only counted from here: nothing more is shown
         if hasattr(v, "item") and getattr(v, "ndim", None) == 0:  # numpy scalar -> Python
             v = v.item()
-        if v not in seen:
+        v = shorten(v)
+        key = v if not isinstance(v, float) or v == v else "<nan>"
+        try:
+            new = key not in keys
+        except TypeError:  # pragma: no cover - shorten() returns hashable values
+            new = True
+        if new:
             if len(seen) < limit:
                 seen.append(v)
+                keys.add(key)
             else:
                 more = True
     return seen, count, more
@@ -43,7 +101,8 @@ class SurveyKitError(Exception):
     column : str, optional
         The column the problem is in.
     values : iterable, optional
-        The offending values (at most 5 distinct ones are shown, with the total count).
+        The offending values (at most 5 distinct ones are shown, each cut to 80 characters
+        before any ``repr``, with the total count).
     hint : str, optional
         What the user can do about it.
 
@@ -67,8 +126,8 @@ class SurveyKitError(Exception):
         hint: str | None = None,
     ) -> None:
         self.message = message
-        self.file = None if file is None else str(file)
-        self.column = column
+        self.file = None if file is None else _cut(str(file), 4 * MAX_SHOWN_CHARS)
+        self.column = _cut(column, MAX_SHOWN_CHARS) if isinstance(column, str) else column
         if values is not None:
             self.values, self.count, self.more = _sample(values)
         else:
@@ -132,6 +191,10 @@ class ConvergenceError(SurveyKitError):
 
 class EstimationError(SurveyKitError):
     """An estimator cannot be computed (empty domain, non-numeric variable, ...)."""
+
+
+class ScaleMismatchError(EstimationError):
+    """Items tabulated together (a Likert battery) are not on one response scale."""
 
 
 class ModelError(SurveyKitError):

@@ -26,7 +26,7 @@ import pandas as pd
 from surveykit._dist import norm_ppf, norm_sf, t_ppf, t_sf
 from surveykit.errors import EstimationError
 from surveykit.mi.dispatch import mi_aware
-from surveykit.provenance import is_synthetic
+from surveykit.provenance import is_synthetic, mark
 
 __all__ = ["Covariance", "Estimates", "ReplicateEstimates", "as_estimates", "attach_covariance",
            "bind", "contrast"]
@@ -347,9 +347,7 @@ def as_estimates(obj: Any) -> Estimates:
         return obj
     if isinstance(obj, pd.DataFrame):
         return _from_frame(obj)
-    from surveykit.models.results import ModelResult  # lazy: models import estimation
-
-    if isinstance(obj, ModelResult) or (hasattr(obj, "params") and hasattr(obj, "vcov")):
+    if hasattr(obj, "params") and hasattr(obj, "vcov"):  # a model result (duck-typed)
         params = obj.params
         v = obj.vcov
         names = [str(n) for n in params.index]
@@ -566,8 +564,6 @@ def bind(results: Sequence[Any] | Mapping[str, Any], *, independent: bool = Fals
             "independent samples", hint="say so with independent=True; for results from one "
             "sample estimate them jointly (e.g. sk.mean(d, ['x', 'y'], by='g', vcov=True))")
     from scipy.linalg import block_diag
-
-    from surveykit.provenance import is_synthetic, mark
 
     ests = [as_estimates(r) for r in items]
     frames = [_rows_of(r, e) for r, e in zip(items, ests, strict=True)]

@@ -8,10 +8,13 @@ Estimators, models, tables and figures call the helpers here:
 
 - :func:`label_result` — a tidy estimate gets a ``level_label`` column beside ``level`` (and a
   ``<by>_label`` column beside each labelled ``by`` column); integral codes become integers;
-- :func:`term_labels` — model terms ``C(age_group)[T.2.0]`` read "Age group: 31–50";
+- :func:`term_labels` — model terms ``C(age_group)[T.2]`` read "Age group: 31–50";
 - :func:`value_labels` / :func:`variable_label` — the lookups themselves.
 
-Number ranges in labels are shown with an en dash ("14–30"), as they are printed.
+Label text is never rewritten: a file's "18-30" stays "18-30" in every result, CSV and model
+term, so results join on the file's own labels (the canonical codebooks write their ranges
+with an en dash, "14–30", as the publications print them). :func:`pretty` is the opt-in
+display style that turns number ranges into en dashes.
 """
 
 from __future__ import annotations
@@ -49,7 +52,8 @@ class SharedLabels(dict):
 
 
 def pretty(text: Any) -> str:
-    """A label as printed: number ranges with an en dash ("31-50" -> "31–50")."""
+    """Opt-in display style: number ranges with an en dash ("31-50" -> "31–50"). Never
+    applied to labels by default (labels are data)."""
     return _RANGE_DASH.sub("–", str(text))
 
 
@@ -150,7 +154,7 @@ def value_labels(source: Any, var: str) -> dict[Any, str]:
     {0: 'rural', 1: 'urban'}
     """
     labels = _sources(source)[0].get(var)
-    return {k: pretty(v) for k, v in _clean(labels).items()} if labels else {}
+    return _clean(labels) if labels else {}
 
 
 def variable_label(source: Any, var: str, default: str | None = None) -> str:
@@ -176,7 +180,7 @@ def variable_label(source: Any, var: str, default: str | None = None) -> str:
     '(none)'
     """
     label = _sources(source)[1].get(var)
-    return pretty(label) if label else (default if default is not None else var)
+    return str(label) if label else (default if default is not None else var)
 
 
 def label_of(labels: Mapping[Any, str], code: Any) -> str:
@@ -244,7 +248,7 @@ def label_result(frame: pd.DataFrame, source: Any, *, by: Iterable[str] = (),
     frame.attrs.update(attrs)
     names = [*by, *(frame[variable].astype(str).unique() if variable in frame.columns else [])]
     known = _sources(source)[1]
-    frame.attrs[VARIABLE_LABELS] = SharedLabels({n: pretty(known[n]) for n in names
+    frame.attrs[VARIABLE_LABELS] = SharedLabels({n: str(known[n]) for n in names
                                                  if known.get(n)})
     return frame
 
@@ -293,7 +297,7 @@ def _one_term(term: str, source: Any) -> str | None:
 def term_label(term: str, source: Any, outcome: str | None = None) -> str:
     """A readable label of one model term from the labels of the data behind ``source``.
 
-    ``C(age_group)[T.2.0]`` -> "Age group: 31–50"; ``urban`` -> "Urban residence (urban vs
+    ``C(age_group)[T.2]`` -> "Age group: 31–50"; ``urban`` -> "Urban residence (urban vs
     rural)"; interactions join with " × "; ordinal thresholds ``1|2`` use the value labels of
     ``outcome``. Terms of unlabelled variables (and ``Intercept``) keep their name.
     """

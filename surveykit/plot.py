@@ -60,11 +60,19 @@ def _note(note: str | None, design: Any = None) -> str | None:
 
 
 def likert(result: pd.DataFrame, *, title: str | None = None, note: str | None = None,
-           columns: Sequence[str] | None = None) -> Figure:
+           columns: Sequence[str] | None = None, sort: bool = True) -> Figure:
     """Diverging stacked bars of an :func:`surveykit.likert` table: one bar per column (Total,
     groups, domains; ``columns`` picks and orders them), levels from disagreement (left) to
     agreement (right) with the neutral level centred on zero; tick labels carry each column's
-    unweighted N. The synthetic banner is drawn when the table comes from the replica."""
+    unweighted N. The synthetic banner is drawn when the table comes from the replica.
+
+    A battery (``sk.likert(design, [items], by=...)``) is drawn as the standard battery chart:
+    one bar per item (its variable label, wrapped; N in the label), the items sorted by net
+    agreement (top half minus bottom half of the scale; ``sort=False`` keeps the table's order),
+    the legend in the scale's labels, and one panel per ``by`` group side by side.
+    """
+    if result.attrs.get("battery") or "item" in result.columns:
+        return _battery(result, title=title, note=note, sort=sort)
     if "N" not in result.index or "Total" not in result.columns:
         raise ValidationError("plot.likert takes the table of sk.likert (rows = levels and "
                               "'N', columns 'Total' and groups)", values=list(result.columns))
@@ -80,6 +88,88 @@ def likert(result: pd.DataFrame, *, title: str | None = None, note: str | None =
     frame = _f.likert_frame(table)
     return _f.approval_diverging(frame, title=title, note=note, replica=_synthetic(result),
                                  variable="")
+
+
+def _battery(table: pd.DataFrame, *, title: str | None, note: str | None,
+             sort: bool) -> Figure:
+    """The diverging chart of an item battery (see :func:`likert`)."""
+    from surveykit.estimation.battery import group_text, net_agreement
+
+    levels = list(table.attrs.get("levels") or [])
+    missing = [c for c in [*levels, "item", "N"] if c not in table.columns]
+    if not levels or missing:
+        raise ValidationError("plot.likert takes the table of sk.likert(design, [items]) (its "
+                              "columns: item, the scale's levels, N)", values=missing or levels)
+    by = [b for b in table.attrs.get("by", []) if b in table.columns]
+    k = len(levels)
+    shares = np.nan_to_num(table[levels].to_numpy(dtype=float), nan=0.0)
+    net = net_agreement(shares)
+    items = list(dict.fromkeys(table["item"]))
+    if sort:  # by the net agreement of the item (mean over the groups of a by table)
+        mean_net = pd.Series(net).groupby(table["item"].to_numpy()).mean()
+        items = sorted(items, key=lambda i: (-mean_net[i], items.index(i)))
+    labels = dict(zip(table["item"], table.get("item_label", table["item"]), strict=True))
+    if by:
+        group_of = [group_text(r, by) for _, r in table.iterrows()]
+        groups = list(dict.fromkeys(group_of))
+    else:
+        group_of, groups = [""] * len(table), [""]
+    pos = {(i, g): r for r, (i, g) in enumerate(zip(table["item"], group_of, strict=True))}
+    n_neg, odd = k // 2, k % 2 == 1
+    colours = _f.DIVERGING_5 if k == 5 else _f.diverging_colours(k)
+    many = len(groups) > 1
+    with _f._style():
+        height = 0.6 + 0.5 * len(items)
+        fig = _f._new_figure(height, note=note, replica=_synthetic(table), title=title,
+                             legend_rows=int(np.ceil(k / 3)),
+                             width=max(_f.FIGURE_WIDTH, 2.2 + 2.6 * len(groups)))
+        axes = fig.subplots(1, len(groups), sharey=True, squeeze=False)[0]
+        y = np.arange(len(items))
+        lo_all, hi_all = 0.0, 0.0
+        for ax, g in zip(axes, groups, strict=True):
+            rows = [pos.get((i, g)) for i in items]
+            vals = np.array([shares[r] if r is not None else np.zeros(k) for r in rows]).T
+            neutral = vals[n_neg] if odd else np.zeros(len(items))
+            starts = -(neutral / 2.0 + vals[:n_neg].sum(axis=0))
+            lo_all = min(lo_all, float(starts.min()))
+            for j in range(k):
+                bars = ax.barh(y, vals[j], left=starts, height=0.7, color=colours[j],
+                               edgecolor="white", linewidth=0.5, label=levels[j])
+                for rect, w in zip(bars.patches, vals[j], strict=True):
+                    if w >= 5.0:
+                        ax.text(rect.get_x() + w / 2.0, rect.get_y() + rect.get_height() / 2,
+                                f"{w:.0f}", ha="center", va="center", fontsize=6.5,
+                                color="white" if j in (0, k - 1) else "black")
+                starts = starts + vals[j]
+            hi_all = max(hi_all, float(starts.max()))
+            ax.axvline(0.0, color="#404040", linewidth=0.8, zorder=0)
+            if many:  # each bar's N at its right end, the group as the panel title
+                ax.set_title(_f._wrap(_f.capitalise(g), 28), fontsize=8.5)
+                for yy, r, end in zip(y, rows, starts, strict=True):
+                    if r is not None:
+                        ax.text(end + 1.0, yy, f"N = {int(table['N'].iloc[r]):,}",
+                                va="center", ha="left", fontsize=6, color="#555555")
+        ticks = []
+        for i in items:
+            ns = [int(table["N"].iloc[pos[(i, g)]]) for g in groups if (i, g) in pos]
+            n_text = ns[0] if len(ns) == 1 else None
+            ticks.append(_f._with_n(_f._wrap(_f.capitalise(labels[i]), 30), n_text, sep="\n"))
+        left = max(20.0, 10.0 * np.ceil(-lo_all / 10.0))
+        right = max(20.0, 10.0 * np.ceil(hi_all / 10.0))
+        step = 20.0 if right + left > 120 else 10.0
+        for ax in axes:
+            ax.set_xlim(-left, right + (18.0 if many else 0.0))  # room for the N texts
+            xt = np.arange(-left, right + 1e-9, step)
+            ax.set_xticks(xt, [f"{abs(v):.0f}" for v in xt])
+            ax.spines[["top", "right"]].set_visible(False)
+        axes[0].set_yticks(y, ticks)
+        axes[0].invert_yaxis()
+        axes[len(axes) // 2].set_xlabel(
+            "Percent of respondents (weighted); neutral centred on zero")
+        handles, names = axes[0].get_legend_handles_labels()
+        _f._figure_legend(fig, handles, [_f._wrap(_f.capitalise(t), 32) for t in names],
+                          ncol=min(k, 3))
+    return fig
 
 
 # ---------------------------------------------------------------------------------------------

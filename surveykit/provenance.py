@@ -10,10 +10,19 @@ but not its weights). :func:`synthetic_evidence` says which of these holds.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from surveykit.errors import SurveyKitError
+
+#: the bundled replica's file and its raw weight column (surveykit.replica writes them; they
+#: are defined here, on the foundation floor, so the fingerprint needs nothing above it)
+REPLICA_SAV_NAME = "replica.sav"
+REPLICA_SAV = Path(__file__).parent / "replica" / "data" / REPLICA_SAV_NAME
+REPLICA_WEIGHT_COLUMN = "WEIGHT"
 
 #: The one wording used by every output (tables, figures, reports) made from the replica.
 SYNTHETIC_BANNER = "Synthetic replica — not the original survey data"
@@ -68,13 +77,9 @@ def replica_weights() -> np.ndarray:
     if "w" not in _REPLICA_WEIGHTS:
         import pyreadstat
 
-        from surveykit.errors import SurveyKitError
-        from surveykit.replica import path
-        from surveykit.replica.sav import WEIGHT_COLUMN
-
         try:
-            data, _ = pyreadstat.read_sav(str(path()), usecols=[WEIGHT_COLUMN])
-            _REPLICA_WEIGHTS["w"] = _sig(data[WEIGHT_COLUMN].to_numpy(dtype=float))
+            data, _ = pyreadstat.read_sav(str(REPLICA_SAV), usecols=[REPLICA_WEIGHT_COLUMN])
+            _REPLICA_WEIGHTS["w"] = _sig(data[REPLICA_WEIGHT_COLUMN].to_numpy(dtype=float))
         except (OSError, KeyError, ValueError, SurveyKitError, pyreadstat.ReadstatError):
             _REPLICA_WEIGHTS["w"] = np.empty(0)  # no bundled replica: nothing to recognise
     return _REPLICA_WEIGHTS["w"]

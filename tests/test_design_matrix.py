@@ -73,7 +73,7 @@ def test_missing_outcome_and_covariates_counted_per_row(survey):
     assert fr.n_missing == 4 and len(fr.rows) == len(data) - 4
     assert not fr.used[[0, 1, 2, 3]].any()
     # float-coded factor with NaN keeps patsy's float level labels
-    assert fr.columns == ["Intercept", "C(edu)[T.2.0]", "C(edu)[T.3.0]", "C(edu)[T.4.0]"]
+    assert fr.columns == ["Intercept", "C(edu)[T.2]", "C(edu)[T.3]", "C(edu)[T.4]"]
 
 
 def test_prediction_matrix_and_unseen_levels(survey):

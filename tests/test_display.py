@@ -19,9 +19,9 @@ def test_short_reprs_and_html_views():
         assert "<" in obj._repr_html_(), type(obj)
     assert sk.SYNTHETIC_BANNER in repr(d) and sk.SYNTHETIC_BANNER in d._repr_html_()
     assert sk.SYNTHETIC_BANNER in repr(h) and sk.SYNTHETIC_BANNER in fit._repr_html_()
-    # the cross-table shows its test and labelled row percentages
+    # the cross-table shows its test and labelled column percentages (approval within urban)
     assert f"{ct.test['F']:.3f}" in repr(ct) and "strongly approve" in repr(ct)
-    assert "Row percentages" in ct._repr_html_()
+    assert "Column percentages" in ct._repr_html_() and "Column percentages" in repr(ct)
     # the model's HTML shows labelled terms and N
     assert f"N = {fit.nobs:,}" in fit._repr_html_() and "Age in years" in fit._repr_html_()
     assert "2,209 rows" in repr(raw)

@@ -13,10 +13,10 @@ from hypothesis import strategies as st
 
 from surveykit.design import SurveyDesign
 from surveykit.errors import EstimationError
-from surveykit.estimation import _core as core
 from surveykit.estimation import mean, proportion, total
 from surveykit.estimation._core import categorical_column, make_groups
 from surveykit.inference import as_estimates, contrast
+from surveykit.variance import totals as vtotals
 from surveykit.weighting import calibrate
 from tests import r_estimators as rr
 
@@ -71,7 +71,7 @@ def test_many_psus_aggregate_a_few_groups_at_a_time(monkeypatch, apistrat):
     d = SurveyDesign(apistrat, weights="pw", strata="stype", fpc="fpc")
     want_p = proportion(d, "awards", by="cname")
     want_m = mean(d, ["api00", "api99"], by="cname", na="per_variable")
-    monkeypatch.setattr(core, "_AGG_CELLS", 3 * d.n_psu)
+    monkeypatch.setattr(vtotals, "_AGG_CELLS", 3 * d.n_psu)
     got_p = proportion(d, "awards", by="cname")
     got_m = mean(d, ["api00", "api99"], by="cname", na="per_variable")
     for got, want in ((got_p, want_p), (got_m, want_m)):

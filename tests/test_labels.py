@@ -78,23 +78,27 @@ def test_labels_survive_with_columns_and_subset(labelled):
 def test_model_terms_keep_formula_name_and_gain_label(labelled):
     fit = sk.glm(labelled, "score ~ C(q1) + C(sex)")
     t = fit.tidy()
-    assert t["term"].tolist()[1] == "C(q1)[T.2.0]"
+    assert t["term"].tolist()[1] == "C(q1)[T.2]"
     assert t["label"].tolist() == ["Intercept", "Trust in courts: some",
                                    "Trust in courts: a lot", "Sex: male"]
 
 
 def test_term_label_forms():
+    """Labels as the file writes them: "14-30" stays "14-30" (no en-dash rewrite)."""
     df = pd.DataFrame({"age_group": [1.0], "urban": [0.0], "x": [1.0]})
     sk_labels = {"age_group": {1: "14-30", 2: "31-50"}, "urban": {0: "rural", 1: "urban"}}
     df.attrs.update(value_labels=sk_labels,
                     variable_labels={"age_group": "Age group", "urban": "Urban residence"})
-    assert term_label("C(age_group)[T.2.0]", df) == "Age group: 31–50"
-    assert term_label("C(age_group, Treatment(2))[T.1]", df) == "Age group: 14–30"
-    assert term_label("age_group[T.2]", df) == "Age group: 31–50"
+    assert term_label("C(age_group)[T.2]", df) == "Age group: 31-50"
+    assert term_label("C(age_group, Treatment(2))[T.1]", df) == "Age group: 14-30"
+    assert term_label("age_group[T.2]", df) == "Age group: 31-50"
+    assert term_label("C(age_group)[T.2.0]", df) == "Age group: 31-50"  # older float names
     assert term_label("urban", df) == "Urban residence (urban vs rural)"
-    assert term_label("C(age_group)[T.2.0]:urban", df) == (
-        "Age group: 31–50 × Urban residence (urban vs rural)")
-    assert term_label("1|2", df, outcome="age_group") == "14–30 | 31–50"
+    assert term_label("C(age_group)[T.2]:urban", df) == (
+        "Age group: 31-50 × Urban residence (urban vs rural)")
+    assert term_label("1|2", df, outcome="age_group") == "14-30 | 31-50"
+    assert sk.labels.value_labels(df, "age_group") == {1: "14-30", 2: "31-50"}
+    assert sk.labels.pretty("14-30") == "14–30"  # the opt-in display style
     assert term_label("np.log(x)", df) == "np.log(x)"
     assert term_label("Intercept", df) == "Intercept"
 
@@ -106,7 +110,7 @@ def test_replica_results_carry_codebook_labels():
     assert res["level_label"].iloc[0] == "strongly disapprove"
     fit = sk.ordinal(design, "approval ~ C(age_group) + urban")
     t = fit.tidy()
-    assert t.loc[t["term"] == "C(age_group)[T.2.0]", "label"].item() == "Age group: 31–50"
+    assert t.loc[t["term"] == "C(age_group)[T.2]", "label"].item() == "Age group: 31–50"
     assert t.loc[t["term"] == "1|2", "label"].item() == (
         "strongly disapprove | somewhat disapprove")
 

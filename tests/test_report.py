@@ -368,10 +368,10 @@ def test_report_run_started_early_writes_the_same_files(tmp_path, monkeypatch):
 def test_contents_list_the_sensitivity_section_only_when_present():
     """`surveykit replicate --sensitivity` adds a "Weighting sensitivity" section: the contents
     of both reports link to it then (after the weighting diagnostics), and not otherwise."""
+    from surveykit._sensitivity import sensitivity
     from surveykit.replication import build_design, load_data
     from surveykit.report.html import render_html
     from surveykit.report.markdown import render_markdown
-    from surveykit.sensitivity import sensitivity
 
     plain = make_result(full=False)
     for text in (render_markdown(plain, []), render_html(plain, [])):

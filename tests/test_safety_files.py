@@ -224,8 +224,10 @@ def _writes(tree: ast.AST) -> list[tuple[int, str]]:
         if name == "dump" and getattr(node.func.value, "id", "") != "json":
             continue
         if name in ("write_text", "write_bytes", "write_sav", "save") and isinstance(
-                node.func.value, ast.Name) and node.func.value.id in ("_atomic", "sk"):
+                node.func.value, ast.Name) and node.func.value.id in ("_atomic", "sk", "plot"):
             continue
+        if name == "save" and getattr(node.func.value, "attr", "") == "plot":
+            continue  # sk.plot.save: save_figure, atomic
         found.append((node.lineno, name))
     return found
 

@@ -11,10 +11,7 @@ import pandas as pd
 import pytest
 
 import surveykit as sk
-from surveykit.cli import main as cli_main
-from surveykit.published import evaluate_domain, load_registry
-from surveykit.replication import build_design, compute_table, load_data
-from surveykit.sensitivity import (
+from surveykit._sensitivity import (
     REPLICA_NOTE,
     Scheme,
     _cell_scores,
@@ -24,6 +21,9 @@ from surveykit.sensitivity import (
     section_markdown,
     sensitivity,
 )
+from surveykit.cli import main as cli_main
+from surveykit.published import evaluate_domain, load_registry
+from surveykit.replication import build_design, compute_table, load_data
 
 CANONICAL = Path(__file__).parent / "fixtures" / "r" / "replication_canonical.csv"
 
@@ -56,7 +56,7 @@ def test_schemes_and_kish_effective_n(result, replica_design):
 
 def test_raked_scheme_meets_the_margins(replica_design):
     margins, _ = load_margins("illustrative")
-    plan = sk.sensitivity.weighting_schemes(replica_design, margins=margins)  # module attr
+    plan = sk.weighting_schemes(replica_design, margins=margins)
     raked = next(p for p in plan if p.name == "raked").design
     w = raked.base_weights
     for var, shares in margins.items():
@@ -86,7 +86,7 @@ def test_cell_scores_reproduce_the_estimators_standard_errors(result, replica_de
     are checked against R elsewhere), also on the raked design (calibration residuals)."""
     reg = load_registry()
     margins, _ = load_margins("illustrative")
-    plan = {p.name: p for p in sk.sensitivity.weighting_schemes(replica_design,
+    plan = {p.name: p for p in sk.weighting_schemes(replica_design,
                                                                 margins=margins)}
     design = plan[scheme].design
     for table_id in ("fig_5_4", "fig_5_10", "fig_5_6"):
@@ -196,6 +196,8 @@ def test_cli_sensitivity_writes_tables_figure_and_sidecars(tmp_path, capsys):
     assert len(wide) == len(load_registry().cells())
     assert (folder / "cells_by_scheme.png").stat().st_size > 10_000
     assert "## Weighting sensitivity" in (folder / "sensitivity.md").read_text("utf-8")
+    listed = {o["path"] for o in json.loads((out / "manifest.json").read_text())["outputs"]}
+    assert {f"sensitivity/{p.name}" for p in folder.iterdir()} <= listed  # one run, one manifest
 
 
 def test_cli_sensitivity_margins_need_sensitivity(tmp_path, capsys):
@@ -211,13 +213,15 @@ def test_domain_helper_is_the_registry_one(replica_design):
     assert not np.any(scores[~mask])
 
 
-def test_sk_sensitivity_is_callable_and_a_module(replica_design):
-    import surveykit.sensitivity as module
+def test_sk_sensitivity_is_a_function_with_its_signature(replica_design):
+    import inspect
 
-    assert sk.sensitivity is module
+    params = inspect.signature(sk.sensitivity).parameters
+    assert list(params)[:2] == ["design", "schemes"]
+    assert "trim_bounds" in params and "margins" in params
+    assert inspect.isfunction(sk.sensitivity) and inspect.isfunction(sk.weighting_schemes)
     res = sk.sensitivity(replica_design, tables=["fig_5_6"], trim_bounds=None)
     assert list(res.schemes["scheme"]) == ["unweighted", "file"]
-    assert sk.sensitivity.weighting_schemes is module.weighting_schemes
 
 
 def test_pairwise_differences_match_r():

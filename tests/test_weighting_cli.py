@@ -83,7 +83,7 @@ def test_weight_cli_errors(tmp_path, apiclus1):
     missing.write_text("margins:\n  stype: {E: 0.7, H: 0.3}\n")
     with pytest.raises(WeightingError, match="absent from the targets") as info:
         run_cli(["weight", str(data), "--targets", str(missing), "--out",
-                 str(tmp_path / "o.csv")])
+                 str(tmp_path / "o.csv"), "--weights", "pw"])
     assert info.value.values == ["M"] and info.value.file == str(data)
 
 

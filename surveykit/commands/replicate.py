@@ -53,6 +53,9 @@ def register(subparsers: Any) -> None:
                         "png,pdf - PNG at 300 dpi for Word and the report, PDF for journals). "
                         "PNG is always written: the report shows it")
     p.add_argument("--progress", action="store_true", help="print each step to stderr")
+    p.add_argument("--force", action="store_true",
+                   help="write into an --out folder that holds other files than an earlier "
+                        "run (they are left alone; same-named files are replaced)")
     p.set_defaults(func=run)
 
 
@@ -75,6 +78,7 @@ def run(args: argparse.Namespace) -> int:
     """Run the replication; print the summary; return the exit code."""
     from surveykit.replication import SYNTHETIC_BANNER
     from surveykit.replication import run as replicate
+    from surveykit.replication.pipeline import RUN_NAMES
 
     formats = [f.strip().lower() for f in str(args.figure_formats).split(",") if f.strip()]
     if not args.no_report:  # checked before any work
@@ -84,11 +88,14 @@ def run(args: argparse.Namespace) -> int:
     if args.mapping and not args.data:
         raise ReplicationError("--mapping needs --data", values=[args.mapping],
                                hint="pass --data FILE --mapping YAML, or neither for the replica")
-    from surveykit._atomic import refuse_overwrite
-
     margin_files = [m for m in (args.margins, args.sensitivity_margins)
                     if m and m != "illustrative"]
-    refuse_overwrite([], [args.data, args.mapping, *margin_files], folders=[args.out])
+    from surveykit._runfolder import RunFolder
+
+    # before any work (the pipeline checks again): no input inside --out, no foreign files
+    RunFolder(args.out, command="replicate", argv=None, inputs=[args.data, args.mapping,
+                                                                 *margin_files],
+              known=RUN_NAMES, force=args.force)
     margins = None
     if args.margins:
         from surveykit.weighting import load_targets
@@ -99,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
         if not args.sensitivity:
             raise ReplicationError("--sensitivity-margins needs --sensitivity",
                                    values=[args.sensitivity_margins])
-        from surveykit.sensitivity import load_margins
+        from surveykit._sensitivity import load_margins
 
         sens_margins, sens_source = load_margins(args.sensitivity_margins)
     if args.data is None:
@@ -108,7 +115,8 @@ def run(args: argparse.Namespace) -> int:
                        progress=True if args.progress else None, report=not args.no_report,
                        margins=margins, sensitivity=args.sensitivity,
                        sensitivity_margins=sens_margins, sensitivity_margins_source=sens_source,
-                       figure_formats=formats)
+                       figure_formats=formats, force=args.force,
+                       command=getattr(args, "argv", None), inputs=margin_files)
     if result.is_replica and args.data is not None:  # a copy of the replica: read from the data
         why = result.provenance.get("synthetic_evidence")
         print(f"*** {SYNTHETIC_BANNER} ({why}) ***")

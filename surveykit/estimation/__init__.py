@@ -11,10 +11,10 @@ from surveykit.estimation.crosstab import CrosstabResult, crosstab
 from surveykit.estimation.descriptive import mean, proportion, total
 from surveykit.estimation.likert import likert
 from surveykit.estimation.quantile import quantile
-from surveykit.estimation.ratio import ratio
+from surveykit.estimation.ratio import predict_ratio, ratio
 from surveykit.estimation.replicates import with_replicates
 from surveykit.estimation.table import table
 from surveykit.estimation.variance import var
 
-__all__ = ["CrosstabResult", "crosstab", "likert", "mean", "proportion", "quantile", "ratio",
-           "table", "total", "var", "with_replicates"]
+__all__ = ["CrosstabResult", "crosstab", "likert", "mean", "predict_ratio", "proportion",
+           "quantile", "ratio", "table", "total", "var", "with_replicates"]

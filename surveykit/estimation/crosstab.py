@@ -22,15 +22,27 @@ from surveykit.estimation._core import (
     Design,
     categorical_column,
     check_design,
+    estimate_by,
     estimate_domains,
+    make_groups,
     replicate_df,
     require_nonempty,
 )
-from surveykit.estimation.descriptive import proportion
+from surveykit.estimation.descriptive import (
+    CI_METHODS,
+    _ci_df_n,
+    _indicator_matrix,
+    _likelihood_limits,
+    _logit_se,
+    check_na,
+    prop_ci,
+    proportion,
+)
 from surveykit.estimation.quadform import fsum_sf
 from surveykit.labels import codes, label_of, value_labels, variable_label
 from surveykit.mi.dispatch import mi_aware
-from surveykit.provenance import is_synthetic
+from surveykit.provenance import mark
+from surveykit.testresult import TestResult
 
 
 @dataclass
@@ -38,21 +50,34 @@ class CrosstabResult:
     """Result of :func:`crosstab`.
 
     ``table``: one row per (row category, column category) with columns ``row``,
-    ``row_label``, ``col``, ``col_label`` (codes and their value labels),
-    ``estimate`` (cell share of the total), ``std_error``, ``row_share`` (share of the column
-    category within the row category), ``row_share_se``, ``n_unweighted`` (respondents in the
-    cell). ``test``: dict with ``statistic`` (its name), ``value`` (the statistic as R reports
-    it), ``F`` (F statistics only, else NaN), ``df1``, ``df2`` (NaN where R has none), ``p_value``,
-    ``chisq`` (Pearson's X^2 on the weighted table scaled to the rows of the design's domain,
-    missing values included, as R's ``svytable(Ntotal = nrow(design))``), ``n`` (respondents
-    used) and
-    ``n_missing`` (respondents of the domain missing either variable, excluded as a domain).
+    ``row_label``, ``col``, ``col_label`` (codes and their value labels), then the share asked
+    for by ``percent`` (``"column"``: of the row category within the column category, the
+    default, so ``crosstab(d, outcome, group)`` reads "outcome within group"; ``"row"``: of
+    the column category within the row category; ``"cell"``: of the cell in the table):
+    ``estimate``, ``std_error``, ``ci_low``, ``ci_high`` (R's ``svyciprop``; NaN with
+    ``ci=False``), and every share with its SE whatever ``percent`` is: ``col_share``,
+    ``col_share_se``, ``row_share``, ``row_share_se``, ``cell_share``, ``cell_share_se``;
+    ``n_unweighted`` (respondents in the cell). ``percent`` says which share ``estimate`` is.
+    (Before issue 20 ``estimate`` was always the cell share: use ``percent="cell"`` or the
+    ``cell_share`` column.)
+
+    ``test``: a :class:`~surveykit.testresult.TestResult` — ``statistic`` on the scale of
+    its reference distribution ``method`` ("F" for statistic="F"/"Wald"/"adjWald", "Chisq" for
+    "Chisq": X^2 / mean design effect on k df, "F-sum"/"chisq-sum" for "lincom"/"saddlepoint":
+    X^2 against a weighted sum of chi-squares), ``df``, ``ddf`` (inf for chi-square
+    references), ``p_value``; ``extras``: ``chisq`` (Pearson's X^2 on the weighted table
+    scaled to the rows of the design's domain, missing values included, as R's
+    ``svytable(Ntotal = nrow(design))``), ``n`` (respondents used), ``n_missing`` (respondents
+    of the domain missing either variable, excluded as a domain), ``statistic`` (the option).
+    Reading it by the old dict keys (``statistic`` name, ``value`` as R reports it, ``F``,
+    ``df1``, ``df2``, ...) works for one release with a DeprecationWarning.
     """
 
     table: pd.DataFrame
-    test: dict[str, Any] = field(default_factory=dict)
+    test: TestResult = field(default_factory=lambda: TestResult.chisq(0.0, 1))
     row: str = ""
     col: str = ""
+    percent: str = "column"
 
     def __repr__(self) -> str:  # test line and row percentages, <= 20 lines
         from surveykit.display import crosstab_repr
@@ -139,10 +164,25 @@ def _design_rows_df(design: Design) -> tuple[int, float]:
 STATISTICS = ("F", "Chisq", "Wald", "adjWald", "lincom", "saddlepoint")
 
 
+PERCENTS = ("column", "row", "cell")
+
+
 @mi_aware
-def crosstab(design: Design, row: str, col: str, *, statistic: str = "F",
-             level: float = 0.95) -> CrosstabResult:
-    """Weighted two-way table of ``row`` x ``col`` and a design-based test of independence.
+def crosstab(design: Design, row: str, col: str, *, percent: str = "column", ci: bool = True,
+             ci_method: str = "logit", statistic: str = "F", level: float = 0.95,
+             na: str = "listwise") -> CrosstabResult:
+    """Weighted two-way table of ``row`` x ``col`` with shares, their CIs and a design-based
+    test of independence.
+
+    ``percent`` picks the share in ``estimate`` (see :class:`CrosstabResult`): ``"column"``
+    (default) is the share of each ``row`` category within each ``col`` category, R's
+    ``svyby(~I(row == k), ~col, design, svyciprop)``, so ``crosstab(d, "approval", "region")``
+    is approval within each region; ``"row"`` the share of each ``col`` category within each
+    ``row`` category; ``"cell"`` the cell's share of the table (``svyciprop(~I(row == k & col
+    == j))``). ``ci=True`` adds ``ci_low``/``ci_high`` by ``svyciprop(method=ci_method)``
+    (default "logit", as R; any method of :func:`surveykit.proportion`) on the respondents
+    with both values (``na="listwise"``, the only rule a two-way table has: a respondent
+    needs both values to be in a cell; they are excluded as a domain and counted).
 
     Matches R's ``svychisq(~row + col, design, statistic=...)`` and ``svymean`` of the cell
     indicators. ``statistic``:
@@ -161,10 +201,21 @@ def crosstab(design: Design, row: str, col: str, *, statistic: str = "F",
 
     nu is the design df (PSUs - strata of the design's rows; replicate designs: R's ``degf``).
     Respondents missing either variable are excluded as a domain (``test["n_missing"]``).
-    ``level`` is accepted for symmetry with the other estimators (the table reports SEs; use
-    :func:`proportion` for intervals).
+    ``level``: the confidence level of the intervals.
     """
     design = check_design(design)
+    check_na(na)
+    if na != "listwise":
+        raise EstimationError(
+            "a cross-table needs both values of a respondent: na='listwise' is its only rule",
+            values=[na], hint="leave na at 'listwise' (respondents missing either variable "
+                              "are excluded as a domain and counted in test['n_missing'])")
+    if percent not in PERCENTS:
+        raise EstimationError(f"unknown percent={percent!r}",
+                              hint="use 'column' (within each column category), 'row' or 'cell'")
+    if ci_method not in CI_METHODS:
+        raise EstimationError(f"unknown ci_method={ci_method!r}",
+                              hint=f"use one of {', '.join(CI_METHODS)}")
     if statistic not in STATISTICS:
         raise EstimationError(f"unknown crosstab statistic {statistic!r}",
                               hint=f"use one of {', '.join(STATISTICS)}")
@@ -203,6 +254,7 @@ def crosstab(design: Design, row: str, col: str, *, statistic: str = "F",
     expct = np.outer(obs.sum(axis=1), obs.sum(axis=0)) / n_rows
     with np.errstate(divide="ignore", invalid="ignore"):
         chisq = float(np.nansum((obs - expct) ** 2 / expct))
+    eig = None
     test: dict[str, Any] = {"statistic": statistic, "chisq": chisq, "n": n,
                             "n_missing": n_missing}
     if statistic in ("Wald", "adjWald"):
@@ -220,37 +272,103 @@ def crosstab(design: Design, row: str, col: str, *, statistic: str = "F",
         elif statistic == "Chisq":
             k = delta.shape[1]
             test.update({"value": chisq, "df1": float(k), "df2": float("nan"),
-                         "p_value": float(chi2_sf(chisq / (tr / k), k))})
+                         "p_value": float(chi2_sf(chisq / (tr / k), k)), "trace": tr})
         else:
             eig = np.linalg.eigvals(delta).real
             ddf_used = float("inf") if isinstance(design, ReplicateDesign) else ddf
             method = "integration" if statistic == "lincom" else "saddlepoint"
             test.update({"value": chisq, "df1": float("nan"), "df2": float("nan"),
-                         "p_value": fsum_sf(chisq, eig, ddf_used, method)})
+                         "p_value": fsum_sf(chisq, eig, ddf_used, method),
+                         "ddf_used": ddf_used})
     if "F" not in test:
         test["F"] = test["value"] if statistic in ("Wald", "adjWald") else float("nan")
 
     sub = design.subset(use)
-    cond = proportion(sub, col, by=row, ci="wald", level=level)
-    cond_key = {(r, c): (est, se) for r, c, est, se in
-                zip(cond[row], cond["level"], cond["estimate"], cond["std_error"], strict=True)}
+    method = ci_method if ci else "wald"
+    by_row = proportion(sub, col, by=row, ci=method, level=level)
+    by_col = proportion(sub, row, by=col, ci=method, level=level)
+    shares: dict[str, dict[tuple[Any, Any], tuple[float, ...]]] = {
+        "row": {(r, c): v for r, c, *v in zip(
+            by_row[row], by_row["level"], by_row["estimate"], by_row["std_error"],
+            by_row["ci_low"], by_row["ci_high"], strict=True)},
+        "column": {(r, c): v for c, r, *v in zip(
+            by_col[col], by_col["level"], by_col["estimate"], by_col["std_error"],
+            by_col["ci_low"], by_col["ci_high"], strict=True)}}
+    cell_lo, cell_hi = _cell_ci(sub, cell, nr * nc, method, level)
     counts = np.bincount(cell[use], minlength=nr * nc)
     se = e.se
+    nan4 = (np.nan,) * 4
     recs = []
     for i in range(nr):
         for j in range(nc):
             k = i + nr * j
             rv, cv = rlevels[r_present[i]], clevels[c_present[j]]
-            rs, rse = cond_key.get((rv, cv), (np.nan, np.nan))
-            recs.append({"row": rv, "col": cv, "estimate": float(mean2[k]),
-                         "std_error": float(se[k]), "row_share": float(rs),
-                         "row_share_se": float(rse), "n_unweighted": int(counts[k])})
+            rs = shares["row"].get((rv, cv), nan4)
+            cs = shares["column"].get((rv, cv), nan4)
+            ce = (float(mean2[k]), float(se[k]), float(cell_lo[k]), float(cell_hi[k]))
+            main = {"row": rs, "column": cs, "cell": ce}[percent]
+            recs.append({"row": rv, "col": cv, "estimate": float(main[0]),
+                         "std_error": float(main[1]),
+                         "ci_low": float(main[2]) if ci else np.nan,
+                         "ci_high": float(main[3]) if ci else np.nan,
+                         "col_share": float(cs[0]), "col_share_se": float(cs[1]),
+                         "row_share": float(rs[0]), "row_share_se": float(rs[1]),
+                         "cell_share": ce[0], "cell_share_se": ce[1],
+                         "n_unweighted": int(counts[k])})
     table = pd.DataFrame(recs)
     for key, var in (("row", row), ("col", col)):  # integer codes and their value labels
         table[key] = codes(table[key])
         labels = value_labels(design, var)
         table.insert(table.columns.get_loc(key) + 1, f"{key}_label",
                      [label_of(labels, c) for c in table[key]])
-    table.attrs["synthetic"] = is_synthetic(design)  # every display carries the banner
+    table.attrs["percent"] = percent
+    table.attrs["level"] = level
     table.attrs["variable_labels"] = {v: variable_label(design, v) for v in (row, col)}
-    return CrosstabResult(table=table, test=test, row=row, col=col)
+    table = mark(table, design.is_synthetic)
+    return CrosstabResult(table=table, test=_test_result(test, eig), row=row, col=col,
+                          percent=percent)
+
+
+def _test_result(old: dict[str, Any], eig: np.ndarray | None) -> TestResult:
+    """The TestResult of a crosstab test; ``old`` (the pre-TestResult dict) is kept as legacy."""
+    extras = {"chisq": old["chisq"], "n": old["n"], "n_missing": old["n_missing"],
+              "statistic": old["statistic"]}
+    name = {"F": "Rao-Scott second-order", "Chisq": "Rao-Scott first-order",
+            "Wald": "design-based Wald", "adjWald": "adjusted design-based Wald",
+            "lincom": "Rao-Scott, exact (linear combination)",
+            "saddlepoint": "Rao-Scott, saddlepoint"}[old["statistic"]]
+    kind = old["statistic"]
+    if kind in ("F", "Wald", "adjWald"):
+        return TestResult(old["value"], old["df1"], old["df2"], old["p_value"], "F", name=name,
+                          extras=extras, legacy=old)
+    if kind == "Chisq":
+        k = old["df1"]
+        return TestResult(old["chisq"] / (old["trace"] / k), k, np.inf, old["p_value"],
+                          "Chisq", name=name, extras=extras,
+                          legacy={a: b for a, b in old.items() if a != "trace"})
+    assert eig is not None
+    ddf = old["ddf_used"]
+    extras["eigenvalues"] = tuple(float(x) for x in eig)
+    legacy = {a: b for a, b in old.items() if a != "ddf_used"}
+    return TestResult(old["chisq"], float(len(eig)), ddf, old["p_value"],
+                      "chisq-sum" if np.isinf(ddf) else "F-sum", name=name, extras=extras,
+                      legacy=legacy)
+
+def _cell_ci(sub: Design, cell: np.ndarray, k: int, method: str, level: float
+             ) -> tuple[np.ndarray, np.ndarray]:
+    """``svyciprop(~I(cell == k), sub, method=method)`` limits of every cell of the table
+    (``sub``: the respondents with both values), as :func:`proportion` computes them."""
+    groups = make_groups(sub, [])
+    codes_ = np.where(cell >= 0, groups.codes, -1)
+    with np.errstate(over="ignore", invalid="ignore"):
+        res = estimate_by(sub, None, codes_, 1, "mean", cat=np.maximum(cell, 0), n_levels=k,
+                          keep_reps=method in ("logit", "likelihood"))
+    (e,) = res.groups
+    dfs, n_cis = _ci_df_n(sub, groups)
+    if method == "likelihood":
+        group = groups.codes_any_weight == 0
+        used = group & (cell >= 0)
+        return _likelihood_limits(sub, e, _indicator_matrix(cell, k, used), used, group,
+                                  cell < 0, float(dfs[0]), level)
+    return prop_ci(e.theta, e.se, method, level, float(dfs[0]), int(n_cis[0]),
+                   _logit_se(sub, e))

@@ -40,9 +40,11 @@ from surveykit.estimation._core import (
     require_nonempty,
     warn_empty_groups,
 )
-from surveykit.estimation._result import replicate_estimates, tidy_result
+from surveykit.estimation._result import parameter_names, replicate_estimates, tidy_result
 from surveykit.estimation.profile_ci import likelihood_ci
+from surveykit.inference import attach_covariance
 from surveykit.mi.dispatch import mi_aware
+from surveykit.provenance import mark
 
 CIMethod = Literal["logit", "beta", "wald", "xlogit", "asin", "likelihood",
                    "wilson"]
@@ -99,9 +101,7 @@ def _describe(design: Design, var: str | Sequence[str], by: str | Sequence[str] 
     names = as_list(var, "var")
     if not names:
         raise EstimationError("no variable given")
-    if na not in ("listwise", "per_variable"):
-        raise EstimationError(f"unknown missing-value rule na={na!r}",
-                              hint="use 'listwise' (R's rule) or 'per_variable'")
+    check_na(na)
     by_names = as_list(by, "by")
     groups = make_groups(design, by_names)
     z = norm_ppf(0.5 + level / 2)  # R's confint(svymean(...)) uses df = Inf
@@ -367,11 +367,32 @@ def _ci_df_n(design: Design, groups: Groups) -> tuple[np.ndarray, np.ndarray]:
     return df, n
 
 
+def check_na(na: str) -> str:
+    """The missing-value rule ``na`` of every estimator, or an EstimationError."""
+    if na not in ("listwise", "per_variable"):
+        raise EstimationError(f"unknown missing-value rule na={na!r}",
+                              hint="use 'listwise' (R's rule) or 'per_variable'")
+    return na
+
+
+def require_listwise(na: str, names: Sequence[str], what: str) -> None:
+    """The missing-value rule of an estimate that needs several values of each respondent at
+    once (a cross-table, a covariance): ``na="per_variable"`` has no meaning there."""
+    check_na(na)
+    if na == "per_variable" and len(names) > 1:
+        raise EstimationError(
+            f"{what} needs the values of {' and '.join(names)} of the same respondents: "
+            "na='listwise' is its only rule", values=[na],
+            hint="leave na='listwise' (respondents missing any of them are excluded as a "
+                 "domain and counted in n_missing)")
+
+
 @mi_aware
-def proportion(design: Design, var: str, by: str | Sequence[str] | None = None, *,
-               ci: CIMethod = "logit", level: float = 0.95, vcov: bool = False,
-               progress: bool | None = None, deff: DeffKind = True) -> pd.DataFrame:
-    """Weighted share of each category of ``var``, overall or by groups.
+def proportion(design: Design, var: str | Sequence[str], by: str | Sequence[str] | None = None,
+               *, ci: CIMethod = "logit", level: float = 0.95, na: NaRule = "listwise",
+               vcov: bool = False, progress: bool | None = None, deff: DeffKind = True,
+               scale: Sequence[Any] | None = None) -> pd.DataFrame:
+    """Weighted share of each category of ``var`` (one variable or a list), overall or by groups.
 
     One row per category (``level``, in sorted code order; every category of the variable is
     listed in every group, with 0 where absent). Estimates and SEs are R's
@@ -383,17 +404,115 @@ def proportion(design: Design, var: str, by: str | Sequence[str] | None = None, 
     ``n_unweighted`` is the number of respondents in the group
     with a non-missing ``var``. ``vcov=True``: joint covariance of all rows in
     ``attrs["vcov"]`` (names "group:var:level"), as :func:`mean`.
+
+    A list of variables (an item battery) gives the long form: every variable x category (x
+    group), each variable's rows as its own call would give them. ``na`` as in :func:`mean`:
+    ``"listwise"`` (default) leaves a respondent missing any of the variables out of all of
+    them (counted in ``n_missing``), ``"per_variable"`` uses each variable's own respondents;
+    with one variable both are the same. ``scale``: the codes to list for every variable (in
+    that order, 0 where absent; :func:`surveykit.likert` passes the battery's shared scale).
     """
     design = check_design(design)
+    check_na(na)
+    names = as_list(var, "var")
+    if not names:
+        raise EstimationError("proportion(): no variable given")
+    if len(set(names)) != len(names):
+        raise EstimationError("proportion(): a variable is listed twice",
+                              values=sorted({n for n in names if names.count(n) > 1}))
+    if isinstance(var, str) and scale is None:
+        return _proportion_one(design, var, by, ci, level, vcov, progress, None, None, deff)
+    exclude = None
+    if na == "listwise" and len(names) > 1:
+        exclude = np.logical_or.reduce([categorical_column(design, n)[2] for n in names])
+        if not (design.domain & (design.base_weights != 0) & ~exclude).any():
+            raise EstimationError(
+                "no respondent in the domain has a value of every variable (na='listwise' "
+                "drops rows missing any of them)", file=design.source, values=names,
+                hint="use na='per_variable' to analyse each variable on its own rows")
+    parts = [_proportion_one(design, n, by, ci, level, False, progress, exclude, scale, deff)
+             for n in names]
+    out = pd.concat(parts, ignore_index=True)
+    out.attrs.update(parts[0].attrs)
+    out.attrs["variable_labels"] = {k: v for p in parts
+                                    for k, v in p.attrs.get("variable_labels", {}).items()}
+    out = mark(out, design.is_synthetic)
+    if vcov:
+        by_names = as_list(by, "by")
+        joint = _joint_proportions(design, names, by_names, exclude, scale, out)
+        names_p = parameter_names(out, by_names, several=True)
+        attach_covariance(out, joint, names_p, _design_df(design))
+    return out
+
+
+def _joint_proportions(design: Design, names: list[str], by_names: list[str],
+                       exclude: np.ndarray | None, scale: Sequence[Any] | None,
+                       out: pd.DataFrame) -> np.ndarray:
+    """Joint covariance of the rows of a several-variable :func:`proportion` (order: variable,
+    group, level), from one :func:`estimate_by` of all the category indicators."""
+    groups = make_groups(design, by_names)
+    G = groups.n_groups
+    cols, codes = [], []
+    for n in names:
+        cat, levels, miss = _scaled(design, n, scale)
+        if exclude is not None:
+            miss = miss | exclude
+        k = len(levels)
+        ind = np.zeros((design.n_total, k))
+        ok = np.flatnonzero(cat >= 0)
+        ind[ok, cat[ok]] = 1.0
+        cols.append(ind)
+        codes += [np.where(miss, -1, groups.codes)] * k
+    y = np.hstack(cols)
+    with np.errstate(over="ignore", invalid="ignore"):
+        res = estimate_by(design, y, np.column_stack(codes), G, "mean", joint=True)
+    vj = res.joint  # group-major: group, then (variable, level)
+    p = y.shape[1]
+    sizes = [c.shape[1] for c in cols]
+    starts = np.cumsum([0, *sizes[:-1]])
+    order = [g * p + s + j for s, k in zip(starts, sizes, strict=True) for g in range(G)
+             for j in range(k)]  # variable-major, as the rows of the result
+    if len(order) != len(out):
+        raise EstimationError("internal: joint covariance does not match the rows")
+    return vj[np.ix_(order, order)]
+
+
+def _scaled(design: Design, var: str, scale: Sequence[Any] | None
+            ) -> tuple[np.ndarray, list[Any], np.ndarray]:
+    """:func:`categorical_column`, its codes mapped onto ``scale`` when one is given."""
+    cat, levels, miss = categorical_column(design, var)
+    if scale is None:
+        return cat, levels, miss
+    from surveykit.labels import as_code
+
+    pos = {as_code(c): i for i, c in enumerate(scale)}
+    bad = [lv for lv in levels if as_code(lv) not in pos]
+    if bad:
+        raise EstimationError("values outside the scale", file=design.source, column=var,
+                              values=bad)
+    lookup = np.array([pos[as_code(lv)] for lv in levels], dtype=np.intp)
+    cat = np.where(cat >= 0, lookup[np.maximum(cat, 0)], -1).astype(np.intp)
+    return cat, list(scale), miss
+
+
+def _proportion_one(design: Design, var: str, by: str | Sequence[str] | None, ci: str,
+                    level: float, vcov: bool, progress: bool | None,
+                    exclude: np.ndarray | None, scale: Sequence[Any] | None,
+                    deff: DeffKind = True) -> pd.DataFrame:
+    """:func:`proportion` of one variable; ``exclude``: rows to treat as missing too (the
+    listwise rule of several variables); ``scale``: the codes to list."""
     level = _check_level(level)
     if ci not in CI_METHODS:
         raise EstimationError(f"unknown CI method {ci!r}", hint=f"use one of {CI_METHODS}")
     _check_deff(deff)
     if not isinstance(var, str):
-        raise EstimationError("proportion() takes one variable name", values=[var])
+        raise EstimationError("proportion() takes variable names", values=[var])
     by_names = as_list(by, "by")
     groups = make_groups(design, by_names)
-    cat, levels, miss = categorical_column(design, var)
+    cat, levels, miss = _scaled(design, var, scale)
+    if exclude is not None:
+        miss = miss | exclude
+        cat = np.where(miss, -1, cat)
     require_nonempty(design, var, groups.codes >= 0, miss)
     warn_empty_groups(groups, var, miss)
     G = groups.n_groups

@@ -40,6 +40,8 @@ from surveykit.estimation._core import (
     make_groups,
     require_nonempty,
 )
+from surveykit.estimation.battery import likert_battery
+from surveykit.estimation.descriptive import check_na
 from surveykit.expressions import evaluate
 from surveykit.labels import as_code, label_of, value_labels, variable_label
 from surveykit.mi.dispatch import mi_aware
@@ -73,7 +75,7 @@ def _domain_mask(design: Design, label: str, mask: Any) -> np.ndarray:
 @mi_aware
 def likert(
     design: Design,
-    var: str,
+    var: str | Sequence[str],
     by: str | Sequence[str] | None = None,
     *,
     labels: Mapping[Any, str] | None = None,
@@ -81,16 +83,39 @@ def likert(
     domains: Mapping[str, Any] | None = None,
     progress: bool | None = None,
     max_levels: int | None = DEFAULT_MAX_LEVELS,
+    na: str = "listwise",
+    sort: str | None = None,
 ) -> pd.DataFrame:
     """Weighted % distribution of ``var`` overall, by ``by`` groups and in named ``domains``.
 
-    See the module docstring for the exact shape. Percentages are R's ``svymean(~factor(var))``
-    x 100 within each column's domain (the full design is kept, as ``svyby``). A variable with
+    See the module docstring for the exact shape of one item's table. A list of items (a
+    battery on one scale) gives one row per item (and ``by`` group) instead: columns ``item``,
+    ``item_label``, the ``by`` columns, one column per response level named by the scale's
+    labels (weighted %, in scale order; ``se=True`` adds ``"<level> (SE)"``), ``N``
+    (unweighted respondents) and ``n missing``; ``sort="net"`` orders the items by net
+    agreement (top half of the scale minus bottom half), ``na`` is the missing-value rule of
+    every estimator (``"listwise"``: a respondent missing any item is left out of all;
+    ``"per_variable"``: each item on its own respondents); items on different scales are a
+    :class:`~surveykit.errors.ScaleMismatchError` (:mod:`surveykit.estimation.battery`).
+    With one item ``na`` changes nothing and ``sort`` is not used.
+
+    Percentages are R's ``svymean(~factor(var))`` x 100 within each column's domain (the full
+    design is kept, as ``svyby``). A variable with
     more than ``max_levels`` distinct values (e.g. age in years) is refused unless asked for
     (``max_levels=None``). An empty design domain is an EstimationError; a ``by`` group or named
     domain without respondents gives a NaN column with a warning (docs/ARCHITECTURE.md).
     """
     design = check_design(design)
+    check_na(na)
+    if not isinstance(var, str):
+        if domains:
+            raise EstimationError("likert: domains= is for one item; use design.subset() for "
+                                  "a battery in a domain", values=list(domains))
+        return likert_battery(design, var, by, na=na, sort=sort, labels=labels, se=se,
+                              progress=progress)
+    if sort is not None:
+        raise EstimationError("likert: sort= orders the items of a battery (a list of items)",
+                              column=var, values=[sort])
     ind, levels, miss = indicators(design, var)
     if max_levels is not None and len(levels) > max_levels:
         raise EstimationError(

@@ -154,7 +154,7 @@ def quantile(design: Design, var: str | Sequence[str], q: float | Sequence[float
              by: str | Sequence[str] | None = None, *,
              ci: Literal["mean", "beta", "xlogit", "asin", "score", "quantile"] = "mean",
              qrule: str = "math", level: float = 0.95, df: float | None = None,
-             vcov: bool = False) -> pd.DataFrame:
+             vcov: bool = False, na: str = "per_variable") -> pd.DataFrame:
     """Weighted quantiles with confidence intervals, R's ``svyquantile(~var, design, q,
     ci=TRUE, interval.type=ci, qrule=qrule, na.rm=TRUE)`` (via ``svyby`` for ``by``).
 
@@ -166,8 +166,14 @@ def quantile(design: Design, var: str | Sequence[str], q: float | Sequence[float
     (default: the design df of the group's non-missing rows; ``float("inf")`` for normal).
     ``qrule``: "math" (default, = "hf1"), "school" (= "hf2"), "shahvaish", "hf3".."hf9".
     ``vcov=True``: joint covariance (see the module docstring), names "group:var:q".
+    ``na``: the missing-value rule of every estimator; the default "per_variable" is R's
+    (each variable on its own respondents), "listwise" leaves a respondent missing any of the
+    variables out of all of them (counted in ``n_missing``).
     """
+    from surveykit.estimation.descriptive import check_na
+
     design = check_design(design)
+    check_na(na)
     if not 0 < level < 1:
         raise EstimationError(f"level must be between 0 and 1, got {level!r}")
     if ci not in INTERVALS:
@@ -197,8 +203,12 @@ def quantile(design: Design, var: str | Sequence[str], q: float | Sequence[float
     rows: list[dict[str, Any]] = []
     # per row of the result: CDF indicator column, its group code column, and the slope
     ind_cols, code_cols, slopes, rep_cols = [], [], [], []
+    any_miss = (np.logical_or.reduce([numeric_column(design, n)[1] for n in names])
+                if na == "listwise" and len(names) > 1 else None)
     for name in names:
         x, miss = numeric_column(design, name)
+        if any_miss is not None:
+            miss = miss | any_miss
         require_nonempty(design, name, in_group, miss)
         warn_empty_groups(groups, name, miss)
         codes = np.where(miss, -1, groups.codes)

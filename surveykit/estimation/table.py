@@ -26,7 +26,8 @@ TABLE_COLUMNS = ("estimate", "std_error", "ci_low", "ci_high", "n_unweighted", "
 
 @mi_aware
 def table(design: Design, row: str, col: str | None = None, *, Ntotal: float | None = None,
-          round: bool = False, level: float = 0.95, vcov: bool = False) -> pd.DataFrame:
+          round: bool = False, level: float = 0.95, vcov: bool = False,
+          na: str = "listwise") -> pd.DataFrame:
     """Weighted counts of the categories of ``row`` (and ``col``), R's ``svytable(~row+col)``.
 
     One row per cell, every combination of the observed levels (0 where empty), ``row``
@@ -38,8 +39,11 @@ def table(design: Design, row: str, col: str | None = None, *, Ntotal: float | N
     ``n_unweighted`` counts the respondents in the cell. Codes are integers where integral;
     a labelled ``row``/``col`` gets a ``<row>_label``/``<col>_label`` column after it (as
     :func:`surveykit.mean` ``by`` columns). Parameter names "rowlevel.collevel", by the value
-    labels where there are ("rural.West").
+    labels where there are ("rural.West"). ``na``: the missing-value rule of every estimator;
+    a two-way table has only "listwise" (the default).
     """
+    from surveykit.estimation.descriptive import require_listwise
+
     design = check_design(design)
     if not 0 < level < 1:
         raise EstimationError(f"level must be between 0 and 1, got {level!r}")
@@ -52,6 +56,7 @@ def table(design: Design, row: str, col: str | None = None, *, Ntotal: float | N
         if not np.isfinite(Ntotal) or Ntotal <= 0:
             raise EstimationError("Ntotal must be a positive number", values=[Ntotal])
     names = [row] if col is None else [row, col]
+    require_listwise(na, names, "a two-way table")
     coded = [categorical_column(design, name) for name in names]
     miss = np.logical_or.reduce([m for _, _, m in coded])
     groups = make_groups(design, None)

@@ -12,91 +12,125 @@ from scipy import sparse
 from surveykit._dist import norm_ppf
 from surveykit.design import ReplicateDesign
 from surveykit.errors import EstimationError
-from surveykit.estimation._core import (
+from surveykit.estimation._groups import make_groups, warn_empty_groups
+from surveykit.estimation._input import (
     Design,
     as_list,
     check_design,
-    estimate_by,
-    make_groups,
     numeric_column,
-    replicate_cov,
-    replicate_totals,
     require_finite,
     require_nonempty,
 )
 from surveykit.estimation._result import tidy_result
 from surveykit.inference import Covariance
 from surveykit.mi.dispatch import mi_aware
+from surveykit.variance import RatioOfTotals, estimate
+from surveykit.variance.replication import replicate_cov, replicate_totals
 
 VAR_COLUMNS = ("variable", "variable2", "estimate", "std_error", "ci_low", "ci_high",
                "n_unweighted", "n_missing")
 
 
 @mi_aware
-def var(design: Design, var: str | Sequence[str], *, level: float = 0.95,
-        vcov: bool = False) -> pd.DataFrame:
+def var(design: Design, var: str | Sequence[str], by: str | Sequence[str] | None = None, *,
+        level: float = 0.95, vcov: bool = False, na: str = "listwise") -> pd.DataFrame:
     """Weighted population variance of a variable, or the covariance matrix of several
-    (R's ``svyvar(~a+b, design, na.rm=TRUE)``).
+    (R's ``svyvar(~a+b, design, na.rm=TRUE)``), overall or in each ``by`` group (R's
+    ``svyby(~a, ~g, design, svyvar)``).
 
-    One row per pair (``variable``, ``variable2``) in matrix order (row-major); the matrix is
-    also in ``attrs["matrix"]``. The estimate is ``n/(n-1) sum w (x - xbar)(y - ybar) / sum w``.
-    As R: rows missing any of the variables are left out (``n_missing``); on linearisation
-    designs ``n`` counts the domain's respondents including those with a missing value and the
-    SE is that of the mean of the products with ``xbar`` held fixed (``svymean`` of the
-    centred products), while replicate designs recompute the means and ``n`` is the complete
-    rows (``svyvar.svyrep.design``). CIs: Wald, normal quantiles. Parameter names "a:b".
+    One row per pair (``variable``, ``variable2``) in matrix order (row-major), after the ``by``
+    columns; without ``by`` the matrix is also in ``attrs["matrix"]``. The estimate is
+    ``n/(n-1) sum w (x - xbar)(y - ybar) / sum w``. As R: rows missing any of the variables are
+    left out (``n_missing``); on linearisation designs ``n`` counts the domain's (group's)
+    respondents including those with a missing value and the SE is that of the mean of the
+    products with ``xbar`` held fixed (``svymean`` of the centred products), while replicate
+    designs recompute the means and ``n`` is the complete rows (``svyvar.svyrep.design``). CIs:
+    Wald, normal quantiles. Parameter names "a:b" ("<group>:a:b" by group); ``vcov=True``
+    gives the joint covariance of all groups (``svyby(covmat=TRUE)``).
+    ``na``: the missing-value rule of every estimator; a covariance matrix has only
+    "listwise" (the default; "per_variable" is accepted for one variable, where it is the same).
     """
+    from surveykit.estimation.descriptive import require_listwise
+
     design = check_design(design)
     if not 0 < level < 1:
         raise EstimationError(f"level must be between 0 and 1, got {level!r}")
     names = as_list(var, "var")
     if not names:
         raise EstimationError("no variable given")
-    groups = make_groups(design, None)
+    require_listwise(na, names, "a covariance matrix")
+    by_names = as_list(by, "by")
+    groups = make_groups(design, by_names)
+    G = groups.n_groups
     in_dom = (groups.codes >= 0) & (design.base_weights != 0)
     cols = [numeric_column(design, name) for name in names]
     for name, (_, miss) in zip(names, cols, strict=True):
         require_nonempty(design, name, in_dom, miss)
     any_miss = np.logical_or.reduce([m for _, m in cols])
     require_nonempty(design, " and ".join(names), in_dom, any_miss)
+    if by_names:
+        warn_empty_groups(groups, " and ".join(names), any_miss)
     x = np.column_stack([np.where(any_miss, 0.0, c) for c, _ in cols])
     ok = in_dom & ~any_miss
     p = len(names)
     ii, jj = np.repeat(np.arange(p), p), np.tile(np.arange(p), p)
+    gcode = np.where(ok, groups.codes, -1)
     if isinstance(design, ReplicateDesign):
-        theta, v = _replicate(design, x, ok, ii, jj)
-        n_used = int(ok.sum())
+        parts = [_replicate(design, x, ok & (groups.codes == g), ii, jj) for g in range(G)]
+        theta_g = [t for t, _ in parts]
+        reps = np.column_stack([r for _, r in parts])
+        v_g = [replicate_cov(design, t, r) if np.isfinite(t).all() else
+               np.full((len(t), len(t)), np.nan) for t, r in parts]
+        n_used = np.bincount(gcode[gcode >= 0], minlength=G)
+        joint = replicate_cov(design, np.concatenate(theta_g), reps) if vcov else None
     else:
-        n = int(in_dom.sum())
+        n_g = np.bincount(groups.codes[in_dom], minlength=G).astype(float)
         w = design.weights
-        xbar = (w[ok] @ x[ok]) / w[ok].sum()
-        dev = x - xbar
-        prod = dev[:, ii] * dev[:, jj] * (n / (n - 1))
-        codes = np.where(ok, 0, -1)
+        sw = np.bincount(gcode[ok], weights=w[ok], minlength=G)
+        xbar = np.column_stack([np.bincount(gcode[ok], weights=w[ok] * x[ok, j], minlength=G)
+                                for j in range(p)]) / sw[:, None]
+        dev = x - xbar[np.maximum(gcode, 0)]
+        factor = (n_g / (n_g - 1))[np.maximum(gcode, 0)]
+        prod = dev[:, ii] * dev[:, jj] * factor[:, None]
         with np.errstate(over="ignore", invalid="ignore"):
-            e = estimate_by(design, prod, codes, 1, "mean", joint=False).groups[0]
-        theta, v = e.theta, e.vcov
-        n_used = e.n
-    se = np.sqrt(np.clip(np.diag(v), 0, None))
-    require_finite(design, ", ".join(names), np.r_[theta, se], "variance")
+            res = estimate(design, RatioOfTotals(prod, gcode, G, "mean"), joint=vcov)
+        theta_g = [e.theta for e in res.groups]
+        v_g = [e.vcov for e in res.groups]
+        n_used = np.array([e.n for e in res.groups])
+        joint = res.joint
     z = norm_ppf(0.5 + level / 2)
-    n_missing = int((in_dom & any_miss).sum())
-    rows: list[dict[str, Any]] = [
-        {"variable": names[a], "variable2": names[b], "estimate": float(t),
-         "std_error": float(s), "ci_low": float(t - z * s), "ci_high": float(t + z * s),
-         "n_unweighted": n_used, "n_missing": n_missing}
-        for a, b, t, s in zip(ii, jj, theta, se, strict=True)]
-    out = tidy_result(rows, [], VAR_COLUMNS, synthetic=design.is_synthetic,
-                      vcov=v if vcov else None, df=float(design.df) if vcov else None,
-                      names=[f"{names[a]}:{names[b]}" for a, b in zip(ii, jj, strict=True)])
-    # immutable, so pandas can compare/copy the attrs (a DataFrame there breaks pd.concat)
-    out.attrs["matrix"] = Covariance(theta.reshape(p, p), names)
-    return out
+    nmiss = np.bincount(groups.codes[in_dom & any_miss], minlength=G)
+    rows: list[dict[str, Any]] = []
+    for g in range(G):
+        theta, v = theta_g[g], v_g[g]
+        se = np.sqrt(np.clip(np.diag(v), 0, None))
+        if n_used[g]:
+            require_finite(design, ", ".join(names), np.r_[theta, se], "variance")
+        key = {b: groups.keys.iloc[g][b] for b in by_names}
+        rows += [{**key, "variable": names[a], "variable2": names[b], "estimate": float(t),
+                  "std_error": float(s), "ci_low": float(t - z * s),
+                  "ci_high": float(t + z * s), "n_unweighted": int(n_used[g]),
+                  "n_missing": int(nmiss[g])}
+                 for a, b, t, s in zip(ii, jj, theta, se, strict=True)]
+    pair_names = [f"{names[a]}:{names[b]}" for a, b in zip(ii, jj, strict=True)]
+    if not by_names:
+        out = tidy_result(rows, [], VAR_COLUMNS, synthetic=design.is_synthetic,
+                          vcov=v_g[0] if vcov else None,
+                          df=float(design.df) if vcov else None, names=pair_names)
+        # immutable, so pandas can compare/copy the attrs (a DataFrame there breaks pd.concat)
+        out.attrs["matrix"] = Covariance(theta_g[0].reshape(p, p), names)
+        return out
+    return tidy_result(rows, by_names, VAR_COLUMNS, synthetic=design.is_synthetic,
+                       n_missing_by=groups.n_missing_by, vcov=joint,
+                       df=float(design.df) if vcov else None, several=True,
+                       labels=design, level=None,
+                       suffix=[str(r["variable2"]) for r in rows])
 
 
 def _replicate(design: ReplicateDesign, x: np.ndarray, ok: np.ndarray, ii: np.ndarray,
                jj: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Variances recomputed with every replicate's weights (means included), as R."""
+    """Variances (full sample, and recomputed with every replicate's weights, means
+    included, R x p^2) of the rows in ``ok``, as R."""
     n = int(ok.sum())
     rows = np.flatnonzero(ok)
     xs = x[rows]
@@ -115,4 +149,4 @@ def _replicate(design: ReplicateDesign, x: np.ndarray, ok: np.ndarray, ii: np.nd
     with np.errstate(divide="ignore", invalid="ignore"):
         theta = cov(full[None, :])[0]
         theta_r = cov(reps)
-    return theta, replicate_cov(design, theta, theta_r)
+    return theta, theta_r

@@ -123,7 +123,9 @@ def balance(design: Any, treatment: str, covariates: Sequence[str], *, control: 
 def _omnibus(design: Any, treatment: str, codes: np.ndarray, arms: list[int],
              used: np.ndarray, terms: list[str]) -> dict[str, Any]:
     """Design-based Wald test that the covariates do not predict the arm (regTermTest)."""
-    from surveykit.models import glm, multinom, wald_test
+    from surveykit.models.glm import glm
+    from surveykit.models.multinom import multinom
+    from surveykit.models.wald import wald_test
 
     name = "_sk_arm"
     while name in design.data.columns:

@@ -156,6 +156,7 @@ def read(path: str | Path, *, encoding: str | None = None) -> RawFile:
         if b"\x00" in head:
             raise InputFileError("not a CSV text file (it contains NUL bytes)", file=str(path),
                                  hint="is it a binary file with the wrong extension?")
+        _refuse_duplicate_columns(head, path, encoding)
     try:
         if fmt == "csv":
             data = pd.read_csv(path, encoding=encoding)
@@ -168,7 +169,54 @@ def read(path: str | Path, *, encoding: str | None = None) -> RawFile:
         what = " ".join(str(exc).split()) or type(exc).__name__  # one line for the CLI
         raise InputFileError(f"cannot read {fmt} file ({type(exc).__name__}: {what})",
                              file=str(path)) from exc
+    if fmt == "csv":
+        data = _integer_columns(data, path, encoding)
     return RawFile(path=str(path), data=data, missing_reasons=_system_missing(data), format=fmt)
+
+
+_INTEGER_TEXT = r"^\s*[+-]?\d+\s*$"
+
+
+def _integer_columns(data: pd.DataFrame, path: str | Path, encoding: str | None
+                     ) -> pd.DataFrame:
+    """Columns the CSV writes as whole numbers ("1", "10") but pandas read as float because a
+    value is missing become nullable integers (``Int64``), so codes stay codes: ``1``, not
+    ``1.0``, in results, model terms and files written back. Columns written with decimals
+    ("2.0", "1.5") stay float: the values pass through as the file has them."""
+    cand = [c for c in data.columns if data[c].dtype.kind == "f" and data[c].isna().any()
+            and data[c].notna().any()]
+    if not cand or data.columns.duplicated().any():
+        return data
+    text = pd.read_csv(path, encoding=encoding, usecols=cand, dtype=str)
+    out = data
+    for c in cand:
+        vals = text[c].dropna()
+        if len(vals) and vals.str.match(_INTEGER_TEXT).all() and (vals.str.len() < 16).all():
+            if out is data:
+                out = data.copy()
+            out[c] = data[c].astype("Int64")
+    return out
+
+
+def _refuse_duplicate_columns(head: bytes, path: Path, encoding: str | None) -> None:
+    """A CSV header naming a column twice is an error (pandas would rename the second one
+    ``w.1`` without a word, and analyses would use the first)."""
+    import csv
+    import io
+
+    text = head.decode(encoding or "utf-8-sig", errors="replace")
+    try:
+        header = next(csv.reader(io.StringIO(text)), [])
+    except csv.Error:
+        return  # pandas reports the malformed file
+    seen: dict[str, int] = {}
+    for name in header:
+        seen[name] = seen.get(name, 0) + 1
+    twice = [name for name, n in seen.items() if n > 1]
+    if twice:
+        raise InputFileError("the CSV header names a column more than once",
+                             file=str(path), values=twice,
+                             hint="rename the columns so that each name is used once")
 
 
 def _system_missing(data: pd.DataFrame, skip: Mapping[str, pd.Series] | None = None,

@@ -428,9 +428,9 @@ def pool_summary_table(results: Sequence[Any], source: Any, name: str = "summary
 
 
 def _register() -> None:
+    from surveykit._summary_table import SummaryTable
     from surveykit.estimation.crosstab import CrosstabResult
     from surveykit.models.results import ModelResult
-    from surveykit.summary_table import SummaryTable
 
     register(pd.DataFrame, lambda rs, src, name, kw: (
         pool_likert(rs, src, name, kw) if name == "likert" else pool_frame(rs, src, name, kw)))

@@ -188,17 +188,42 @@ def _mentions(formula: str, column: str) -> bool:
     return re.search(r"(?<![\w.])" + re.escape(column) + r"(?![\w.])", formula) is not None
 
 
+def _in_factor(formula: str, column: str) -> bool:
+    """Whether ``column`` is written inside ``C(...)`` (or ``factor(...)``) in ``formula``."""
+    return re.search(r"\b(?:C|factor)\(\s*`?" + re.escape(column) + r"`?\s*[,)]",
+                     formula) is not None
+
+
+def _integer_codes(col: pd.Series) -> pd.Categorical | None:
+    """A float column of whole-number codes (how survey files store integer codes once a
+    value is missing) as a Categorical of integer codes, so a factor's terms read
+    ``C(age_group)[T.2]`` (not ``[T.2.0]``); None for any other column."""
+    if col.dtype.kind not in "fiu" or pd.api.types.is_bool_dtype(col.dtype):
+        return None
+    if col.dtype.kind in "iu" and isinstance(col.dtype, np.dtype):
+        return None  # numpy integers already give integer names
+    vals = col.dropna().to_numpy(dtype=float)
+    if not len(vals) or not np.isfinite(vals).all() or not (vals == np.floor(vals)).all():
+        return None
+    cats = sorted({int(v) for v in vals})
+    return pd.Categorical(col.to_numpy(dtype=float, na_value=np.nan), categories=cats)
+
+
 def _prepare(data: pd.DataFrame, formula: str, lhs: str | None, *, relevel: bool = True
              ) -> pd.DataFrame:
     """Columns as the encoder should see them: strings as sorted Categoricals, booleans as
-    two-level factors (patsy's names), unused Categorical levels dropped (R's model.frame)."""
+    two-level factors (patsy's names), whole-number float codes inside ``C()`` as integer
+    Categoricals, unused Categorical levels dropped (R's model.frame)."""
     out = data
     copied = False
     for c in data.columns:
         if not isinstance(c, str) or c == lhs or not _mentions(formula, c):
             continue
         col = data[c]
-        if isinstance(col.dtype, pd.CategoricalDtype):
+        coded = _integer_codes(col) if _in_factor(formula, c) else None
+        if coded is not None:
+            new = coded.remove_unused_categories() if relevel else coded
+        elif isinstance(col.dtype, pd.CategoricalDtype):
             if not relevel:
                 continue
             new = col.cat.remove_unused_categories()
@@ -227,6 +252,14 @@ def _encode(rhs: str, sub: pd.DataFrame, source: str | None,
                                            unknown)) from exc
 
 
+def factor_outcome(lhs: str, columns: list[Any]) -> str:
+    """The column named by an outcome written ``C(x)`` or ``factor(x)`` (a factor marker, as
+    on the right-hand side; an outcome's categories are its values in every model that takes
+    a categorical outcome), else ``lhs`` unchanged."""
+    m = re.fullmatch(r"\s*(?:C|factor)\(\s*`?([^`(),]+?)`?\s*\)\s*", lhs)
+    return m.group(1) if m and m.group(1) in columns else lhs
+
+
 def build_frame(design: Any, formula: str, *, intercept: bool = True) -> ModelFrame:
     """Evaluate ``formula`` on the design's domain; count rows with missing model variables."""
     from surveykit.design import ReplicateDesign, SurveyDesign
@@ -238,6 +271,7 @@ def build_frame(design: Any, formula: str, *, intercept: bool = True) -> ModelFr
         raise ModelError(f"formula must be a string such as 'y ~ x', got {type(formula).__name__}")
     data: pd.DataFrame = design.data
     lhs, rhs = split_formula(formula)
+    lhs = factor_outcome(lhs, list(data.columns))
     qlhs = _quote_names(lhs, list(data.columns))
     qrhs = _quote_names(rhs, list(data.columns))
     validate_formula(f"{qlhs} ~ {qrhs}", data.columns, kind=ModelError, file=design.source,

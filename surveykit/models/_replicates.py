@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from surveykit.errors import ConvergenceError
+from surveykit.variance import Statistic, estimate
 
 #: fit(weights) -> (estimates, converged, last gradient norm)
 Refit = Callable[[np.ndarray], tuple[np.ndarray, bool, float]]
@@ -40,15 +41,16 @@ def refit_replicates(reps: np.ndarray, n_params: int, fit: Refit, outcome: str) 
 
 def model_vcov(design: Any, frame: Any, theta: np.ndarray, influence: Callable[[], np.ndarray],
                fit: Refit) -> np.ndarray:
-    """The design covariance of a model's estimates ``theta``.
+    """The design covariance of a model's estimates ``theta``, from the variance engine.
 
-    Replicate designs: ``fit`` refits the model on each replicate's weights (rows of the model
-    frame) and the design's ``replicate_vcov`` does the variance. Linearisation designs:
-    ``influence()`` gives the n_used x p influence functions (scores times the inverse
-    information), embedded in the full sample for ``design.vcov`` (R's ``svyrecvar``).
+    The model's statistic: ``influence()`` gives the n_used x p influence functions (scores
+    times the inverse information), embedded in the full sample for linearisation (R's
+    ``svyrecvar``); ``fit`` refits the model on each replicate's weights (rows of the model
+    frame) for replicate designs (R's ``svrVar``).
     """
-    if design.is_replicate:
-        thetas = refit_replicates(design.replicate_weights[frame.rows], len(theta), fit,
-                                  frame.lhs)
-        return design.replicate_vcov(theta, thetas)
-    return design.vcov(frame.embed(influence(), design.n_total))
+    stat = Statistic(
+        estimate=theta,
+        scores=lambda: frame.embed(influence(), design.n_total),
+        reestimate=lambda weights: refit_replicates(weights[frame.rows], len(theta), fit,
+                                                    frame.lhs))
+    return estimate(design, stat).vcov

@@ -69,6 +69,13 @@ def _svylm_aic(model: Any, k: float) -> pd.Series:
     return pd.Series({"eff_p": effp, "AIC": m2ll + k * effp, "deltabar": deltabar}) / s2
 
 
+def _lambdas(model: Any, index: list[int], scale: float) -> np.ndarray:
+    """Eigenvalues of V0^{-1} V over ``index`` (V0: naive covariance, weights / ``scale``)."""
+    V = model.vcov.to_numpy()[np.ix_(index, index)]
+    V0 = model.naive_vcov[np.ix_(index, index)] * scale
+    return np.sort(np.real(np.linalg.eigvals(np.linalg.solve(V0, V))))[::-1]
+
+
 @mi_aware
 def aic(model: Any, k: float = 2.0) -> pd.Series:
     """eff_p, AIC and deltabar of a survey GLM, as R's ``AIC.svyglm`` (see module docs)."""
@@ -77,8 +84,6 @@ def aic(model: Any, k: float = 2.0) -> pd.Series:
         return _svylm_aic(model, k)
     idx = _non_intercept(model)
     if len(idx):
-        from surveykit.models.wald import _lambdas
-
         lam = _lambdas(model, list(idx), model.extra["weight_scale"])  # R's AIC scale
         effp, deltabar = float(lam.sum()), float(lam.mean())
     else:

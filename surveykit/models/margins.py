@@ -31,7 +31,7 @@ from surveykit.estimation._result import parameter_names
 from surveykit.inference import attach_covariance
 from surveykit.labels import label_result
 from surveykit.mi.dispatch import mi_aware
-from surveykit.provenance import is_synthetic
+from surveykit.provenance import is_synthetic, mark
 
 
 def _by_column(by: str, data: pd.DataFrame) -> tuple[str, str]:
@@ -77,8 +77,12 @@ def margins(model: Any, by: str | None = None, at: Mapping[str, Any] | None = No
     """
     from surveykit.models.glm import LINKS, glm
 
+    if model.model == "ordinal":
+        return _ordinal_margins(model, by, at, conf_level)
     if model.model != "glm":
-        raise ModelError(f"margins are defined for glm models (R svypredmeans), not {model.model}")
+        raise ModelError(f"margins are defined for glm and ordinal models (R svypredmeans), "
+                         f"not {model.model}",
+                         hint="for a multinomial model use predict(type='prob') on new data")
     at = dict(at or {})
     data_all = model.design.data
     for k in at:
@@ -138,5 +142,78 @@ def margins(model: Any, by: str | None = None, at: Mapping[str, Any] | None = No
         names = parameter_names(out, [col], level=None)
     attach_covariance(out, V, names, None, coef=est)
     out.attrs["at"] = at
-    out.attrs["synthetic"] = is_synthetic(model.design)  # figures/tables say so
-    return out
+    return mark(out, is_synthetic(model.design))
+
+
+def _ordinal_margins(model: Any, by: str | None, at: Mapping[str, Any] | None,
+                     conf_level: float) -> pd.DataFrame:
+    """Predictive margins of an ordinal model: the design-weighted mean over the fitted
+    respondents of each category's predicted probability with ``by`` set to each group in
+    turn (``at`` fixed first), with svypredmeans' variance (design variance of the mean of
+    the predictions + delta-method term from the model's covariance), jointly over groups and
+    categories."""
+    from surveykit.models.ordinal import ordinal
+
+    at = dict(at or {})
+    data_all = model.design.data
+    for k in at:
+        if k not in data_all.columns:
+            raise ModelError("at= variable not found in the design's data", column=k)
+    if by is None and not at:
+        raise ModelError("give by= (a grouping variable) and/or at= (fixed values)")
+    fit = model
+    col = None
+    if by is not None:
+        col, term = _by_column(by, data_all)
+        if col in at:
+            raise ModelError("a variable cannot be both by= and at=", column=col)
+        if not _mentions(model.frame.rhs, col):
+            fit = ordinal(model.design, model.frame.formula + f" + {term}", link=model.link)
+    data = fit.frame.data
+    rows = fit.frame.rows
+    w = np.asarray(fit.design.weights, dtype=float)[rows]
+    base = data.copy()
+    for k, v in at.items():
+        dtype = data[k].dtype if k in data.columns else data_all[k].dtype
+        base[k] = pd.Series([v] * len(base), index=base.index, dtype=dtype)
+    if col is not None:
+        g = data[col]
+        groups = (list(g.cat.categories) if isinstance(g.dtype, pd.CategoricalDtype)
+                  else sorted(pd.unique(g.dropna())))
+    else:
+        groups = [None]
+    codes, shown = fit._level_names()
+    K = len(codes)
+    beta = fit.params.to_numpy()[: fit.n_coef]
+    fits = np.empty((len(rows), len(groups) * K))
+    grads = np.empty((len(groups) * K, len(fit.params)))
+    for i, value in enumerate(groups):
+        frame = base
+        if col is not None:
+            frame = base.copy()
+            frame[col] = pd.Series([value] * len(base), index=base.index, dtype=data[col].dtype)
+        X = fit._model_matrix(frame)
+        probs, G = fit._ordinal_prob_grad(X, X @ beta)
+        fits[:, i * K:(i + 1) * K] = probs.reshape(len(rows), K)
+        grads[i * K:(i + 1) * K] = np.einsum("i,ikp->kp", w, G.reshape(len(rows), K, -1)) / w.sum()
+    est, v_cond = _cond_vcov(fit.design, rows, fits, w)
+    V = grads @ fit.vcov.to_numpy() @ grads.T + v_cond
+    se = np.sqrt(np.clip(np.diag(V), 0.0, None))
+    q = norm_ppf(0.5 + conf_level / 2)
+    out = pd.DataFrame({"level": np.tile(np.asarray(codes, dtype=object), len(groups)),
+                        "level_label": np.tile(np.asarray(shown, dtype=object), len(groups)),
+                        "estimate": est, "std_error": se, "ci_low": est - q * se,
+                        "ci_high": est + q * se})
+    out.insert(0, "outcome", fit.frame.lhs)
+    if col is not None:
+        out.insert(0, col, np.repeat(np.asarray(groups, dtype=object), K))
+        if not isinstance(data[col].dtype, pd.CategoricalDtype):
+            out[col] = out[col].astype(data[col].dtype)
+        label_result(out, model.design, by=[col], level=None)
+        heads = parameter_names(out.iloc[::K].reset_index(drop=True), [col], level=None)
+        names = [f"{h}:{s_}" for h in heads for s_ in shown]
+    else:
+        names = list(shown)
+    attach_covariance(out, V, names, None, coef=est)
+    out.attrs["at"] = at
+    return mark(out, is_synthetic(model.design))

@@ -33,8 +33,9 @@ from surveykit.inference import attach_covariance
 from surveykit.labels import label_of, term_labels, value_labels
 from surveykit.mi.dispatch import mi_aware
 from surveykit.models._design_matrix import build_frame, check_rank
+from surveykit.models._newton import newton
 from surveykit.models._replicates import model_vcov
-from surveykit.models.results import ModelResult, _t_inference
+from surveykit.models.results import ModelResult, _t_inference, series_or_frame
 
 
 def _label(v: Any) -> str:
@@ -120,32 +121,12 @@ class _MLogit:
 
 def _newton(model: _MLogit, w: np.ndarray, theta: np.ndarray, *, tol: float = 1e-10,
             maxit: int = 100) -> tuple[np.ndarray, np.ndarray, int, bool, float]:
-    """Newton-Raphson with step halving; (theta, Hessian, iterations, converged, |grad|)."""
-    ll = model.loglik(theta, w)
-    gnorm = np.inf
-    H = np.zeros((len(theta), len(theta)))
-    for it in range(1, maxit + 1):
-        grad, H = model.grad_hess(theta, w)
-        gnorm = float(np.linalg.norm(grad))
-        try:
-            step = -np.linalg.solve(H, grad)
-        except np.linalg.LinAlgError:
-            return theta, H, it, False, gnorm
-        t = 1.0
-        for _ in range(40):
-            new = theta + t * step
-            ll_new = model.loglik(new, w)
-            if np.isfinite(ll_new) and ll_new >= ll - 1e-12 * abs(ll):
-                break
-            t /= 2
-        else:
-            return theta, H, it, False, gnorm
-        size = np.max(np.abs(new - theta))
-        theta, ll = new, ll_new
-        if size <= tol * (1 + np.max(np.abs(theta))):
-            grad, H = model.grad_hess(theta, w)
-            return theta, H, it, True, float(np.linalg.norm(grad))
-    return theta, H, maxit, False, gnorm
+    """Newton-Raphson with step halving (the shared driver
+    :func:`surveykit.models._newton.newton`); (theta, Hessian, iterations, converged,
+    |grad|)."""
+    res = newton(lambda th: model.loglik(th, w), lambda th, _: model.grad_hess(th, w), theta,
+                 tol=tol, maxit=maxit)
+    return res.theta, res.hessian, res.iterations, res.converged, res.gnorm
 
 
 @dataclass(repr=False)
@@ -210,7 +191,8 @@ class MultinomResult(ModelResult):
         return shown if len(set(shown)) == len(shown) else [_label(v) for v in levels]
 
     def predict(self, newdata: pd.DataFrame | None = None, type: str = "prob", *,
-                se: bool = False, conf_level: float = 0.95) -> pd.Series | pd.DataFrame:
+                se: bool = False, conf_level: float = 0.95, frame: bool | None = None
+                ) -> pd.Series | pd.DataFrame:
         """``type="prob"``: n x K outcome probabilities (columns = levels, baseline first);
         ``"link"``: n x (K-1) log-odds against the baseline; ``"response"``: the most probable
         level (its code). ``newdata`` defaults to the fitted rows. Columns are named by the
@@ -221,7 +203,9 @@ class MultinomResult(ModelResult):
         in ``tidy()``), ``outcome_label``, the probability, its delta-method SE from the
         design-based covariance and a normal interval, as ordinal predictions;
         ``attrs["vcov"]`` is the joint covariance, its parameters named "<row>:<outcome
-        label>" (so ``contrast(pred, {"0:central government": 1, ...})`` works on it)."""
+        label>" (so ``contrast(pred, {"0:central government": 1, ...})`` works on it).
+        ``frame=True`` returns ``type="response"`` as a DataFrame too (see
+        :meth:`ModelResult.predict`)."""
         if newdata is None:
             X, index = self.frame.X, self.frame.data.index
         else:
@@ -246,8 +230,9 @@ class MultinomResult(ModelResult):
             out = pd.DataFrame(probs, index=index, columns=self.outcome_columns())
             out.attrs["codes"] = codes
             return out
-        return pd.Series(np.asarray(self.outcome_levels, dtype=object)[probs.argmax(axis=1)],
-                         index=index, name="response")
+        return series_or_frame(pd.Series(
+            np.asarray(self.outcome_levels, dtype=object)[probs.argmax(axis=1)], index=index,
+            name="response"), frame)
 
     def _prob_se(self, X: np.ndarray, probs: np.ndarray, index: pd.Index, codes: list[str],
                  conf_level: float) -> pd.DataFrame:

@@ -25,6 +25,7 @@ from scipy import special
 from surveykit.errors import ConvergenceError, ModelError
 from surveykit.mi.dispatch import mi_aware
 from surveykit.models._design_matrix import build_frame, check_rank
+from surveykit.models._newton import newton
 from surveykit.models._replicates import model_vcov
 from surveykit.models.glm import LINKS, irls
 from surveykit.models.results import ModelResult
@@ -59,33 +60,13 @@ def _parts(theta: np.ndarray, X: np.ndarray, y: np.ndarray, w: np.ndarray
 def _newton(X: np.ndarray, y: np.ndarray, w: np.ndarray, theta: np.ndarray, *,
             tol: float = 1e-10, maxit: int = 200
             ) -> tuple[np.ndarray, np.ndarray, int, bool, float]:
-    ll, S, H = _parts(theta, X, y, w)
-    gnorm = np.inf
-    for it in range(1, maxit + 1):
-        grad = S.sum(axis=0)
-        gnorm = float(np.linalg.norm(grad))
-        try:
-            step = -np.linalg.solve(H, grad)
-        except np.linalg.LinAlgError:
-            return theta, H, it, False, gnorm
-        if grad @ step <= 0:  # not an ascent direction (Hessian not negative definite)
-            step = grad / max(np.abs(np.diag(H)).max(), 1.0)
-        t = 1.0
-        for _ in range(50):
-            new = theta + t * step
-            ll_new, S_new, H_new = _parts(new, X, y, w)
-            if np.isfinite(ll_new) and ll_new >= ll - 1e-12 * abs(ll):
-                break
-            t /= 2
-        else:
-            return theta, H, it, False, gnorm
-        size = np.max(np.abs(new - theta))
-        theta, ll, S, H = new, ll_new, S_new, H_new
-        if size <= tol * (1 + np.max(np.abs(theta))):
-            return theta, H, it, True, float(np.linalg.norm(S.sum(axis=0)))
-        if theta[-1] < -25:  # alpha -> 0: no overdispersion, the MLE is on the boundary
-            return theta, H, it, False, float(np.linalg.norm(S.sum(axis=0)))
-    return theta, H, maxit, False, gnorm
+    """Newton-Raphson with step halving (the shared driver
+    :func:`surveykit.models._newton.newton`): a non-ascending Newton direction falls back to
+    the gradient; alpha -> 0 (log alpha < -25) is the boundary (no overdispersion)."""
+    res = newton(lambda th: _parts(th, X, y, w), lambda th, st: (st[1].sum(axis=0), st[2]),
+                 theta, loglik=lambda st: st[0], tol=tol, maxit=maxit, halvings=50,
+                 ascent_fallback=True, boundary=lambda th: bool(th[-1] < -25))
+    return res.theta, res.hessian, res.iterations, res.converged, res.gnorm
 
 
 @mi_aware

@@ -30,6 +30,7 @@ import pandas as pd
 from surveykit.errors import ConvergenceError, ModelError
 from surveykit.mi.dispatch import mi_aware
 from surveykit.models._design_matrix import build_frame, check_rank
+from surveykit.models._newton import newton as run_newton
 from surveykit.models._replicates import model_vcov
 from surveykit.models.results import ModelResult, link_parts
 
@@ -205,7 +206,8 @@ class _Fit(NamedTuple):
 
 def newton(model: _CumLink, w: np.ndarray, theta: np.ndarray, *, tol: float = 1e-6,
            maxit: int = 100) -> _Fit:
-    """Newton-Raphson with step halving, from ``theta``.
+    """Newton-Raphson with step halving, from ``theta`` (the shared driver
+    :func:`surveykit.models._newton.newton`, thresholds kept increasing).
 
     Stops after a full (unhalved) Newton step no larger than ``tol`` relative to the estimates:
     with the exact Hessian of this concave likelihood convergence is quadratic, so the error
@@ -215,32 +217,12 @@ def newton(model: _CumLink, w: np.ndarray, theta: np.ndarray, *, tol: float = 1e
     """
     pc = model.X.shape[1]
     w = model._sorted(w)
-    P = model._parts(theta, w)
-    gnorm = np.inf
-    H = np.full((len(theta), len(theta)), np.nan)
-    for it in range(1, maxit + 1):
-        grad, H = model.grad_hess(theta, w, P)
-        gnorm = float(np.linalg.norm(grad))
-        try:
-            step = -np.linalg.solve(H, grad)
-        except np.linalg.LinAlgError:
-            step = grad / max(np.abs(np.diag(H)).max(), 1.0)
-        t = 1.0
-        for _ in range(40):
-            new = theta + t * step
-            if np.all(np.diff(new[pc:]) > 0):
-                P_new = model._parts(new, w)
-                if np.isfinite(P_new["ll"]) and P_new["ll"] >= P["ll"] - 1e-12 * abs(P["ll"]):
-                    break
-            t /= 2
-        else:
-            return _Fit(theta, H, P, it, False, gnorm)
-        size = np.max(np.abs(new - theta))
-        theta, P = new, P_new
-        if t == 1.0 and size <= tol * (1 + np.max(np.abs(theta))):
-            grad, H = model.grad_hess(theta, w, P)
-            return _Fit(theta, H, P, it, True, float(np.linalg.norm(grad)))
-    return _Fit(theta, H, P, maxit, False, gnorm)
+    res = run_newton(lambda th: model._parts(th, w),
+                     lambda th, P: model.grad_hess(th, w, P), theta,
+                     loglik=lambda P: P["ll"], tol=tol, maxit=maxit, full_step_only=True,
+                     feasible=lambda th: bool(np.all(np.diff(th[pc:]) > 0)),
+                     singular="gradient")
+    return _Fit(res.theta, res.hessian, res.state, res.iterations, res.converged, res.gnorm)
 
 
 @mi_aware

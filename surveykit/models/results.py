@@ -16,6 +16,7 @@ the design-based covariance of the coefficients.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +25,7 @@ import pandas as pd
 from scipy import special
 
 from surveykit._dist import norm_pdf, norm_ppf, norm_sf, t_ppf, t_sf
+from surveykit.display import stars
 from surveykit.errors import ModelError
 from surveykit.inference import attach_covariance
 from surveykit.labels import term_labels
@@ -59,11 +61,20 @@ CUMLINKS: dict[str, tuple[Any, Any, Any]] = {
 }
 
 
-def stars(p: float) -> str:
-    """Significance stars as the papers print them: * p<0.05, ** p<0.01, *** p<0.001."""
-    if not np.isfinite(p):
-        return ""
-    return "***" if p < 0.001 else "**" if p < 0.01 else "*" if p < 0.05 else ""
+def series_or_frame(values: pd.Series, frame: bool | None) -> pd.Series | pd.DataFrame:
+    """``predict``'s one-column answers: a DataFrame (column ``estimate``, the name the
+    ``se=True`` frames use; ``attrs["type"]`` the prediction type) with ``frame=True``. The
+    Series of earlier releases is kept with ``frame=False`` and, for one release, by default
+    with a DeprecationWarning (predict always returns a DataFrame from the next release)."""
+    if frame:
+        out = values.to_frame("estimate")
+        out.attrs["type"] = values.name
+        return out
+    if frame is None:
+        warnings.warn("predict() returns a DataFrame (column 'estimate') from the next release; "
+                      "pass frame=True to get it now, or frame=False to keep the Series",
+                      DeprecationWarning, stacklevel=3)
+    return values
 
 
 def _t_inference(est: np.ndarray, se: np.ndarray, df: float, conf_level: float
@@ -190,7 +201,7 @@ class ModelResult:
     # -- tidy table ----------------------------------------------------------------------------
     def tidy(self, exponentiate: bool = False, conf_level: float = 0.95) -> pd.DataFrame:
         """term, label, estimate, std_error, statistic, p_value, ci_low, ci_high, kind. ``term`` is
-        the formula's name (``C(age_group)[T.2.0]``), ``label`` its reading from the data's
+        the formula's name (``C(age_group)[T.2]``), ``label`` its reading from the data's
         labels ("Age group: 31–50", :func:`surveykit.labels.term_labels`).
 
         glm/negbin: t with ``df_resid`` (R ``summary.svyglm``/``confint.svyglm``); ordinal:
@@ -247,8 +258,8 @@ class ModelResult:
         return off
 
     def predict(self, newdata: pd.DataFrame | None = None, type: str = "response", *,
-                se: bool = False, offset: bool = True, conf_level: float = 0.95
-                ) -> pd.Series | pd.DataFrame:
+                se: bool = False, offset: bool = True, conf_level: float = 0.95,
+                frame: bool | None = None) -> pd.Series | pd.DataFrame:
         """Predictions for ``newdata`` (default: the fitted rows).
 
         ``type``: "link" (linear predictor x'b), "response" (mean; for ordinal models the most
@@ -262,6 +273,10 @@ class ModelResult:
         the joint covariance of the predictions (R's ``vcov=TRUE``), so ``contrast`` works on
         it. Ordinal models with ``type="prob"``: one row per (row, level) with the category
         probability and its SE.
+
+        ``frame=True``: one-column answers (``type="link"``/``"response"``) are a DataFrame
+        with column ``estimate``, as every other prediction; the default still returns the
+        Series of earlier releases, with a DeprecationWarning (``frame=False``: no warning).
         """
         if newdata is None:
             X = self.frame.X
@@ -281,7 +296,7 @@ class ModelResult:
         if se:
             return self._predict_se(X, eta, index, type, conf_level)
         if type == "link":
-            return pd.Series(eta, index=index, name="link")
+            return series_or_frame(pd.Series(eta, index=index, name="link"), frame)
         if self.model == "ordinal":
             probs = pd.DataFrame(self._ordinal_probs(eta), index=index, columns=self.levels)
             if type == "prob":  # columns named by the outcome's value labels, codes in attrs
@@ -290,9 +305,11 @@ class ModelResult:
                 probs.attrs["codes"] = codes
                 return probs
             codes, _ = self._level_names()
-            return pd.Series(np.asarray(codes, dtype=object)[probs.to_numpy().argmax(1)],
-                             index=index, name="response")
-        return pd.Series(self._inverse_link(eta), index=index, name=type)
+            return series_or_frame(pd.Series(
+                np.asarray(codes, dtype=object)[probs.to_numpy().argmax(1)], index=index,
+                name="response"), frame)
+        return series_or_frame(pd.Series(self._inverse_link(eta), index=index, name=type),
+                               frame)
 
     def _predict_se(self, X: np.ndarray, eta: np.ndarray, index: pd.Index, type: str,
                     conf_level: float) -> pd.DataFrame:
@@ -334,11 +351,11 @@ class ModelResult:
     def _level_names(self) -> tuple[list[Any], list[str]]:
         """The ordinal outcome's levels as codes (1.0 -> 1) and as shown: their value labels,
         or the codes as text when unlabelled or the labels repeat."""
-        from surveykit.labels import as_code, pretty, value_labels
+        from surveykit.labels import as_code, value_labels
 
         codes = [as_code(v) for v in self.levels]
         vl = value_labels(self.design, self.frame.lhs)
-        shown = [pretty(vl.get(c, c)) for c in codes]
+        shown = [str(vl.get(c, c)) for c in codes]
         if len(set(shown)) != len(shown):
             shown = [str(c) for c in codes]
         return codes, shown
@@ -426,13 +443,16 @@ class ModelResult:
         Numeric variables: weighted mean of d prediction / d x (central difference on the data,
         so transformed terms such as ``I(x**2)`` are handled). Factors: weighted mean change when
         every respondent is moved from the reference level to each other level.
-        Columns: term, outcome, estimate, std_error, statistic, p_value, ci_low, ci_high.
+        Columns: term, label (its reading from the data's labels, as :meth:`tidy`: "Income
+        group: >4,000 RMB"), outcome (ordinal: the category code, followed by
+        ``outcome_label``), estimate, std_error, statistic, p_value, ci_low, ci_high.
         """
         data = self.frame.data
         w = np.asarray(self.design.weights, dtype=float)[self.frame.rows]
         raw_names = self.frame.raw_columns
         V = self.vcov.to_numpy()
-        outcomes = [str(v) for v in self.levels] if self.model == "ordinal" else ["response"]
+        outcomes = ([str(c) for c in self._level_names()[0]] if self.model == "ordinal"
+                    else ["response"])
         rows: list[dict[str, Any]] = []
         for var, kind, cats, code in self._variables():
             effects: list[tuple[str, np.ndarray, np.ndarray]] = []
@@ -465,8 +485,14 @@ class ModelResult:
                     rows.append({"term": term, "outcome": name, "estimate": est[k],
                                  "std_error": se[k], "statistic": stat[k], "p_value": pval[k],
                                  "ci_low": lo[k], "ci_high": hi[k]})
-        return pd.DataFrame(rows, columns=["term", "outcome", "estimate", "std_error", "statistic",
-                                           "p_value", "ci_low", "ci_high"])
+        out = pd.DataFrame(rows, columns=["term", "outcome", "estimate", "std_error",
+                                          "statistic", "p_value", "ci_low", "ci_high"])
+        out.insert(1, "label", term_labels(out["term"], self.design, self.frame.lhs))
+        if self.model == "ordinal":
+            shown = self._level_names()[1]
+            by_text = dict(zip(outcomes, shown, strict=True))
+            out.insert(3, "outcome_label", [by_text[o] for o in out["outcome"]])
+        return out
 
     # -- text output ---------------------------------------------------------------------------
     def describe_model(self) -> str:

@@ -30,9 +30,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from surveykit.display import estimate_heading, stars
 from surveykit.errors import ModelError
 from surveykit.labels import label_of, term_label, term_labels, value_labels, variable_label
-from surveykit.models.results import stars
 from surveykit.provenance import SYNTHETIC_BANNER, is_synthetic
 
 #: the cell of a reference category
@@ -51,18 +51,6 @@ def fmt_number(value: Any, digits: int) -> str:
     if text.startswith("-") and float(text) == 0:
         text = text[1:]
     return text
-
-
-def estimate_heading(result: Any, exponentiate: bool, plain: str = "Coef.") -> str:
-    """The heading of a model's estimate column, as R/Stata users read it: "OR" (logit),
-    "IRR" (log link), "RRR" (multinomial logit, its ``ratio_label``), else "exp(b)";
-    ``plain`` when not exponentiated. Shared by publication tables, notebook display and the
-    report so one model is headed the same everywhere."""
-    if not exponentiate:
-        return plain
-    if getattr(result, "ratio_label", None):  # e.g. "RRR" for multinomial logit equations
-        return str(result.ratio_label)
-    return "OR" if result.link == "logit" else "IRR" if result.link == "log" else "exp(b)"
 
 
 def cutpoint_heading(result: Any) -> str:

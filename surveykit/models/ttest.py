@@ -52,8 +52,9 @@ def ttest(design: Any, var: str, group: str | None = None, *, conf_level: float 
     Two groups (any two values; the difference is second level minus first in sorted or
     categorical order): difference in means, its SE, t, df (model residual df), two-sided p and
     a t interval (R's ``confint.svyglm``). One row: variable, group, contrast, estimate,
-    std_error, statistic, df, p_value, ci_low, ci_high; ``attrs["vcov"]``/``["df"]`` carry the
-    estimate's variance for ``contrast``/``as_estimates``.
+    std_error, statistic, df, p_value, ci_low, ci_high, n_unweighted, n_missing, method ("t";
+    :func:`surveykit.testresult.as_test_result` gives the TestResult); ``attrs["vcov"]``/
+    ``["df"]`` carry the estimate's variance for ``contrast``/``as_estimates``.
     """
     from surveykit.models.glm import glm
 
@@ -74,20 +75,24 @@ def ttest(design: Any, var: str, group: str | None = None, *, conf_level: float 
         if len(present) != 2:
             raise ModelError("group must have exactly two values among the rows used",
                              file=design.source, column=group, values=present)
-        d2 = d.with_columns(_sk_g2=pd.Series(np.where(g == present[1], 1.0,
-                                                      np.where(g == present[0], 0.0, np.nan)),
+        is1 = g.eq(present[1]).fillna(False).to_numpy(dtype=bool)  # nullable codes: NA is
+        is0 = g.eq(present[0]).fillna(False).to_numpy(dtype=bool)  # in neither group
+        d2 = d.with_columns(_sk_g2=pd.Series(np.where(is1, 1.0, np.where(is0, 0.0, np.nan)),
                                              index=d.data.index))
         fit = glm(d2, "_sk_y ~ _sk_g2")
         est, se = float(fit.params.iloc[1]), float(fit.std_errors.iloc[1])
         df = fit.df_resid
-        contrast = f"{present[1]} - {present[0]}"
+        from surveykit.labels import as_code
+
+        contrast = f"{as_code(present[1])} - {as_code(present[0])}"  # codes as written: 1 - 0
     stat = est / se
     p = 2 * t_sf(abs(stat), df) if df > 0 else float("nan")
     q = t_ppf(0.5 + conf_level / 2, df) if df > 0 else float("nan")
     out = pd.DataFrame([{"variable": var, "group": group, "contrast": contrast, "estimate": est,
                          "std_error": se, "statistic": stat, "df": float(df), "p_value": p,
                          "ci_low": est - q * se, "ci_high": est + q * se,
-                         "n_unweighted": fit.nobs, "n_missing": fit.n_missing}])
+                         "n_unweighted": fit.nobs, "n_missing": fit.n_missing,
+                         "method": "t"}])
     return attach_covariance(out, [[se**2]], [contrast], float(df), coef=[est])
 
 
@@ -136,7 +141,8 @@ def ranktest(design: Any, var: str, group: str, test: str = "wilcoxon") -> pd.Da
     minus first value; a numeric group enters as a number, as in R), its SE, t on design df -
     1, p. More groups: ``statistic`` is the Wald chi-square of the group effects, ``df`` = K-1,
     ``ddf`` = design df - (K-1), p from F = chisq/df. One row: test, variable, group, estimate,
-    std_error, statistic, df, ddf, p_value, n_unweighted, n_missing.
+    std_error, statistic, df, ddf, p_value, n_unweighted, n_missing, method (the reference
+    distribution; :func:`surveykit.testresult.as_test_result` gives the TestResult).
     """
     if test not in RANK_TESTS:
         raise ModelError(f"unknown rank test {test!r}", hint=f"use one of {', '.join(RANK_TESTS)}")
@@ -179,15 +185,17 @@ def ranktest(design: Any, var: str, group: str, test: str = "wilcoxon") -> pd.Da
         stat = est / se
         p = 2 * t_sf(abs(stat), df) if df > 0 else float("nan")
         row = {**base, "estimate": est, "std_error": se, "statistic": stat, "df": float(df),
-               "ddf": float("nan"), "p_value": p}
+               "ddf": float("nan"), "p_value": p, "method": "t"}
     else:
         b, Vb = beta[1:], V[1:, 1:]
         chisq = float(b @ np.linalg.solve(Vb, b))
         ndf = K - 1
         ddf = ddf_design - ndf
         p = float(f_sf(chisq / ndf, ndf, ddf)) if ddf > 0 else float("nan")
+        # R's layout: the Wald chi-square with its F p-value (testresult.as_test_result gives
+        # the F statistic chisq / df on the F reference)
         row = {**base, "estimate": float("nan"), "std_error": float("nan"), "statistic": chisq,
-               "df": float(ndf), "ddf": float(ddf), "p_value": p}
+               "df": float(ndf), "ddf": float(ddf), "p_value": p, "method": "F"}
     cols = ["test", "variable", "group", "estimate", "std_error", "statistic", "df", "ddf",
-            "p_value", "n_unweighted", "n_missing"]
+            "p_value", "n_unweighted", "n_missing", "method"]
     return pd.DataFrame([row], columns=cols)

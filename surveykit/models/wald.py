@@ -24,8 +24,13 @@ from surveykit._dist import chi2_sf, f_sf
 from surveykit.distributions import pFsum
 from surveykit.errors import ConvergenceError, ModelError
 from surveykit.mi.dispatch import mi_aware
+from surveykit.models.infocrit import _lambdas
 
-COLUMNS = ["test", "terms", "statistic", "df", "ddf", "p_value"]
+COLUMNS = ["test", "terms", "statistic", "df", "ddf", "p_value", "method"]
+#: the reference distribution of each test (surveykit.testresult.METHODS): ``statistic`` is
+#: always on its scale (F for "Wald F", chi-square for "Wald chi-square", the working 2logLR
+#: for the LRT's weighted sum of chi-squares); ``ddf`` is inf for chi-square references
+_METHOD = {"Wald F": "F", "Wald chi-square": "Chisq"}
 
 
 def _canon(term: str) -> str:
@@ -83,21 +88,15 @@ def working_scale(model: Any) -> float:
     return float(w.mean())
 
 
-def _lambdas(model: Any, index: list[int], scale: float) -> np.ndarray:
-    """Eigenvalues of V0^{-1} V over ``index`` (V0: naive covariance, weights / ``scale``)."""
-    V = model.vcov.to_numpy()[np.ix_(index, index)]
-    V0 = model.naive_vcov[np.ix_(index, index)] * scale
-    return np.sort(np.real(np.linalg.eigvals(np.linalg.solve(V0, V))))[::-1]
-
-
 def _ddf(model: Any, df: float | None) -> float:
     return float(model.df_resid) if df is None else float(df)
 
 
 def _row(test: str, terms: list[str], statistic: float, k: int, ddf: float, p: float,
          **attrs: Any) -> pd.DataFrame:
+    method = _METHOD.get(test, "chisq-sum" if np.isinf(ddf) else "F-sum")
     out = pd.DataFrame([{"test": test, "terms": " + ".join(terms), "statistic": statistic,
-                         "df": k, "ddf": ddf, "p_value": p}], columns=COLUMNS)
+                         "df": k, "ddf": ddf, "p_value": p, "method": method}], columns=COLUMNS)
     out.attrs.update(attrs)
     return out
 

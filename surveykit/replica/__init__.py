@@ -25,13 +25,14 @@ import pandas as pd
 
 from surveykit._resources import data_path
 from surveykit.errors import InputFileError, ReplicationError
+from surveykit.provenance import REPLICA_SAV_NAME
 from surveykit.replica import spec
 
 __all__ = ["DEFAULT_SEED", "ReplicaBuild", "build", "calibration_margins", "load_replica",
            "mapping_path", "path", "sidecar_path", "write"]
 
 DEFAULT_SEED = spec.DEFAULT_SEED
-SAV_NAME = "replica.sav"
+SAV_NAME = REPLICA_SAV_NAME
 JSON_NAME = "replica.json"
 _CACHE: dict[str, pd.DataFrame] = {}
 

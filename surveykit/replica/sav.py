@@ -18,10 +18,11 @@ import pyreadstat
 
 from surveykit._atomic import atomic_path
 from surveykit.errors import InputFileError
+from surveykit.provenance import REPLICA_WEIGHT_COLUMN
 from surveykit.replica import spec
 
 FILE_LABEL = "SYNTHETIC replica - not the original survey data"
-WEIGHT_COLUMN = "WEIGHT"  # the weight column of the raw .sav (read by the provenance fingerprint)
+WEIGHT_COLUMN = REPLICA_WEIGHT_COLUMN  # the raw .sav weight column (the provenance fingerprint)
 NOTE = ("SYNTHETIC replica built by surveykit from the published tables of Kostka (2019) and "
         "Kostka & Antoine (2020). It is NOT the original survey data; results computed from it "
         "are not findings about China. Seed {seed}. See data_dictionary/replica.md.")

@@ -16,6 +16,7 @@ import datetime as dt
 import hashlib
 import json
 import os
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,11 @@ from surveykit.replication.result import ReplicationResult
 CODEBOOKS: tuple[str, ...] = ("approval", "behaviour")
 
 Progress = bool | Callable[[str], Any] | None
+
+#: What ``replicate`` writes at the top of its output folder (a folder holding only these and
+#: no manifest is taken for a run of an earlier surveykit version).
+RUN_NAMES: tuple[str, ...] = ("tables", "models", "figures", "sensitivity", "replication.md",
+                              "replication.json", "report.html", "report.md", "manifest.json")
 
 
 def _sha256(path: Path) -> str:
@@ -233,12 +239,12 @@ def margin_shares(design: Any, targets: Targets) -> pd.DataFrame:
     without one are counted in ``n_missing`` (targets of calibrated panels are usually defined
     among respondents who answered). ``variable_label`` ("Age group") and ``label`` ("14–30")
     are the data's variable and value labels, else the canonical codebook's, else the name and
-    code, printed as everywhere (:func:`surveykit.labels.pretty`: en dash in ranges).
+    code, as the codebook writes it.
     """
     from surveykit.design import SurveyDesign
     from surveykit.dictionary import combine, load_codebook
     from surveykit.errors import WeightingError
-    from surveykit.labels import label_of, pretty, value_labels, variable_label
+    from surveykit.labels import label_of, value_labels, variable_label
     from surveykit.weighting import margin_table
 
     cb = combine(load_codebook(name) for name in CODEBOOKS)
@@ -258,8 +264,8 @@ def margin_shares(design: Any, targets: Targets) -> pd.DataFrame:
         known = cb.variables.get(var)
         values = {**(known.values if known is not None else {}), **value_labels(design, var)}
         name = getattr(known, "label", None) or var
-        tab.insert(1, "variable_label", variable_label(design, var, default=pretty(name)))
-        tab.insert(3, "label", [pretty(label_of(values, c)) for c in tab["category"]])
+        tab.insert(1, "variable_label", variable_label(design, var, default=name))
+        tab.insert(3, "label", [label_of(values, c) for c in tab["category"]])
         tab.insert(5, "n_missing", int(np.asarray(design.domain, dtype=bool).sum() - has.sum()))
         frames.append(tab)
     if not frames:
@@ -326,7 +332,9 @@ def run(data: str | Path | pd.DataFrame | None = None, mapping: str | Path | Any
         models: bool = True, margins: Targets | None = None, sensitivity: bool = False,
         sensitivity_margins: Targets | None = None,
         sensitivity_margins_source: str | None = None,
-        figure_formats: Sequence[str] | None = None) -> ReplicationResult:
+        figure_formats: Sequence[str] | None = None, force: bool = False,
+        command: Sequence[str] | None = None,
+        inputs: Sequence[str | Path] = ()) -> ReplicationResult:
     """Re-create every published table from ``data`` and compare it with the registry.
 
     Without ``data`` the bundled synthetic replica is used (and every output says so). Writes
@@ -337,19 +345,28 @@ def run(data: str | Path | pd.DataFrame | None = None, mapping: str | Path | Any
     cell is outside rounding. ``margins`` are the calibration targets of the weights, shown in
     the weighting diagnostics; for the bundled replica they default to its assumed population
     margins (:func:`surveykit.replica.calibration_margins`); a user file has none unless given.
-    ``sensitivity`` adds :func:`surveykit.sensitivity.sensitivity` (every table unweighted, with
+    ``sensitivity`` adds :func:`surveykit._sensitivity.sensitivity` (every table unweighted, with
     the file's weights, trimmed and, given ``sensitivity_margins``, raked to them), written to
     ``out/sensitivity/`` and shown as a report section. ``figure_formats`` are the report's
     figure files (default PNG and PDF; see :func:`surveykit.report.write_report`).
+
+    The run is written into a staging folder beside ``out`` and swapped in whole when complete,
+    with ``out/manifest.json`` (inputs and outputs with their sha256, command line, versions;
+    :mod:`surveykit._runfolder`): an interrupted run leaves the previous complete run. ``out``
+    holding other files than an earlier run is refused before any work unless ``force``
+    (then this run's files are written into it and the other files left alone). ``command``
+    is the command line recorded in the manifest, ``inputs`` more files read (margins YAMLs).
     """
     note = _notify(progress)
-    if out is not None:  # before any work: the run replaces out/, never an input
-        from surveykit._atomic import refuse_overwrite
+    folder = None
+    if out is not None:  # before any work: out/ is new, empty or an earlier run, no input
+        from surveykit._runfolder import RunFolder
 
-        inputs = [p for p in (data, mapping) if isinstance(p, (str, Path))]
+        read = [p for p in (data, mapping) if isinstance(p, (str, Path))]
         if data is None:
-            inputs += _replica_files()[:2]
-        refuse_overwrite([], inputs, folders=[out])
+            read += _replica_files()[:2]
+        folder = RunFolder(out, command="replicate", argv=command, inputs=[*read, *inputs],
+                           known=RUN_NAMES, force=force)
     note("reading and harmonising the data")
     frame, provenance, harmonisation = load_harmonised(data, mapping)
     design = build_design(frame, source=provenance["input_file"])
@@ -359,41 +376,49 @@ def run(data: str | Path | pd.DataFrame | None = None, mapping: str | Path | Any
     result.provenance = provenance
     result.is_replica = bool(provenance["is_replica"])
     result.harmonisation = harmonisation
+    stage = None
     report_run = None
     try:
-        if out is not None and report:  # the tables' figures are drawn while the models fit
+        if folder is not None:
+            stage = folder.__enter__()
+        if stage is not None and report:  # the tables' figures are drawn while the models fit
             from surveykit.report import ReportRun
 
-            report_run = ReportRun(result, Path(out), figure_formats)
+            report_run = ReportRun(result, stage, figure_formats)
             report_run.start()
         if models:
             fit_models(result, design, progress=progress)
         if sensitivity:
-            from surveykit.sensitivity import sensitivity as weighting_sensitivity
+            from surveykit._sensitivity import sensitivity as weighting_sensitivity
 
             note("weighting sensitivity")
             result.sensitivity = weighting_sensitivity(design, margins=sensitivity_margins,
                                                        margins_source=sensitivity_margins_source)
-        if out is not None:
+        if folder is not None and stage is not None:
             from surveykit.replication.writers import write_outputs
 
             note(f"writing {out}")
             try:
-                written = list(write_outputs(result, out))
+                write_outputs(result, stage)
                 if result.sensitivity is not None:
-                    from surveykit.sensitivity import write_sensitivity
+                    from surveykit._sensitivity import write_sensitivity
 
-                    made = write_sensitivity(result.sensitivity, out, provenance)
-                    written += list(made.values()) if isinstance(made, dict) else []
+                    write_sensitivity(result.sensitivity, stage, provenance, staged=False)
                 if report_run is not None:
                     note("writing the report")
-                    made = report_run.finish()
-                    written += list(made.values()) if isinstance(made, dict) else []
-                result.files = sorted(set(written))
+                    report_run.finish()
+                result.files = folder.commit()
             except OSError as exc:
                 raise InputFileError(f"cannot write the replication outputs "
                                      f"({exc.strerror or exc})",
                                      file=str(exc.filename or out)) from exc
+    except BaseException:
+        if report_run is not None:
+            report_run.close()
+            report_run = None
+        if folder is not None:
+            folder.__exit__(*sys.exc_info())
+        raise
     finally:
         if report_run is not None:
             report_run.close()

@@ -40,7 +40,7 @@ class ReplicationResult:
     weights: np.ndarray = field(default_factory=lambda: np.zeros(0))
     provenance: dict[str, Any] = field(default_factory=dict)
     is_replica: bool = False
-    sensitivity: Any = None  # surveykit.sensitivity.SensitivityResult when requested
+    sensitivity: Any = None  # surveykit._sensitivity.SensitivityResult when requested
     #: the HarmonisationReport of the input (None for an already canonical file or frame)
     harmonisation: Any = None
     #: every file the run wrote (sorted; empty when nothing was written)

@@ -4,7 +4,9 @@
 CSV files are plain, so ``pandas.read_csv(path)`` and R's ``read.csv(path)`` read them with their
 defaults: no comment lines; a ``data_source`` column says where the numbers come from
 ("synthetic replica" for the bundled replica, else the input file's name) and a sidecar
-``<name>.json`` next to each CSV carries the provenance and the published source. Every output
+``<name>.json`` next to each CSV carries the provenance and the published source. Text cells
+that a spreadsheet would run as a formula get a leading ``'`` (:mod:`surveykit._cells`; the
+sidecar says so). Every output
 made from the synthetic replica carries :data:`SYNTHETIC_BANNER` (a quoted line in Markdown,
 the caption in LaTeX, a field in JSON). Published tables are cited by author, year, page and
 title (:func:`citation`). Numbers are written with fixed decimals and nothing depends on the
@@ -23,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from surveykit._atomic import write_text
+from surveykit._cells import NEUTRALISED_NOTE, neutralise
 from surveykit.replication.result import COMPARISON_COLUMNS, ReplicationResult
 
 #: Decimals of the CSV and JSON numbers (estimates, SEs, CIs).
@@ -147,6 +150,7 @@ def _sidecar(csv_path: Path, *, title: str, banner: str | None, source: str | No
         "banner": banner,
         "published_source": source,
         "columns": columns,
+        "text_cells": NEUTRALISED_NOTE,
         "provenance": {k: _json_value(v) for k, v in prov.items()},
     }
     return _write(csv_path.with_suffix(".json"),
@@ -221,6 +225,7 @@ def _plain_csv(frame: pd.DataFrame, source: str) -> str:
     """A plain CSV (header line, fixed decimals, no comments) with a ``data_source`` column."""
     out = no_negative_zero(frame, CSV_DECIMALS)
     out["data_source"] = source
+    out, _ = neutralise(out)  # labels come from the user's data: no formulas for spreadsheets
     return out.to_csv(index=False, float_format=f"%.{CSV_DECIMALS}f", lineterminator="\n")
 
 

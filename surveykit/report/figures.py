@@ -28,7 +28,6 @@ from matplotlib.figure import Figure
 
 from surveykit._atomic import atomic_path, write_bytes
 from surveykit.errors import SurveyKitError, ValidationError
-from surveykit.labels import pretty
 from surveykit.replication.result import SYNTHETIC_BANNER
 
 #: Okabe–Ito colours (colour-blind safe), yellow left out because it is unreadable on white.
@@ -280,7 +279,7 @@ def _variable_info(variable: str) -> tuple[str, dict[int, str]] | None:
 
 
 def term_labels(terms: Sequence[str]) -> list[str]:
-    """Readable labels of model terms from the codebooks: ``C(age_group)[T.2.0]`` becomes
+    """Readable labels of model terms from the codebooks: ``C(age_group)[T.2]`` becomes
     "Age group: 31-50 (ref. 14-30)", ``urban`` "Urban residence (urban vs rural)"; terms of
     unknown variables are returned unchanged."""
     parsed = [_TERM.fullmatch(str(t)) for t in terms]
@@ -786,7 +785,7 @@ def _margin_columns(margins: pd.DataFrame) -> tuple[str | None, str | None, dict
 def _margin_tick(variable: Any, level: Any, width: int = 30) -> str:
     """ "Age group: 14–30" on one line when it fits, else the variable on the first line and
     the level on the second (two lines fit a margin row; a wrapped level never spills over)."""
-    level = pretty(level)
+    level = str(level)
     if variable is None:
         return _wrap(level, width)
     text = f"{variable}: {level}"

@@ -159,7 +159,7 @@ def render_html(result: Any, figures: Sequence[Any]) -> str:
     out.append("</section>")
 
     if getattr(result, "sensitivity", None) is not None:  # surveykit replicate --sensitivity
-        from surveykit.sensitivity import section_html
+        from surveykit._sensitivity import section_html
 
         out.append(section_html(result.sensitivity))
 

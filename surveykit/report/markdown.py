@@ -427,7 +427,7 @@ def render_markdown(result: Any, figures: Sequence[Any]) -> str:
         out.append("_No calibration margins (the weights were used as supplied)._\n")
     out += [image(f) for f in figures if f.section == "weighting"]
     if getattr(result, "sensitivity", None) is not None:  # surveykit replicate --sensitivity
-        from surveykit.sensitivity import section_markdown
+        from surveykit._sensitivity import section_markdown
 
         out.append('<a id="sensitivity"></a>\n')
         out.append(section_markdown(result.sensitivity, "sensitivity/cells_by_scheme.png"))

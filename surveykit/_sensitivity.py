@@ -14,16 +14,13 @@ overlapping groups (Sesame users vs all commercial users) are handled correctly.
 On the bundled SYNTHETIC replica the "unweighted" column reflects the replica generator's
 ASSUMED sample composition, not the composition of the original survey's respondents.
 
-``sk.sensitivity`` is this module, and calling it calls :func:`sensitivity`
-(``sk.sensitivity(design, margins=...)``); its other names stay reachable
-(``sk.sensitivity.weighting_schemes``).
+Public as ``sk.sensitivity(design, margins=...)`` (this module is private) and
+``sk.weighting_schemes`` (the default schemes, to adjust before passing them).
 """
 
 from __future__ import annotations
 
 import json
-import sys
-import types
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
@@ -34,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from surveykit._atomic import write_text
+from surveykit._cells import NEUTRALISED_NOTE, neutralise
 from surveykit._dist import norm_ppf
 from surveykit.errors import WeightingError
 
@@ -321,6 +319,7 @@ def _sidecar(csv: Path, title: str, result: SensitivityResult,
            "synthetic": result.is_synthetic,
            "banner": SYNTHETIC_BANNER if result.is_synthetic else None,
            "reference_scheme": result.reference, "notes": result.notes,
+           "text_cells": NEUTRALISED_NOTE,
            "schemes": result.schemes[["scheme", "label", "description"]].to_dict("records"),
            "provenance": {k: (v if isinstance(v, (str, int, float, bool)) or v is None
                               else str(v)) for k, v in (provenance or {}).items()}}
@@ -334,15 +333,45 @@ def _csv(frame: pd.DataFrame, path: Path, source: str) -> Path:
         if pd.api.types.is_float_dtype(out[c].dtype):
             out[c] = out[c].round(6) + 0.0
     out.insert(0, "data_source", source)
+    out, _ = neutralise(out)  # group labels come from the data: no spreadsheet formulas
     return write_text(path, out.to_csv(index=False, float_format="%.6f", lineterminator="\n"))
 
 
+#: What :func:`write_sensitivity` writes into ``sensitivity/``.
+SENSITIVITY_NAMES: tuple[str, ...] = (
+    "schemes.csv", "schemes.json", "cells.csv", "cells.json", "cells_wide.csv",
+    "cells_wide.json", "changes.csv", "changes.json", "cells_by_scheme.png",
+    "cells_by_scheme.svg", "cells_by_scheme.pdf", "sensitivity.md", "manifest.json")
+
+
 def write_sensitivity(result: SensitivityResult, out: str | Path,
-                      provenance: Mapping[str, Any] | None = None) -> dict[str, Path]:
+                      provenance: Mapping[str, Any] | None = None, *, staged: bool = True,
+                      force: bool = False) -> dict[str, Path]:
     """Write ``out/sensitivity/``: ``schemes.csv``, ``cells.csv`` (long), ``cells_wide.csv``
     (cells x schemes), ``changes.csv`` (plain CSVs, each with a ``.json`` sidecar), the figure
-    ``cells_by_scheme.{png,svg}`` and ``sensitivity.md`` (the report section)."""
+    ``cells_by_scheme.{png,svg}`` and ``sensitivity.md`` (the report section).
+
+    The folder is written as one run (:class:`surveykit._runfolder.RunFolder`: staged,
+    swapped in whole with a ``manifest.json``; a folder holding other files is refused unless
+    ``force``). ``staged=False`` writes straight into ``out/sensitivity`` (``out`` is already
+    a staging folder, as in ``surveykit replicate --sensitivity``).
+    """
     folder = Path(out) / "sensitivity"
+    if not staged:
+        return _write_sensitivity_files(result, folder, provenance)
+    from surveykit._runfolder import RunFolder
+
+    run = RunFolder(folder, command="sensitivity", argv=None, inputs=(),
+                    known=SENSITIVITY_NAMES, force=force)
+    with run as stage:
+        made = _write_sensitivity_files(result, stage, provenance)
+        final = {k: run.final(p) for k, p in made.items()}
+        run.commit()
+    return final
+
+
+def _write_sensitivity_files(result: SensitivityResult, folder: Path,
+                             provenance: Mapping[str, Any] | None) -> dict[str, Path]:
     folder.mkdir(parents=True, exist_ok=True)
     source = ("synthetic replica" if result.is_synthetic
               else str((provenance or {}).get("input_file") or "input data"))
@@ -510,14 +539,3 @@ def _html_table(head: list[str], rows: list[list[str]]) -> str:
     body = "".join("<tr>" + "".join(f"<td>{escape(str(c))}</td>" for c in r) + "</tr>"
                    for r in rows)
     return f'<table class="sensitivity"><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>'
-
-
-class _CallableModule(types.ModuleType):
-    """The module object, callable as :func:`sensitivity` (so ``sk.sensitivity(design)`` works
-    whether or not the submodule has been imported, which would shadow a function)."""
-
-    def __call__(self, *args: Any, **kwargs: Any) -> SensitivityResult:
-        return sensitivity(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule

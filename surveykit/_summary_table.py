@@ -16,8 +16,6 @@ from the synthetic replica carry its banner in every format.
 from __future__ import annotations
 
 import html
-import sys
-import types
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -272,12 +270,17 @@ def _weighted_sd(design: Any, var: str, mask: np.ndarray) -> float:
 @mi_aware
 def summary_table(design: Any, variables: str | Sequence[str], by: str | None = None, *,
                   overall: bool = True, types: dict[str, str] | None = None,
-                  digits: int = 1, tests: bool = True) -> SummaryTable:
+                  digits: int = 1, tests: bool = True, na: str = "per_variable"
+                  ) -> SummaryTable:
     """The weighted descriptive table of ``variables`` (R ``tbl_svysummary``); see the module
     docstring. ``types`` forces a variable to "categorical" or "continuous" (default: labelled
     or integer-coded variables with at most 10 values are categorical); ``overall`` adds the
-    all-respondents column when ``by`` is given."""
+    all-respondents column when ``by`` is given. ``na``: the missing-value rule of every
+    estimator; "per_variable" (default, as ``tbl_svysummary``) summarises each variable on its
+    own respondents, "listwise" keeps only respondents with a value of every variable (the
+    others are excluded as a domain; the column Ns count the respondents kept)."""
     from surveykit.estimation import mean, proportion
+    from surveykit.estimation.descriptive import check_na
 
     names = [variables] if isinstance(variables, str) else list(variables)
     if not names:
@@ -288,6 +291,8 @@ def summary_table(design: Any, variables: str | Sequence[str], by: str | None = 
                                   file=design.source, column=v)
     if by in names:
         raise EstimationError("the by variable cannot also be a row variable", column=by)
+    if check_na(na) == "listwise":
+        design = design.subset(design.data[names].notna().all(axis=1).to_numpy())
     types = dict(types or {})
     by_labels = value_labels(design, by) if by else {}
     columns: list[str] = []
@@ -303,7 +308,7 @@ def summary_table(design: Any, variables: str | Sequence[str], by: str | None = 
         for code in sorted(pd.unique(g[dom & g.notna().to_numpy()]),
                            key=lambda v: (str(type(v)), v)):
             group_masks.append((_capital(label_of(by_labels, code)), code,
-                                dom & g.eq(code).to_numpy()))
+                                dom & g.eq(code).fillna(False).to_numpy(dtype=bool)))
     for name, _, mask in group_masks:
         columns.append(name)
         column_n[name] = int(mask.sum())
@@ -359,8 +364,8 @@ def _test(design: Any, var: str, by: str, kind: str) -> dict[str, Any]:
         ct = crosstab(design, var, by)
         t = ct.test
         return {"variable": var, "test": "Rao–Scott F (design-based chi-square)",
-                "statistic": float(t["F"]), "df1": float(t["df1"]), "df2": float(t["df2"]),
-                "p_value": float(t["p_value"]), "mark": ""}
+                "statistic": t.statistic, "df1": t.df, "df2": t.ddf,
+                "p_value": t.p_value, "mark": ""}
     groups = pd.unique(design.data.loc[np.asarray(design.domain, bool), by].dropna())
     if len(groups) == 2:
         from surveykit.models.ttest import ttest
@@ -408,13 +413,3 @@ def regression_docx(results: Any, path: str | Path, *, names: Sequence[str] | No
     return RegressionTable(results, names=names, exponentiate=exponentiate, digits=digits,
                            ci=ci, title=title).to_docx(path, style=style)
 
-
-class _CallableModule(types.ModuleType):
-    """The module object, callable as :func:`summary_table` (importing the submodule puts the
-    module on the package under this name, so ``sk.summary_table(...)`` must work on it)."""
-
-    def __call__(self, *args: Any, **kwargs: Any) -> SummaryTable:
-        return summary_table(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
