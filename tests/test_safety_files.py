@@ -188,7 +188,9 @@ WRITER_METHODS = {"to_csv", "to_parquet", "to_stata", "to_excel", "to_json", "to
                   "write_xport", "write_por", "dump"}
 #: calls that write into a buffer or return text, or write the temporary file of atomic_path
 ALLOWED = {("surveykit/replica/sav.py", "open"): "pin_timestamp patches the temporary file "
-                                                    "inside atomic_path (write_sav)"}
+                                                    "inside atomic_path (write_sav)",
+           ("surveykit/_reproducible.py", "open"): "pin_sav_header patches the temporary file "
+                                                   "inside atomic_path (io.readers.write_sav)"}
 
 
 def _writes(tree: ast.AST) -> list[tuple[int, str]]:
