@@ -178,7 +178,7 @@ def test_replicate_over_a_run_of_an_earlier_version_without_manifest(tmp_path, c
 def test_sensitivity_api_writes_a_staged_folder(tmp_path, monkeypatch):
     """write_sensitivity from Python stages sensitivity/ as a run of its own (the files
     themselves are tested in test_sensitivity.py)."""
-    from surveykit import sensitivity as module
+    from surveykit import _sensitivity as module
 
     def fake(result, folder, provenance):
         folder.mkdir(parents=True, exist_ok=True)
