@@ -45,6 +45,38 @@ def ratio(design: Design, numerator: str | Sequence[str], denominator: str,
     ``separate=True``: the separate ratio estimator, one ratio per first-stage stratum (R's
     ``svyratio(separate=TRUE)``), in a ``stratum`` column; :func:`predict_ratio` turns ratios
     into estimated totals from known denominator totals (R's ``predict(ratio, total=)``).
+
+    Parameters
+    ----------
+    design : SurveyDesign or ReplicateDesign
+        The survey design (a domain: ``design.subset(...)``).
+    numerator : str or sequence of str
+        Numerator column(s).
+    denominator : str
+        Denominator column.
+    by : str or sequence of str, optional
+        Grouping column(s): one row per group (R's ``svyby``).
+    separate : bool
+        One ratio per first-stage stratum (R's ``separate=TRUE``).
+    level : float
+        Confidence level of the intervals.
+    vcov : bool
+        Put the joint covariance of all rows in ``attrs["vcov"]`` (for :func:`surveykit.contrast`).
+    progress : bool, optional
+        Show a progress bar for long replicate-weight runs (default: when stderr is a terminal).
+    na : {"listwise", "per_variable"}
+        Missing-value rule shared by every estimator (see above).
+
+    Returns
+    -------
+    pandas.DataFrame
+
+    Examples
+    --------
+    >>> df = sk.load_replica()
+    >>> design = sk.SurveyDesign(df, weights="weight")
+    >>> sk.ratio(design, "internet_hours", "age")["variable"].tolist()
+    ['internet_hours/age']
     """
     from surveykit.estimation.descriptive import check_na
 
