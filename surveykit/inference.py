@@ -456,6 +456,36 @@ def contrast(obj: Any, weights: Any, *, level: float = 0.95, df: float | None = 
     the svyglm's own ``confint`` uses t on ``df.residual`` (checked against R survey 4.1.1,
     tests/r/fixtures_polish.R). ``df=model.df_resid`` gives R's ``confint(contrast,
     df = df.residual(model))``.
+
+    Parameters
+    ----------
+    obj : result
+        Anything :func:`as_estimates` accepts (a result with ``vcov=True``, a model).
+    weights : mapping, sequence, array or callable
+        The contrast(s) (see above).
+    level : float
+        Confidence level of the intervals.
+    df : float, optional
+        Degrees of freedom of the t quantiles (default: normal quantiles).
+    gradient : callable, optional
+        Analytic Jacobian of a nonlinear contrast.
+    names : sequence of str, optional
+        Names of the contrasts.
+    method : {"auto", "delta", "replicates"}
+        Variance of a nonlinear contrast (see above).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per contrast: contrast, estimate, std_error, statistic, p_value, ci_low, ci_high.
+
+    Examples
+    --------
+    >>> df = sk.load_replica()
+    >>> design = sk.SurveyDesign(df, weights="weight")
+    >>> by_urban = sk.mean(design, "internet_hours", by="urban", vcov=True)
+    >>> round(float(sk.contrast(by_urban, [1, -1])["estimate"].iloc[0]), 3)
+    -0.096
     """
     if method not in ("auto", "delta", "replicates"):
         raise EstimationError(f"unknown method {method!r}",

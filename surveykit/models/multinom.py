@@ -330,6 +330,28 @@ def multinom(design: Any, formula: str, base: Any = None) -> MultinomResult:
     (sorted). ``base``: the baseline level (default the first, as ``nnet``). Empty outcome
     levels raise ModelError naming them; rows with missing model variables are counted in
     ``n_missing``. Domains: ``design.subset(mask)``.
+
+    Parameters
+    ----------
+    design : SurveyDesign, ReplicateDesign or MIDesign
+        The survey design (a domain: ``design.subset(...)``).
+    formula : str
+        Model formula ``"outcome ~ terms"`` (``C(x)`` for a factor).
+    base : optional
+        The baseline outcome level (default: the first).
+
+    Returns
+    -------
+    MultinomResult
+        One coefficient per term and non-baseline level, named ``term[level]``.
+
+    Examples
+    --------
+    >>> df = sk.load_replica()
+    >>> design = sk.SurveyDesign(df, weights="weight")
+    >>> model = sk.multinom(design, "scs_manager ~ age")
+    >>> model.params.index.tolist()[:2]
+    ['Intercept[2]', 'age[2]']
     """
     frame = build_frame(design, formula)
     w = np.asarray(design.weights, dtype=float)[frame.rows]
