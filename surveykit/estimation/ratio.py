@@ -176,6 +176,26 @@ def predict_ratio(result: pd.DataFrame, total: Any) -> pd.DataFrame:
     keyed by stratum, or a sequence in the result's stratum order — and the total is the sum
     over strata with variance ``sum_h total_h^2 SE_h^2`` (strata are independent), as R.
     One row per numerator: ``variable``, ``estimate``, ``std_error``.
+
+    Parameters
+    ----------
+    result : pandas.DataFrame
+        A :func:`surveykit.ratio` result.
+    total : float, mapping, pandas.Series or sequence
+        Known population total of the denominator (one per stratum for separate ratios).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per numerator: ``variable``, ``estimate``, ``std_error``.
+
+    Examples
+    --------
+    >>> df = sk.load_replica()
+    >>> design = sk.SurveyDesign(df, weights="weight")
+    >>> r = sk.ratio(design, "internet_hours", "age")
+    >>> sk.predict_ratio(r, 1000)["estimate"].round(1).tolist()
+    [148.3]
     """
     if not isinstance(result, pd.DataFrame) or not {"variable", "estimate",
                                                      "std_error"} <= set(result.columns):
