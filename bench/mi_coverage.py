@@ -42,7 +42,7 @@ def population(seed: int = 1, size: int = 100_000) -> pd.DataFrame:
 
 
 def one(pop: pd.DataFrame, truth: tuple[float, float], rng: np.random.Generator, n: int,
-        m: int) -> tuple[bool, bool, bool, bool]:
+        m: int, strength: float = 1.0) -> tuple[bool, bool, bool, bool]:
     n1 = n // 2  # stratum 1 oversampled: half the sample from 30 % of the population
     idx = []
     for s, k in ((0, n - n1), (1, n1)):
@@ -51,7 +51,7 @@ def one(pop: pd.DataFrame, truth: tuple[float, float], rng: np.random.Generator,
     sample = pop.iloc[np.concatenate(idx)].reset_index(drop=True)
     sizes = pop["h"].value_counts()
     sample["w"] = np.where(sample["h"] == 1, sizes[1] / n1, sizes[0] / (n - n1))
-    p_miss = 1 / (1 + np.exp(-(-1.1 + 1.0 * sample["x"])))
+    p_miss = 1 / (1 + np.exp(-(-1.1 + strength * sample["x"])))
     sample.loc[rng.random(len(sample)) < p_miss, "y"] = np.nan
     design = sk.SurveyDesign(sample, weights="w", strata="h")
     mi = sk.impute(design, "y", m=m, seed=int(rng.integers(1 << 31)), iterations=5,
@@ -76,6 +76,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--n", type=int, default=400)
     p.add_argument("--m", type=int, default=10)
     p.add_argument("--seed", type=int, default=2024)
+    p.add_argument("--strength", type=float, default=1.0,
+                   help="logit slope of P(y missing) on x (1.0: missingness concentrated at "
+                        "large x, where PMM has few donors)")
     a = p.parse_args(argv)
     pop = population()
     X = np.column_stack([np.ones(len(pop)), pop["x"]])
@@ -87,11 +90,11 @@ def main(argv: list[str] | None = None) -> int:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for _ in range(a.sims):
-            hits.append(one(pop, truth, rng, a.n, a.m))
+            hits.append(one(pop, truth, rng, a.n, a.m, a.strength))
     h = np.array(hits, dtype=float)
     se = np.sqrt(0.95 * 0.05 / a.sims)
-    print(f"{a.sims} simulations, n = {a.n}, m = {a.m} (PMM), ~30 % of y missing at random "
-          f"given x; {time.perf_counter() - t0:.0f} s")
+    print(f"{a.sims} simulations, n = {a.n}, m = {a.m} (PMM), y missing at random given x "
+          f"(logit slope {a.strength}); {time.perf_counter() - t0:.0f} s")
     print(f"  coverage of 95 % intervals (Monte Carlo SE {se:.3f}):")
     for name, j in (("mean of y, multiply imputed", 0), ("slope y~x, multiply imputed", 1),
                     ("mean of y, complete cases", 2), ("slope y~x, complete cases", 3)):

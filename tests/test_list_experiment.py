@@ -272,3 +272,26 @@ def test_list_invariant_to_row_order_and_weight_scale(race, seed, scale):
     np.testing.assert_allclose(res2.params, res.params, rtol=1e-7, atol=1e-9)
     np.testing.assert_allclose(res2.prevalence["std_error"], res.prevalence["std_error"],
                                rtol=1e-6)
+
+
+def test_direct_with_ml_and_replicate_refits(race):
+    rng = np.random.default_rng(2)
+    df = race.assign(direct=(rng.random(len(race)) < 0.4).astype(int))
+    lin = sk.list_experiment(design(df), "y", "treat", J=3, method="ml", covariates=["south"],
+                             direct="direct")
+    o = lin.direct.set_index("quantity")
+    assert o.loc["list", "estimate"] == pytest.approx(lin.prevalence["estimate"].iloc[0])
+    assert o.loc["direct - list", "estimate"] == pytest.approx(
+        o.loc["direct", "estimate"] - o.loc["list", "estimate"])
+    rw = pd.read_csv(R_FIXTURES / "list_race_jkn_repweights.csv").to_numpy()
+    sc = pd.read_csv(R_FIXTURES / "list_race_jkn_scale.csv")
+    rep = sk.ReplicateDesign(df, weights="w", repweights=rw, type="JKn",
+                             scale=float(sc["scale"].iloc[0]), rscales=sc["rscales"].to_numpy(),
+                             mse=bool(sc["mse"].iloc[0]))
+    jk = sk.list_experiment(rep, "y", "treat", J=3, method="ml", covariates=["south"],
+                            direct="direct")
+    np.testing.assert_allclose(jk.params, lin.params, rtol=1e-9)
+    # jackknife and linearisation SEs of the same design estimate the same variance
+    np.testing.assert_allclose(jk.coefficients["std_error"], lin.coefficients["std_error"],
+                               rtol=0.35)
+    np.testing.assert_allclose(jk.direct["std_error"], lin.direct["std_error"], rtol=0.35)

@@ -185,3 +185,49 @@ def test_stacked_frame_and_file(tmp_path):
 
 def test_errors_are_surveykit_errors():
     assert issubclass(ImputationError, SurveyKitError)
+
+
+def test_replicate_spec_equals_replicating_the_mi_design():
+    frames = _imputations(7, 120, 3)
+    mi = _mi(frames)
+    rep = mi.replicate("jkn")
+    W = rep.designs[0].repweights
+    cols = [f"rw{j}" for j in range(W.shape[1])]
+    with_rw = [f.assign(**{c: W[:, j] for j, c in enumerate(cols)}) for f in frames]
+    spec = sk.mi_design(with_rw, weights="w", repweights=cols, type="JKn",
+                        scale=rep.designs[0].scale, rscales=rep.designs[0].rscales)
+    assert spec.is_replicate and spec.m == 3
+    a, b = sk.mean(rep, "x", by="g"), sk.mean(spec, "x", by="g")
+    np.testing.assert_allclose(a["std_error"], b["std_error"], rtol=1e-12)
+    np.testing.assert_allclose(a["df"], b["df"], rtol=1e-12)
+    bad = [with_rw[0], with_rw[1].assign(rw0=with_rw[1]["rw0"] + 1), with_rw[2]]
+    with pytest.raises(ImputationError, match="design column differs"):
+        sk.mi_design(bad, weights="w", repweights=cols)
+
+
+def test_with_replicates_on_an_imputed_replicate_design():
+    frames = _imputations(9, 120, 3)
+    rep = _mi(frames).replicate("jkn")
+
+    def stat(w, d):
+        return np.average(d["x"], weights=w)
+
+    r = sk.with_replicates(rep, stat)
+    m = sk.mean(rep, "x")
+    np.testing.assert_allclose(r["estimate"], m["estimate"], rtol=1e-12)
+    np.testing.assert_allclose(r["std_error"], m["std_error"], rtol=1e-10)
+    assert "fmi" in r.columns
+
+
+def test_experiment_on_an_mi_design_and_refusals():
+    frames = _imputations(11, 150, 3)
+    mi = _mi(frames)
+    r = sk.experiment(mi, "x", "g", by="y")
+    per = [sk.experiment(d, "x", "g", by="y") for d in mi.designs]
+    np.testing.assert_allclose(r["estimate"], np.mean([p["estimate"] for p in per], axis=0),
+                               rtol=1e-12)
+    assert {"fmi", "riv"} <= set(r.columns) and (r["p_adjusted"] >= r["p_value"]).all()
+    # the complete-data df of the experiment's own model feeds Barnard-Rubin
+    assert (r["df"] <= per[0]["df"].iloc[0]).all()
+    with pytest.raises(ImputationError, match="no Rubin's-rules combination"):
+        sk.balance(mi, "g", ["x"])

@@ -18,6 +18,7 @@ import pandas as pd
 from surveykit._dist import norm_ppf
 from surveykit.errors import DesignError, EstimationError
 from surveykit.inference import ReplicateEstimates, attach_covariance
+from surveykit.mi.dispatch import mi_aware
 
 __all__ = ["with_replicates"]
 
@@ -33,6 +34,7 @@ def _values(out: Any, names: list[str] | None) -> tuple[np.ndarray, list[str] | 
     return np.atleast_1d(np.asarray(out, dtype=float)).reshape(-1), names
 
 
+@mi_aware
 def with_replicates(design: Any, statistic: Statistic, *, names: Sequence[str] | None = None,
                     level: float = 0.95) -> pd.DataFrame:
     """Estimate any statistic and its replicate standard error (R ``withReplicates``).

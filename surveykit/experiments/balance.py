@@ -21,6 +21,7 @@ from surveykit.errors import EstimationError
 from surveykit.estimation._core import categorical_column, check_design
 from surveykit.experiments._common import mark_synthetic, match_level
 from surveykit.labels import label_of, value_labels
+from surveykit.mi.dispatch import mi_aware
 
 __all__ = ["balance"]
 
@@ -30,6 +31,7 @@ def _is_numeric(col: pd.Series) -> bool:
         pd.api.types.is_numeric_dtype(col.dtype) or pd.api.types.is_bool_dtype(col.dtype))
 
 
+@mi_aware
 def balance(design: Any, treatment: str, covariates: Sequence[str], *, control: Any = None,
             categorical: Sequence[str] = ()) -> pd.DataFrame:
     """Weighted covariate means/shares per arm, standardised differences and an omnibus

@@ -37,6 +37,7 @@ from surveykit.experiments._common import (
 )
 from surveykit.inference import attach_covariance
 from surveykit.labels import label_of, value_labels
+from surveykit.mi.dispatch import mi_aware
 
 __all__ = ["experiment"]
 
@@ -244,6 +245,7 @@ def equal_effects_test(theta: np.ndarray, V: np.ndarray, G: int, m: int, ddf: fl
             "ddf": float(ddf), "p_value": p}
 
 
+@mi_aware
 def experiment(design: Any, outcome: str, treatment: str, *, control: Any = None,
                covariates: Sequence[str] | None = None, by: str | None = None,
                estimator: str = "difference", adjust: str = "holm", level: float = 0.95,

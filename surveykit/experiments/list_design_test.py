@@ -30,6 +30,7 @@ from surveykit.errors import EstimationError
 from surveykit.estimation._core import check_design
 from surveykit.experiments._common import SYNTHETIC_NOTE, design_vcov
 from surveykit.experiments.list_experiment import binary_treatment, list_counts
+from surveykit.mi.dispatch import mi_aware
 from surveykit.provenance import is_synthetic
 
 __all__ = ["list_design_test"]
@@ -135,6 +136,7 @@ def _welch_less(x: np.ndarray, y: np.ndarray) -> float:
         return float(stats.ttest_ind(x, y, equal_var=False, alternative="less").pvalue)
 
 
+@mi_aware
 def list_design_test(design: Any, count: str, treatment: str, J: int, *, se: str = "design",
                      gms: bool = True, control: Any = None) -> pd.DataFrame:
     """Blair & Imai (2012) test for design effects (R ``list::ict.test``).

@@ -40,6 +40,7 @@ from surveykit.experiments.experiment import covariate_matrix, t_inference
 from surveykit.experiments.list_ml import ListFit, fit_lm, fit_ml, fit_nls
 from surveykit.inference import attach_covariance
 from surveykit.labels import label_of, value_labels
+from surveykit.mi.dispatch import mi_aware
 from surveykit.provenance import is_synthetic
 
 __all__ = ["ListExperimentResult", "binary_treatment", "list_counts", "list_experiment"]
@@ -211,6 +212,7 @@ def _prevalence_parts(method: str, theta: np.ndarray, X: np.ndarray
     return g, (g * (1 - g))[:, None] * X
 
 
+@mi_aware
 def list_experiment(design: Any, count: str, treatment: str, J: int, *, by: str | None = None,
                     method: str = "difference", covariates: Sequence[str] | None = None,
                     direct: str | None = None, se: str = "design", level: float = 0.95,

@@ -35,7 +35,7 @@ from surveykit.mi.rubin import Pooled, d1, pool
 
 #: columns of tidy results that vary across imputations (everything else must agree)
 STAT_COLUMNS = {"estimate", "std_error", "ci_low", "ci_high", "deff", "n_unweighted",
-                "n_missing", "statistic", "p_value", "df", "riv", "fmi", "sd"}
+                "n_missing", "statistic", "p_value", "p_adjusted", "df", "riv", "fmi", "sd"}
 METHOD_NOTE = ("Rubin's rules (T = W + (1 + 1/m) B), Barnard–Rubin df; FMI = (riv + 2/(df + 3)) "
                "/ (riv + 1)")
 
@@ -167,6 +167,8 @@ def pool_frame(frames: Sequence[pd.DataFrame], source: Any, name: str = "result"
             raise ImputationError(f"{name}: the result has no standard errors to combine")
         vc = np.stack([np.diag(x**2) for x in s])
     dfc = frames[0].attrs.get("df", ctx.design_df)
+    if "df" in frames[0] and len(frames[0]):  # a result's own complete-data df (experiments)
+        dfc = float(pd.to_numeric(frames[0]["df"], errors="coerce").iloc[0])
     dfc = float(ctx.design_df if dfc is None else dfc)
     if not np.isfinite(dfc):
         dfc = ctx.design_df
@@ -184,6 +186,15 @@ def pool_frame(frames: Sequence[pd.DataFrame], source: Any, name: str = "result"
         out["p_value"] = pval
     if "ci_low" in out:
         out["ci_low"], out["ci_high"] = lo, hi
+    if "p_adjusted" in out:  # experiments: the same adjustment of the combined p-values
+        from surveykit.experiments._common import p_adjust
+
+        by = kwargs.get("by")
+        groups = out[by] if isinstance(by, str) and by in out else pd.Series(0, index=out.index)
+        padj = np.empty(len(out))
+        for idx in out.groupby(groups, sort=False).indices.values():
+            padj[idx] = p_adjust(pval[idx], kwargs.get("adjust", "holm"))
+        out["p_adjusted"] = padj
     for c in [*[c for c in ("deff", "n_unweighted", "n_missing", "sd") if c in out], *varying]:
         vals = np.stack([pd.to_numeric(f[c], errors="coerce").to_numpy(float) for f in frames])
         mean = vals.mean(axis=0)

@@ -25,6 +25,10 @@ from surveykit.errors import ImputationError
 from surveykit.mi.dispatch import combiner_for
 from surveykit.mi.rubin import DF_METHODS
 
+#: functions whose results have no defined Rubin's-rules combination (balance diagnostics,
+#: list-experiment fits and design tests): refused on an MIDesign with m > 1
+NOT_COMBINED = frozenset({"balance", "list_experiment", "list_design_test"})
+
 #: imputation-number and row-id columns of stacked (long) files: ours, mice, Stata
 IMPUTATION_COLUMNS = ("imputation", ".imp", "_mi_m")
 ID_COLUMNS = ("row_id", ".id", "_mi_id")
@@ -133,6 +137,11 @@ class MIDesign:
                   kwargs: dict[str, Any]) -> Any:
         """Run ``fn`` on every completed design and combine. With m = 1 there is nothing to
         combine: the complete-data result is returned unchanged (documented passthrough)."""
+        if fn.__name__ in NOT_COMBINED and self.m > 1:
+            raise ImputationError(
+                f"{fn.__name__} has no Rubin's-rules combination in surveykit",
+                hint="analyse each completed design (mi.designs) and pool what is poolable "
+                     "with surveykit.mi.rubin.pool")
         results = run_each(fn, self.designs, rest, kwargs)
         if self.m == 1:
             return results[0]
