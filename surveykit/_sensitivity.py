@@ -78,6 +78,28 @@ def weighting_schemes(design: Any, *, trim_bounds: tuple[float, float] | None = 
     Trimming bounds are multiples of the mean weight (``trim`` takes absolute weights).
     Raking starts from equal weights, i.e. it is an independent re-weighting of the sample to
     the given population margins, not an adjustment of the file's weights.
+
+    Parameters
+    ----------
+    design : SurveyDesign
+        The design with the file's weights.
+    trim_bounds : tuple of float, optional
+        ``(lower, upper)`` trimming bounds as multiples of the mean weight.
+    margins : mapping, optional
+        Population margins ``{column: {category: share}}`` for a raked scheme.
+    margins_source : str, optional
+        Where the margins come from (recorded with the scheme).
+
+    Returns
+    -------
+    list of Scheme
+
+    Examples
+    --------
+    >>> df = sk.load_replica()
+    >>> design = sk.SurveyDesign(df, weights="weight")
+    >>> [s.name for s in sk.weighting_schemes(design)]
+    ['unweighted', 'file', 'trimmed']
     """
     from surveykit.weighting import rake, trim
 
