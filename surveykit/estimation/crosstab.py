@@ -71,6 +71,27 @@ class CrosstabResult:
     of the domain missing either variable, excluded as a domain), ``statistic`` (the option).
     Reading it by the old dict keys (``statistic`` name, ``value`` as R reports it, ``F``,
     ``df1``, ``df2``, ...) works for one release with a DeprecationWarning.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        The tidy shares (see above).
+    test : TestResult
+        The test of independence.
+    row : str
+        The row variable.
+    col : str
+        The column variable.
+    percent : {"column", "row", "cell"}
+        Which share ``estimate`` holds.
+
+    Examples
+    --------
+    >>> df = sk.load_replica()
+    >>> design = sk.SurveyDesign(df, weights="weight")
+    >>> ct = sk.crosstab(design, "approval", "urban")
+    >>> ct.row, ct.col, ct.percent, ct.test.method
+    ('approval', 'urban', 'column', 'F')
     """
 
     table: pd.DataFrame

@@ -132,7 +132,47 @@ def _newton(model: _MLogit, w: np.ndarray, theta: np.ndarray, *, tol: float = 1e
 @dataclass(repr=False)
 class MultinomResult(ModelResult):
     """A fitted survey multinomial logit: ``params``/``vcov`` over ``"<term>[<level>]"``;
-    ``outcome_levels`` (baseline first), ``terms`` (the model-matrix columns)."""
+    ``outcome_levels`` (baseline first), ``terms`` (the model-matrix columns).
+
+    Parameters
+    ----------
+    model : str
+        The model name.
+    family : str
+        Error distribution (``"multinomial"``).
+    link : str
+        Link function.
+    frame : pandas.DataFrame
+        The model frame.
+    design : SurveyDesign or ReplicateDesign
+        The design the model was fitted on.
+    params : pandas.Series
+        The coefficients, named ``term[level]``.
+    vcov : pandas.DataFrame
+        Their design-based covariance.
+    df_resid : int
+        Residual degrees of freedom.
+    iterations : int
+        Iterations of the fit.
+    naive_vcov : numpy.ndarray, optional
+        The model-based (inverse information) covariance.
+    levels : list
+        Factor levels of the terms.
+    extra : dict
+        Further fit information.
+    outcome_levels : list, optional
+        Outcome levels, the baseline first.
+    terms : list of str, optional
+        The model-matrix columns.
+
+    Examples
+    --------
+    >>> df = sk.load_replica()
+    >>> design = sk.SurveyDesign(df, weights="weight")
+    >>> model = sk.multinom(design, "scs_manager ~ age")
+    >>> type(model).__name__, model.outcome_levels[0]
+    ('MultinomResult', 1...)
+    """
 
     outcome_levels: list[Any] | None = None
     terms: list[str] | None = None
