@@ -50,8 +50,10 @@ def test_codes_match_architecture(approval, behaviour):
     assert approval.labels("approval") == {
         1: "strongly disapprove", 2: "somewhat disapprove", 3: "neither approve nor disapprove",
         4: "somewhat approve", 5: "strongly approve"}
-    assert approval.labels("age_group") == {1: "14-30", 2: "31-50", 3: "51-65"}
-    assert approval.labels("income_group") == {1: "<1,000 RMB", 2: "1,000-4,000 RMB",
+    # ranges written with an en dash, as the publications print them (labels are never
+    # rewritten on the way to results, so the codebook says it as it is shown)
+    assert approval.labels("age_group") == {1: "14–30", 2: "31–50", 3: "51–65"}
+    assert approval.labels("income_group") == {1: "<1,000 RMB", 2: "1,000–4,000 RMB",
                                                3: ">4,000 RMB"}
     assert list(approval.labels("education")) == [1, 2, 3, 4]
     assert approval.labels("region") == {1: "East", 2: "Central", 3: "West"}

@@ -28,12 +28,18 @@ def _calls() -> list[tuple[str, list[str], list[str]]]:
     out = []
     for line in _api_table().splitlines()[2:]:
         functions = line.split(" | ")[1]
+        owner = ""
         for m in re.finditer(r"`([A-Za-z_][\w.]*)\(([^`]*)\)`", functions):
+            name = m.group(1)
+            if name.startswith("surveykit."):
+                owner = name.rpartition(".")[0]
+            elif "." not in name and owner and not hasattr(sk, name):
+                name = f"{owner}.{name}"  # `a.b.f()`, `g()`: g from the same module
             args = m.group(2)
             kws = re.findall(r"(?<![\w\"'])([A-Za-z_]\w*)=", args)
             parts = [a.strip() for a in re.split(r",(?![^\[\(]*[\]\)])", args) if a.strip()]
             pos = [a for a in parts if re.fullmatch(r"[A-Za-z_]\w*", a)]
-            out.append((m.group(1), pos, kws))
+            out.append((name, pos, kws))
     return out
 
 
@@ -49,9 +55,16 @@ def _resolve(name: str):
         return getattr(sk.Estimates, name)
     if name in ("tidy", "predict", "to_markdown"):  # the multinom row's methods
         return getattr(sk.MultinomResult, name)
-    if name == "offset":  # a formula term, not a function
+    if name in ("offset", "fn"):  # a formula term; a user's function
         return None
-    return getattr(sk, name)
+    if owner.startswith("surveykit"):
+        import importlib
+
+        return getattr(importlib.import_module(owner), attr)
+    obj = sk
+    for part in name.split("."):  # plot.likert, labels.value_labels, ...
+        obj = getattr(obj, part)
+    return obj
 
 
 CALLS = _calls()
