@@ -460,8 +460,8 @@ def require_listwise(na: str, names: Sequence[str], what: str) -> None:
 @mi_aware
 def proportion(design: Design, var: str | Sequence[str], by: str | Sequence[str] | None = None,
                *, ci: CIMethod = "logit", level: float = 0.95, na: NaRule = "listwise",
-               vcov: bool = False, progress: bool | None = None,
-               scale: Sequence[Any] | None = None, deff: DeffKind = True) -> pd.DataFrame:
+               vcov: bool = False, progress: bool | None = None, deff: DeffKind = True,
+               scale: Sequence[Any] | None = None) -> pd.DataFrame:
     """Weighted share of each category of ``var`` (one variable or a list), overall or by groups.
 
     One row per category (``level``, in sorted code order; every category of the variable is
