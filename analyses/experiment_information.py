@@ -47,6 +47,7 @@ import surveykit as sk
 from surveykit._atomic import write_text
 from surveykit._cells import write_human_csv
 from surveykit.experiments.experiment import effects_frame
+from surveykit.plot import save as save_figure  # atomic (PNG/PDF via surveykit._atomic)
 from surveykit.published import load_registry, within_tolerance
 from surveykit.replica.experiments import information_experiment
 
@@ -133,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     fig = sk.plot.estimates(effects_frame(het),
                             title=f"{title} (SYNTHETIC data)" if synthetic else title,
                             xlabel="Difference from control (points, design-based 95 % CI)")
-    sk.plot.save(fig, out / "effects_by_state_media", formats=("png", "pdf"))
+    save_figure(fig, out / "effects_by_state_media", formats=("png", "pdf"))
 
     # 4. published summary ---------------------------------------------------------------------
     cells = load_registry(REGISTRY).cells()

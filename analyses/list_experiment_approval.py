@@ -45,6 +45,7 @@ import pandas as pd
 import surveykit as sk
 from surveykit._atomic import write_text
 from surveykit._cells import write_human_csv
+from surveykit.plot import save as save_figure  # atomic (PNG/PDF via surveykit._atomic)
 from surveykit.replica.experiments import LIST_J, list_experiment_data
 
 BANNER = "SYNTHETIC list experiment - every number ASSUMED; illustrations, not findings about China"
@@ -91,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     _write(out, "count_distribution", diag, source)
     fig = sk.plot.list_counts(res, title="Item counts by list version" + (
         " (SYNTHETIC data)" if synthetic else ""))
-    sk.plot.save(fig, out / "count_distribution", formats=("png", "pdf"))
+    save_figure(fig, out / "count_distribution", formats=("png", "pdf"))
     ctrl = diag[diag["arm"] == "control"].set_index("count")["share"]
     treated = diag[diag["arm"] == "treated"].set_index("count")["share"]
     lines += [f"1. Counts. {100 * ctrl[0]:.1f} % of the control arm endorsed no item and "

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from surveykit._text import terminal_safe
 from surveykit.errors import EstimationError
 from surveykit.labels import label_of, value_labels, variable_label
 from surveykit.mi.dispatch import mi_aware
@@ -223,8 +224,9 @@ class SummaryTable:
         shown = frame.head(16).to_string(index=False, max_colwidth=40)
         more = f"\n... {len(frame) - 16} more rows" if len(frame) > 16 else ""
         banner = f"{SYNTHETIC_BANNER}\n" if self.synthetic else ""
-        return f"<SummaryTable: {len(self.tests) or len(set(self.cells['variable']))} " \
-               f"variable(s)>\n{banner}{shown}{more}"
+        return terminal_safe(
+            f"<SummaryTable: {len(self.tests) or len(set(self.cells['variable']))} "
+            f"variable(s)>\n{banner}{shown}{more}")
 
     def to_docx(self, path: str | Path, *, style: str = "apa", title: str | None = None
                 ) -> Path:

@@ -13,6 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from surveykit import __version__
+from surveykit._text import terminal_safe
 from surveykit.errors import SurveyKitError
 
 #: Subcommand modules in the order they are listed by ``surveykit --help``.
@@ -51,12 +52,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SurveyKitError as exc:
         if args.debug:
             raise
-        print(f"surveykit {args.command}: error: {exc}", file=sys.stderr)
+        print(terminal_safe(f"surveykit {args.command}: error: {exc}", newlines=False),
+              file=sys.stderr)
         return 2
     except OSError as exc:  # e.g. a disk full or a permission denied that no module caught
         if args.debug:
             raise
-        print(f"surveykit {args.command}: error: {' '.join(str(exc).split())}", file=sys.stderr)
+        print(terminal_safe(f"surveykit {args.command}: error: {' '.join(str(exc).split())}",
+                            newlines=False), file=sys.stderr)
         return 2
     except KeyboardInterrupt:  # pragma: no cover - interactive only
         print("interrupted", file=sys.stderr)

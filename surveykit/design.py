@@ -60,10 +60,17 @@ class Residualizer(Protocol):
     def residualize(self, scores: np.ndarray) -> np.ndarray: ...
 
 
-def _as_frame(data: Any) -> pd.DataFrame:
+def _as_frame(data: Any, source: str | None = None) -> tuple[pd.DataFrame, str | None]:
+    """The DataFrame of ``data`` and the source to name in errors. A RawFile (``sk.read``) is
+    taken as its ``.data`` (labels travel with it) and its path."""
+    if not isinstance(data, pd.DataFrame) and isinstance(getattr(data, "data", None),
+                                                         pd.DataFrame) \
+            and hasattr(data, "missing_reasons"):
+        return data.data, source if source is not None else getattr(data, "path", None)
     if not isinstance(data, pd.DataFrame):
-        raise DesignError(f"data must be a pandas DataFrame, got {type(data).__name__}")
-    return data
+        raise DesignError(f"data must be a pandas DataFrame (or a RawFile from surveykit.read), "
+                          f"got {type(data).__name__}", file=source)
+    return data, source
 
 
 def align_to(data: pd.DataFrame, values: Any, role: str, source: str | None = None) -> Any:
@@ -135,7 +142,7 @@ def interaction(data: pd.DataFrame, columns: Sequence[str], sep: str = ".") -> p
     >>> sk.interaction(df, ["region", "urban"]).tolist()
     ['East.yes', 'West.no']
     """
-    data = _as_frame(data)
+    data, _ = _as_frame(data)
     cols = [_column(data, c, "interaction", None) for c in columns]
     if not cols:
         raise DesignError("interaction needs at least one column")
@@ -333,7 +340,7 @@ class SurveyDesign(_Base):
     Parameters
     ----------
     data
-        respondent-level DataFrame.
+        respondent-level DataFrame (or the RawFile of ``surveykit.read``: its ``.data``).
     weights
         column name or array of sampling weights. Without weights (and without
         ``probs``), the weights are derived from ``fpc`` as R does (the product over stages
@@ -412,7 +419,7 @@ class SurveyDesign(_Base):
         ultimate_cluster: bool = False,
         adjust_domain_lonely: bool = False,
     ) -> None:
-        data = _as_frame(data)
+        data, source = _as_frame(data, source)
         n = len(data)
         if n == 0:
             raise DesignError("cannot build a design on zero rows", file=source)
@@ -767,7 +774,7 @@ class ReplicateDesign(_Base):
     Parameters
     ----------
     data
-        respondent-level DataFrame.
+        respondent-level DataFrame (or the RawFile of ``surveykit.read``: its ``.data``).
     weights
         column name or array of full-sample weights.
     repweights
@@ -825,7 +832,7 @@ class ReplicateDesign(_Base):
         degf: int | None = None,
         source: str | None = None,
     ) -> None:
-        data = _as_frame(data)
+        data, source = _as_frame(data, source)
         n = len(data)
         if type not in REPLICATE_TYPES:
             raise DesignError(f"unknown replicate type {type!r}",

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from surveykit._resources import data_path
+from surveykit._text import terminal_safe
 from surveykit._yaml import read_yaml
 from surveykit.errors import InputFileError, SchemaError, ValidationError
 
@@ -763,7 +764,8 @@ def render_description(frame: pd.DataFrame, title: str | None = None) -> str:
             else:
                 code = "NA" if r.code is None or pd.isna(r.code) else f"NA ({_fmt_code(r.code)})"
                 lines.append(f"    {code:>12}  {r.value_label:<40} {r.n:>8}")
-    return "\n".join(lines)
+    # labels are someone else's data: control characters are shown escaped, never sent raw
+    return "\n".join(terminal_safe(line, newlines=False) for line in lines)
 
 
 def _fmt_code(code: Any) -> str:

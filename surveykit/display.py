@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from surveykit._text import terminal_safe
 from surveykit.provenance import SYNTHETIC_BANNER, is_synthetic
 
 MAX_LINES = 20
@@ -60,7 +61,8 @@ def _table_html(frame: pd.DataFrame, caption: str | None = None) -> str:
 def _clip(lines: list[str]) -> str:
     if len(lines) > MAX_LINES:
         lines = [*lines[: MAX_LINES - 1], f"… ({len(lines) - MAX_LINES + 1} more lines)"]
-    return "\n".join(lines)
+    # labels, paths and names are data: control characters are shown escaped, never sent raw
+    return "\n".join(terminal_safe(line, newlines=False) for line in lines)
 
 
 # -- designs -----------------------------------------------------------------------------------

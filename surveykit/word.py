@@ -23,13 +23,13 @@ properties (same table, same bytes).
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from surveykit._atomic import atomic_path
+from surveykit._text import xml_safe
 from surveykit.errors import InputFileError
 from surveykit.provenance import SYNTHETIC_BANNER
 
@@ -232,7 +232,7 @@ def _cell_text(cell: Any, text: str, *, size: float, bold: bool = False, italic:
             pad = right - _text_pt(rest) if (rest or line == "—") else 0.0
             para.alignment = WD_ALIGN_PARAGRAPH.RIGHT
             fmt.right_indent = Pt(round(edge + pad, 2))
-        run = para.add_run(line)
+        run = para.add_run(xml_safe(line, what="label"))
         run.font.size = Pt(size)
         run.font.name = FONT
         run.bold = bold or None
@@ -248,11 +248,11 @@ def _add_paragraph(document: Any, text: str, *, size: float = FONT_PT, bold: boo
     para.paragraph_format.space_after = Pt(space_after)
     para.paragraph_format.space_before = Pt(0)
     if lead:
-        r = para.add_run(lead)
+        r = para.add_run(xml_safe(lead, what="title"))
         r.italic = True
         r.font.size = Pt(size)
         r.font.name = FONT
-    run = para.add_run(text)
+    run = para.add_run(xml_safe(text, what="title" if bold else "note"))
     run.font.size = Pt(size)
     run.font.name = FONT
     run.bold = bold or None
@@ -342,16 +342,20 @@ def build_document(table: WordTable, style: str = "apa") -> Any:
 def save_docx(document: Any, path: str | Path) -> Path:
     """Save atomically (:func:`surveykit._atomic.atomic_path`) with fixed core properties
     (no clock, no user name): same table, same bytes."""
+    from surveykit._reproducible import fixed_time, pin_zip_times
+
+    when = fixed_time()  # SOURCE_DATE_EPOCH, else a constant: never the clock
     props = document.core_properties
     props.author = "surveykit"
     props.last_modified_by = "surveykit"
-    props.created = dt.datetime(2000, 1, 1)
-    props.modified = dt.datetime(2000, 1, 1)
+    props.created = when
+    props.modified = when
     props.revision = 1
     out = Path(path)
     try:
         with atomic_path(out) as tmp:
             document.save(str(tmp))
+            pin_zip_times(tmp, when)  # zip entries carry the clock too
     except OSError as exc:
         raise InputFileError(f"cannot write the Word file ({exc.strerror or exc})",
                              file=str(out)) from exc

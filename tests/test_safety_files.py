@@ -188,7 +188,9 @@ WRITER_METHODS = {"to_csv", "to_parquet", "to_stata", "to_excel", "to_json", "to
                   "write_xport", "write_por", "dump"}
 #: calls that write into a buffer or return text, or write the temporary file of atomic_path
 ALLOWED = {("surveykit/replica/sav.py", "open"): "pin_timestamp patches the temporary file "
-                                                    "inside atomic_path (write_sav)"}
+                                                    "inside atomic_path (write_sav)",
+           ("surveykit/_reproducible.py", "open"): "pin_sav_header patches the temporary file "
+                                                   "inside atomic_path (io.readers.write_sav)"}
 
 
 def _writes(tree: ast.AST) -> list[tuple[int, str]]:
@@ -224,8 +226,10 @@ def _writes(tree: ast.AST) -> list[tuple[int, str]]:
         if name == "dump" and getattr(node.func.value, "id", "") != "json":
             continue
         if name in ("write_text", "write_bytes", "write_sav", "save") and isinstance(
-                node.func.value, ast.Name) and node.func.value.id in ("_atomic", "sk"):
+                node.func.value, ast.Name) and node.func.value.id in ("_atomic", "sk", "plot"):
             continue
+        if name == "save" and getattr(node.func.value, "attr", "") == "plot":
+            continue  # sk.plot.save: save_figure, atomic
         found.append((node.lineno, name))
     return found
 

@@ -267,3 +267,23 @@ def test_weight_diagnostics_are_neutralised_and_a_manifest_lists_the_outputs(tmp
         assert hashlib.sha256((tmp_path / o["path"]).read_bytes()).hexdigest() == o["sha256"]
     assert [i["name"] for i in manifest["inputs"]] == ["d.sav", "t.yaml"]
     assert manifest["text_cells"]["diagnostics"] == NEUTRALISED_NOTE
+
+
+def test_harmonise_keeps_formula_like_values_and_warns(tmp_path, capsys):
+    """Data files keep their values (other programs read them); the command warns."""
+    import re
+
+    import surveykit as sk
+
+    mapping = Path(sk.replica.mapping_path()).read_text("utf-8")
+    bad = tmp_path / "m.yaml"
+    bad.write_text(re.sub(r"(?m)^study: .*$", 'study: "-x@evil"', mapping))
+    out = tmp_path / "canonical.csv"
+    code = cli.main(["harmonise", str(sk.replica.path()), "--mapping", str(bad),
+                     "--out", str(out), "--quiet"])
+    err = capsys.readouterr().err
+    if code == 2:  # a study identifier may be refused outright: then nothing is written
+        assert not out.exists()
+        return
+    assert code == 0 and "study" in err and "unchanged" in err
+    assert set(pd.read_csv(out)["study"]) == {"-x@evil"}

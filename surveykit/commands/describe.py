@@ -12,6 +12,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from surveykit._text import terminal_safe
 from surveykit.dictionary import load_codebook, render_description
 from surveykit.errors import SurveyKitError
 from surveykit.io import describe_raw, read
@@ -67,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
         if unknown:
             raise ValidationError("unknown variables", file=raw.path, values=unknown)
         view = view[view["variable"].isin(args.variables)]
-    print("\n".join(header))
+    print("\n".join(terminal_safe(h, newlines=False) for h in header))
     print()
     print(render_description(view))
     return 0

@@ -41,6 +41,7 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from surveykit._atomic import refuse_overwrite
+    from surveykit._cells import warn_formula_cells
     from surveykit.errors import InputFileError
 
     out = Path(args.out)
@@ -59,4 +60,9 @@ def run(args: argparse.Namespace) -> int:
     extra = (f" (including {DATA_SOURCE_COLUMN}: {SYNTHETIC_SOURCE})"
              if written.shape[1] > h.frame.shape[1] else "")
     print(f"wrote {len(h.frame)} rows x {written.shape[1]} columns to {out}{extra}")
+    warning = warn_formula_cells(written, out)  # data files keep their values: say so
+    if warning:
+        import sys
+
+        print(warning, file=sys.stderr)
     return 0

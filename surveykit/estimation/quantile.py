@@ -133,7 +133,10 @@ def _cdf_interval(p: float, se: float, method: str, level: float, df: float,
     """R's woodruffCI: the interval of the CDF estimate ``p`` (SE ``se``)."""
     t = _crit(level, df)
     alpha = 1 - level
-    with np.errstate(divide="ignore", invalid="ignore"):
+    # numpy scalars: at a CDF of exactly 0 or 1 (se 0) the transformed intervals are NaN, as
+    # in R, instead of a Python ZeroDivisionError that loses every quantile of the call
+    p, se = np.float64(p), np.float64(se)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         if method == "mean":
             return p - t * se, p + t * se
         if method == "xlogit":

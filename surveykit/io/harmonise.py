@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from surveykit._atomic import atomic_path
+from surveykit._text import code_fence, terminal_safe
 from surveykit.design import validate_weights
 from surveykit.dictionary import (
     Codebook,
@@ -131,11 +132,13 @@ class HarmonisationReport:
                              f"{r.n_missing} missing")
         for note in self.notes:
             lines.append(f"Note: {note}")
-        return "\n".join(lines)
+        # codes, labels and reasons are data: control characters escaped, one line each
+        return "\n".join(terminal_safe(line, newlines=False) for line in lines)
 
     def to_markdown(self) -> str:
-        """The plain-text report as a Markdown section body (for replication.md)."""
-        return "```text\n" + self.render() + "\n```\n"
+        """The plain-text report as a Markdown section body (for replication.md), in a code
+        fence that nothing in the report can close."""
+        return code_fence(self.render())
 
 
 @dataclass

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from surveykit._text import one_line_name
 from surveykit._yaml import read_yaml
 from surveykit.errors import InputFileError, SchemaError
 
@@ -78,6 +79,9 @@ class Mapping:
         study = raw.get("study")
         if not isinstance(study, str) or not study:
             raise err("study", "a study name (string) is required", study)
+        if not one_line_name(study):  # it names report sections and Markdown headings
+            raise err("study", "a study name must be one line without backticks or control "
+                      "characters", study)
         cbs = raw.get("codebooks")
         if isinstance(cbs, str):
             cbs = [cbs]

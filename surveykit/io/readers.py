@@ -9,6 +9,7 @@ get the reason ``"system missing"``.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +20,7 @@ import pandas as pd
 import pyreadstat
 
 from surveykit._atomic import atomic_path
+from surveykit._reproducible import pin_sav_header
 from surveykit.errors import InputFileError
 from surveykit.labels import attach as attach_labels
 
@@ -319,12 +321,40 @@ def _read_pyreadstat(path: Path, fmt: str, encoding: str | None) -> RawFile:
         data[col] = clean
         why[clean.isna().to_numpy() & ~is_tag] = SYSTEM_MISSING
         reasons[col] = pd.Series(why, index=data.index, dtype=object, name=col)
+    _numeric_storage(data, meta, reasons, value_labels)
     attach_labels(data, value_labels, variable_labels)  # labels travel with the frame
     return RawFile(
         path=str(path), data=data, variable_labels=variable_labels, value_labels=value_labels,
         missing_reasons=_system_missing(data, reasons), file_label=meta.file_label or None,
         format=fmt, missing_ranges=declared,
     )
+
+
+_NUMERIC_STORAGE = ("int8", "int16", "int32", "int64", "float", "double")
+
+
+def _numeric_storage(data: pd.DataFrame, meta: Any, reasons: dict[str, pd.Series],
+                     value_labels: Mapping[str, Mapping[Any, str]]) -> None:
+    """Columns the file stores as numbers come back as numbers (float64 with NaN, as R's haven
+    reads them), never ``object``: pyreadstat returns integer-stored Stata/SPSS items that hold
+    missing values (and undeclared Stata tags ``.a``-``.z``) as Python objects. Tags become NA
+    with their reason (value label, else ``user missing .a``)."""
+    types = getattr(meta, "readstat_variable_types", None) or {}
+    for col, kind in types.items():
+        if col not in data.columns or kind not in _NUMERIC_STORAGE or data[col].dtype != object:
+            continue
+        obj = data[col]
+        tag = obj.map(lambda v: isinstance(v, str)).to_numpy(dtype=bool)
+        num = pd.to_numeric(obj.mask(tag), errors="coerce").astype(float)
+        if tag.any() or col in reasons:
+            why = (reasons[col].to_numpy(dtype=object).copy() if col in reasons
+                   else np.full(len(data), None, dtype=object))
+            labels = value_labels.get(col, {})
+            for t in pd.unique(obj[tag]):
+                why[(obj == t).to_numpy(dtype=bool) & tag] = labels.get(t, f"user missing .{t}")
+            why[num.isna().to_numpy() & pd.isna(why)] = SYSTEM_MISSING
+            reasons[col] = pd.Series(why, index=data.index, dtype=object, name=col)
+        data[col] = num
 
 
 def _reason(code: Any, labels: Mapping[Any, str]) -> str:
@@ -383,6 +413,13 @@ def write_sav(
     path = Path(path)
     if compress is None:
         compress = path.suffix.lower() == ".zsav"
+    variable_labels = {k: _fit_label(v, SAV_VARIABLE_LABEL_BYTES, f"variable {k!r}: label")
+                       for k, v in (variable_labels or {}).items() if v is not None} or None
+    value_labels = {k: {code: _fit_label(lab, SAV_VALUE_LABEL_BYTES,
+                                         f"variable {k!r}: value label of {code!r}")
+                        for code, lab in v.items()}
+                    for k, v in (value_labels or {}).items()} or None
+    file_label = _fit_label(file_label or "", SAV_FILE_LABEL_BYTES, "file label")
     out = frame.copy()
     for col in out.columns:  # pandas 3 string columns -> object for pyreadstat
         if pd.api.types.is_string_dtype(out[col].dtype) and out[col].dtype != object:
@@ -398,10 +435,32 @@ def write_sav(
                 if missing_ranges else None,
                 compress=compress,
             )
+            pin_sav_header(tmp)  # SOURCE_DATE_EPOCH or a constant: same bytes run to run
     except Exception as exc:
         raise InputFileError(f"cannot write sav file ({type(exc).__name__}: {exc})",
                              file=str(path)) from exc
     return path
+
+
+#: SPSS limits in bytes of the file's encoding (UTF-8): longer labels are cut by the format
+SAV_VARIABLE_LABEL_BYTES = 256
+SAV_VALUE_LABEL_BYTES = 120
+SAV_FILE_LABEL_BYTES = 64
+
+
+def _fit_label(text: Any, limit: int, what: str) -> Any:
+    """``text`` cut to whole characters within ``limit`` UTF-8 bytes, with a warning naming
+    ``what`` and the limit (SPSS would cut it silently, possibly inside a character)."""
+    if not isinstance(text, str):
+        return text
+    raw = text.encode("utf-8")
+    if len(raw) <= limit:
+        return text
+    cut = raw[:limit].decode("utf-8", errors="ignore")
+    warnings.warn(f"{what} is {len(raw)} bytes, SPSS .sav allows {limit} bytes: written as "
+                  f"the first {len(cut)} characters ({cut[:40]!r}...)", UserWarning,
+                  stacklevel=3)
+    return cut
 
 
 def _summary_text(values: pd.Series, numeric: bool) -> str:

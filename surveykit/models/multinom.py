@@ -28,6 +28,7 @@ import pandas as pd
 from scipy import special
 
 from surveykit._dist import norm_ppf
+from surveykit._text import terminal_safe
 from surveykit.errors import ConvergenceError, ModelError
 from surveykit.inference import attach_covariance
 from surveykit.labels import label_of, term_labels, value_labels
@@ -339,7 +340,8 @@ class MultinomResult(ModelResult):
         return tab.to_docx(path, style=style)
 
     def __repr__(self) -> str:
-        return f"<MultinomResult {self.describe_model()}: {self.formula}, N={self.nobs}>"
+        return terminal_safe(f"<MultinomResult {self.describe_model()}: {self.formula}, "
+                             f"N={self.nobs}>", newlines=False)
 
 
 class _OutcomeView:

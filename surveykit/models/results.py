@@ -25,6 +25,7 @@ import pandas as pd
 from scipy import special
 
 from surveykit._dist import norm_pdf, norm_ppf, norm_sf, t_ppf, t_sf
+from surveykit._text import terminal_safe
 from surveykit.display import stars
 from surveykit.errors import ModelError
 from surveykit.inference import attach_covariance
@@ -518,10 +519,11 @@ class ModelResult:
         dist = ("normal, as R's confint.default for svyolr" if np.isinf(self.inference_df)
                 else f"t with {self.df_resid} df")
         lines += ["", body, "", f"Signif.: * p<0.05, ** p<0.01, *** p<0.001 ({dist})"]
-        return "\n".join(lines)
+        return terminal_safe("\n".join(lines))
 
     def __repr__(self) -> str:
-        return f"<ModelResult {self.describe_model()}: {self.formula}, N={self.nobs}>"
+        return terminal_safe(f"<ModelResult {self.describe_model()}: {self.formula}, "
+                             f"N={self.nobs}>", newlines=False)
 
     def _repr_html_(self) -> str:
         from surveykit.display import model_html

@@ -13,9 +13,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from surveykit._resources import data_path
+from surveykit._yaml import read_yaml
 from surveykit.errors import ReplicationError
 from surveykit.replica import spec
 
@@ -71,7 +71,7 @@ def _gumbel(rng: np.random.Generator, size: int | tuple[int, ...]) -> np.ndarray
 
 def _provinces() -> pd.DataFrame:
 
-    table = yaml.safe_load(data_path("provinces.yaml").read_text("utf-8"))
+    table = read_yaml(data_path("provinces.yaml"), "provinces file")
     codes = {"east": 1, "central": 2, "west": 3}
     rows = [(k, int(v["gb"]), codes[v["region"]]) for k, v in table.items()]
     return pd.DataFrame(rows, columns=["province", "gb", "region"]).sort_values("gb",
