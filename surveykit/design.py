@@ -378,6 +378,8 @@ class SurveyDesign(_Base):
         domain is treated by the ``lonely_psu`` rule in that domain's variances, as R's
         ``options(survey.adjust.domain.lonely = TRUE)`` (changes "adjust" and "average").
 
+    Notes
+    -----
     With an FPC and several stages, variances add the later stages' terms (R's
     ``svyrecvar``); without an FPC only the first stage counts (the with-replacement
     "ultimate cluster" approximation), exactly as R.
