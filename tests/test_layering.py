@@ -22,7 +22,8 @@ PACKAGE = ROOT / "surveykit"
 #: floors, bottom to top; a module's floor is that of its longest matching prefix
 FLOORS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("foundation", (
-        "surveykit.errors", "surveykit._atomic", "surveykit._cells", "surveykit._yaml",
+        "surveykit.errors", "surveykit._atomic", "surveykit._reproducible",
+        "surveykit._text", "surveykit.word", "surveykit._cells", "surveykit._yaml",
         "surveykit._runfolder", "surveykit._version", "surveykit.word",
         "surveykit.mi.dispatch", "surveykit.mi.rubin", "surveykit.mi.io",
         "surveykit._resources", "surveykit._dist",
@@ -34,6 +35,7 @@ FLOORS: tuple[tuple[str, tuple[str, ...]], ...] = (
         # (repr, notebook HTML, Markdown/LaTeX model tables): below the objects, as
         # statsmodels' iolib is below its results
         "surveykit.inference", "surveykit.testresult", "surveykit.display",
+        "surveykit.mi.dispatch",  # the multiple-imputation hook every estimator wears
         "surveykit.models.tables",
     )),
     ("variance", ("surveykit.variance",)),
@@ -58,8 +60,9 @@ FLOORS: tuple[tuple[str, tuple[str, ...]], ...] = (
         "surveykit.experiments=",  # re-exports balance (a test) with the estimators
     )),
     ("applications and commands", (
-        "surveykit=", "surveykit.replica", "surveykit.replication", "surveykit.sensitivity",
-        "surveykit._sensitivity", "surveykit.mi",
+        "surveykit=", "surveykit.mi", "surveykit.experiments", "surveykit.replica",
+        "surveykit.replication",
+        "surveykit.sensitivity", "surveykit._sensitivity",
         "surveykit.report", "surveykit.commands", "surveykit.cli", "surveykit.__main__",
     )),
 )

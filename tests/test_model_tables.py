@@ -51,7 +51,7 @@ def test_table_rows_put_a_reference_row_before_each_factor(replica, ordfit):
     assert ref["label"].iloc[0] == f"Age group: {first_level} (ref.)"
     assert ref["estimate"].isna().all()
     i = ref.index[0]
-    assert rows.loc[i + 1, "term"] == "C(age_group)[T.2.0]"
+    assert rows.loc[i + 1, "term"] == "C(age_group)[T.2]"
     assert list(rows["kind"].iloc[-ordfit.n_thresholds:]) == ["cutpoint"] * ordfit.n_thresholds
 
 

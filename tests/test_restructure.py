@@ -178,3 +178,23 @@ def test_parameter_names_follow_the_documented_rule(dstrat):
     assert names(sk.quantile(dstrat, "api00", by="stype", vcov=True)) == ["E:0.5", "H:0.5"]
     assert names(sk.var(dstrat, "api00", by="stype", vcov=True)) == ["E:api00:api00",
                                                                       "H:api00:api00"]
+
+
+def test_i_expressions_wherever_a_variable_is_asked(dclus1):
+    """I(...) through the validated expression language equals a derived column, in the
+    estimators (mean, proportion, by=) and the tests (one-sample ttest of a difference)."""
+    ap = dclus1.data
+    d2 = dclus1.with_columns(diff=ap["api00"] - ap["api99"], hi=ap["api00"] > 700)
+    got = sk.mean(dclus1, "I(api00 - api99)")
+    want = sk.mean(d2, "diff")
+    assert got["variable"].iloc[0] == "I(api00 - api99)"
+    np.testing.assert_array_equal(got[["estimate", "std_error"]], want[["estimate", "std_error"]])
+    np.testing.assert_array_equal(sk.proportion(dclus1, "I(api00 > 700)")["estimate"],
+                                  sk.proportion(d2, "hi")["estimate"])
+    np.testing.assert_array_equal(sk.mean(dclus1, "api00", by="I(api00 > 700)")["estimate"],
+                                  sk.mean(d2, "api00", by="hi")["estimate"])
+    t1, t2 = sk.ttest(dclus1, "I(api00 - api99)"), sk.ttest(d2, "diff")
+    np.testing.assert_array_equal(t1[["estimate", "statistic", "p_value"]],
+                                  t2[["estimate", "statistic", "p_value"]])
+    with pytest.raises(EstimationError, match="not allowed"):
+        sk.mean(dclus1, "I(__import__('os'))")

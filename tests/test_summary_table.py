@@ -113,7 +113,7 @@ def test_model_table_to_docx(replica, tmp_path):
     path = fit.to_docx(tmp_path / "model.docx")
     rows = _docx_rows(path)
     frame = regression_frame([fit])
-    assert rows[0] == list(frame.columns) == ["Term", "OR"]
+    assert rows[0] == list(frame.columns) == ["Term", "(1) OR"]
     t = fit.tidy(exponentiate=True)
     # the factor's levels under its label, reference first; SE under the estimate, same cell
     labels = [r[0] for r in rows]

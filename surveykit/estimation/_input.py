@@ -8,6 +8,7 @@ estimator validates its input exactly as the others do; the ``by`` groups are
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -16,6 +17,7 @@ import pandas as pd
 
 from surveykit.design import ReplicateDesign, SurveyDesign
 from surveykit.errors import EstimationError
+from surveykit.expressions import evaluate
 
 Design = SurveyDesign | ReplicateDesign
 
@@ -49,8 +51,24 @@ def as_list(spec: str | Sequence[str] | None, what: str) -> list[str]:
     return names
 
 
+#: an ``I(...)`` expression given where a variable is asked
+_I_EXPR = re.compile(r"\s*I\((.*)\)\s*", re.S)
+
+
 def get_column(design: Design, name: str, role: str = "variable") -> pd.Series:
-    """A data column, with an EstimationError naming it when it is absent."""
+    """A data column, with an EstimationError naming it when it is absent.
+
+    ``I(<expression>)`` computes the variable from the data with the validated expression
+    language (:mod:`surveykit.expressions`; no eval), as in a formula: ``I(api00 - api99)``,
+    ``I(sch_wide == "Yes")``. The name of the result is the text given.
+    """
+    m = _I_EXPR.fullmatch(name) if name not in design.data.columns else None
+    if m is not None:
+        value = evaluate(m.group(1), design.data, kind=EstimationError, what=role,
+                         file=design.source)
+        if not isinstance(value, pd.Series):
+            value = pd.Series(np.broadcast_to(value, len(design.data)), index=design.data.index)
+        return value.rename(name)
     if name not in design.data.columns:
         raise EstimationError(
             f"{role} not found in the design's data", file=design.source, column=name,

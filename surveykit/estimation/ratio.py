@@ -86,7 +86,7 @@ def ratio(design: Design, numerator: str | Sequence[str], denominator: str,
         if na != "listwise":
             raise EstimationError("ratio(separate=True) takes only na='listwise'")
         return _separate(design, numerator, denominator, by, level=level, vcov=vcov,
-                         progress=progress)
+                         progress=progress, na=na)
     if not 0 < level < 1:
         raise EstimationError(f"level must be between 0 and 1, got {level!r}")
     nums = as_list(numerator, "numerator")
@@ -122,8 +122,7 @@ def ratio(design: Design, numerator: str | Sequence[str], denominator: str,
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         res = estimate(design, RatioOfTotals(np.column_stack(ys), codes, G, "mean",
                                              denom=np.where(xmiss, 0.0, x)),
-                       joint=vcov, progress=progress,
-                       keep_reps=vcov and design.is_replicate)
+                       joint=vcov, progress=progress, keep_reps=vcov and design.is_replicate)
     z = norm_ppf(0.5 + level / 2)
     nmiss = np.bincount(groups.codes[in_group & any_miss], minlength=G)
     rows: list[dict[str, Any]] = []
@@ -148,7 +147,8 @@ def ratio(design: Design, numerator: str | Sequence[str], denominator: str,
 
 
 def _separate(design: Design, numerator: str | Sequence[str], denominator: str, by: Any, *,
-              level: float, vcov: bool, progress: bool | None) -> pd.DataFrame:
+              level: float, vcov: bool, progress: bool | None, na: str = "listwise"
+              ) -> pd.DataFrame:
     """R's ``svyratio(separate=TRUE)``: the ratio within each first-stage stratum."""
     if by is not None:
         raise EstimationError("separate=True estimates one ratio per stratum; it takes no by=",
@@ -164,7 +164,7 @@ def _separate(design: Design, numerator: str | Sequence[str], denominator: str, 
     strata = np.asarray(design.spec["strata_levels"], dtype=object)[design.strata_codes]
     keyed = design.with_columns(**{column: pd.Series(strata, index=design.data.index)})
     return ratio(keyed, numerator, denominator, by=column, level=level, vcov=vcov,
-                 progress=progress)
+                 progress=progress, na=na)
 
 
 def predict_ratio(result: pd.DataFrame, total: Any) -> pd.DataFrame:

@@ -32,6 +32,7 @@ from surveykit.inference import Covariance, attach_covariance
 from surveykit.mi.design import MIDesign, run_each
 from surveykit.mi.dispatch import combiner_for, register
 from surveykit.mi.rubin import Pooled, d1, pool
+from surveykit.testresult import TestResult
 
 #: columns of tidy results that vary across imputations (everything else must agree)
 STAT_COLUMNS = {"estimate", "std_error", "ci_low", "ci_high", "deff", "n_unweighted",
@@ -401,12 +402,16 @@ def pool_crosstab(results: Sequence[Any], source: Any, name: str = "crosstab",
     cell["row_share"], cell["row_share_se"] = share["estimate"], share["std_error"]
     out = copy.copy(results[0])
     out.table = cell
-    out.test = {"statistic": "none", "value": float("nan"), "F": float("nan"),
-                "df1": float("nan"), "df2": float("nan"), "p_value": float("nan"),
-                "chisq": float("nan"), "n": results[0].test.get("n"),
-                "n_missing": float(np.mean([r.test.get("n_missing", 0) for r in results])),
-                "note": f"{ctx.label}: the Rao–Scott test has no Rubin's-rules combination; "
-                        "test independence with a model term (wald_test, D1)"}
+    old = {"statistic": "none", "value": float("nan"), "F": float("nan"),
+           "df1": float("nan"), "df2": float("nan"), "p_value": float("nan"),
+           "chisq": float("nan"), "n": results[0].test.extras.get("n"),
+           "n_missing": float(np.mean([r.test.extras.get("n_missing", 0) for r in results])),
+           "note": f"{ctx.label}: the Rao–Scott test has no Rubin's-rules combination; "
+                   "test independence with a model term (wald_test, D1)"}
+    nan = float("nan")
+    out.test = TestResult(nan, nan, nan, nan, "F", name="not combined across imputations",
+                          extras={k: old[k] for k in ("chisq", "n", "n_missing", "note")},
+                          legacy=old)
     return out
 
 

@@ -180,8 +180,7 @@ class RegressionTable:
             raise ModelError(f"conf_level must be in (0, 1), got {conf_level}")
         self.results = results
         self.names = (list(names) if names is not None
-                      else [""] if len(results) == 1 else
-                      [f"({i + 1})" for i in range(len(results))])
+                      else [f"({i + 1})" for i in range(len(results))])
         self.exponentiate = exponentiate
         self.ci = bool(ci)
         self.digits = int(digits)

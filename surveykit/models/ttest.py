@@ -22,6 +22,7 @@ from scipy import special
 
 from surveykit._dist import f_sf, t_ppf, t_sf
 from surveykit.errors import ModelError
+from surveykit.estimation._input import _I_EXPR, get_column
 from surveykit.inference import attach_covariance
 from surveykit.mi.dispatch import mi_aware
 
@@ -30,16 +31,24 @@ RANK_TESTS = ("wilcoxon", "vanderWaerden", "median", "KruskalWallis")
 
 def _check_columns(design: Any, *cols: str | None) -> None:
     for c in cols:
-        if c is not None and c not in design.data.columns:
+        if c is not None and c not in design.data.columns and not _I_EXPR.fullmatch(c):
             raise ModelError("variable not found in the design's data", file=design.source,
                              column=c)
 
 
+def _column(design: Any, name: str) -> pd.Series:
+    """A column, or an ``I(...)`` expression computed by the shared input layer."""
+    if name in design.data.columns:
+        return design.data[name]
+    return get_column(design, name)
+
+
 def _with_yg(design: Any, var: str, group: str | None) -> Any:
-    """The design with the variable (and group) under fixed internal names."""
-    cols = {"_sk_y": pd.to_numeric(design.data[var], errors="coerce")}
+    """The design with the variable (and group) under fixed internal names; either may be an
+    ``I(...)`` expression (e.g. a one-sample test of a difference, ``I(api00 - api99)``)."""
+    cols = {"_sk_y": pd.to_numeric(_column(design, var), errors="coerce")}
     if group is not None:
-        cols["_sk_g"] = design.data[group]
+        cols["_sk_g"] = _column(design, group)
     return design.with_columns(**cols)
 
 
@@ -197,8 +206,8 @@ def ranktest(design: Any, var: str, group: str, test: str = "wilcoxon") -> pd.Da
     if test not in RANK_TESTS:
         raise ModelError(f"unknown rank test {test!r}", hint=f"use one of {', '.join(RANK_TESTS)}")
     _check_columns(design, var, group)
-    y_all = pd.to_numeric(design.data[var], errors="coerce").to_numpy(dtype=float)
-    g_all = design.data[group]
+    y_all = pd.to_numeric(_column(design, var), errors="coerce").to_numpy(dtype=float)
+    g_all = _column(design, group)
     inside = np.asarray(design.domain) & (design.weights > 0)
     complete = ~np.isnan(y_all) & g_all.notna().to_numpy()
     rows = np.flatnonzero(inside & complete)
