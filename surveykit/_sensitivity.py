@@ -78,6 +78,28 @@ def weighting_schemes(design: Any, *, trim_bounds: tuple[float, float] | None = 
     Trimming bounds are multiples of the mean weight (``trim`` takes absolute weights).
     Raking starts from equal weights, i.e. it is an independent re-weighting of the sample to
     the given population margins, not an adjustment of the file's weights.
+
+    Parameters
+    ----------
+    design : SurveyDesign
+        The design with the file's weights.
+    trim_bounds : tuple of float, optional
+        ``(lower, upper)`` trimming bounds as multiples of the mean weight.
+    margins : mapping, optional
+        Population margins ``{column: {category: share}}`` for a raked scheme.
+    margins_source : str, optional
+        Where the margins come from (recorded with the scheme).
+
+    Returns
+    -------
+    list of Scheme
+
+    Examples
+    --------
+    >>> df = sk.load_replica()
+    >>> design = sk.SurveyDesign(df, weights="weight")
+    >>> [s.name for s in sk.weighting_schemes(design)]
+    ['unweighted', 'file', 'trimmed']
     """
     from surveykit.weighting import rake, trim
 
@@ -153,6 +175,39 @@ def sensitivity(design: Any, schemes: Sequence[Scheme] | Mapping[str, Any] | Non
     ``schemes``: :class:`Scheme` objects or ``{name: design}``; default
     :func:`weighting_schemes` (unweighted, file, trimmed, raked when ``margins`` are given).
     ``reference`` names the scheme the others are compared with (default the file's weights).
+
+    Parameters
+    ----------
+    design : SurveyDesign
+        The design with the file's weights.
+    schemes : sequence of Scheme or mapping, optional
+        The weighting schemes (default: :func:`weighting_schemes`).
+    margins : mapping, optional
+        Population margins for the raked scheme.
+    trim_bounds : tuple of float, optional
+        Trimming bounds of the trimmed scheme, as multiples of the mean weight.
+    margins_source : str, optional
+        Where the margins come from.
+    registry : optional
+        The published-table registry (default: the bundled one).
+    tables : sequence of str, optional
+        Table ids to recompute (default: all).
+    reference : str
+        The scheme the others are compared with.
+    level : float
+        Confidence level of the intervals.
+
+    Returns
+    -------
+    SensitivityResult
+
+    Examples
+    --------
+    >>> df = sk.load_replica()
+    >>> design = sk.SurveyDesign(df, weights="weight")
+    >>> res = sk.sensitivity(design, tables=["fig_5_6"])
+    >>> res.schemes["scheme"].tolist()
+    ['unweighted', 'file', 'trimmed']
     """
     from surveykit.published import load_registry
     from surveykit.replication.tables import compute_table, table_ids

@@ -280,7 +280,39 @@ def summary_table(design: Any, variables: str | Sequence[str], by: str | None = 
     all-respondents column when ``by`` is given. ``na``: the missing-value rule of every
     estimator; "per_variable" (default, as ``tbl_svysummary``) summarises each variable on its
     own respondents, "listwise" keeps only respondents with a value of every variable (the
-    others are excluded as a domain; the column Ns count the respondents kept)."""
+    others are excluded as a domain; the column Ns count the respondents kept).
+
+    Parameters
+    ----------
+    design : SurveyDesign or ReplicateDesign
+        The survey design.
+    variables : str or sequence of str
+        The variables to summarise.
+    by : str, optional
+        Grouping column: one column per group, with tests.
+    overall : bool
+        Add the all-respondents column when ``by`` is given.
+    types : dict, optional
+        ``{variable: "categorical" or "continuous"}``.
+    digits : int
+        Decimal places.
+    tests : bool
+        Add design-based tests of difference between the groups.
+    na : {"per_variable", "listwise"}
+        Missing-value rule (see above).
+
+    Returns
+    -------
+    SummaryTable
+
+    Examples
+    --------
+    >>> df = sk.load_replica()
+    >>> design = sk.SurveyDesign(df, weights="weight")
+    >>> table = sk.summary_table(design, ["age", "urban"], by="gender")
+    >>> table.to_frame()["Characteristic"].iloc[0]
+    'Age in years, mean (SD) [95 % CI]'
+    """
     from surveykit.estimation import mean, proportion
     from surveykit.estimation.descriptive import check_na
 

@@ -339,37 +339,60 @@ class SurveyDesign(_Base):
 
     Parameters
     ----------
-    data: respondent-level DataFrame (or the RawFile of ``surveykit.read``: its ``.data``).
-    weights: column name or array of sampling weights. Without weights (and without
+    data
+        respondent-level DataFrame (or the RawFile of ``surveykit.read``: its ``.data``).
+    weights
+        column name or array of sampling weights. Without weights (and without
         ``probs``), the weights are derived from ``fpc`` as R does (the product over stages
         of ``N_s / n_s``); with neither, every row has weight 1 (equal probability).
-    strata: column name or array of the strata; a list gives the strata of each stage
+    strata
+        column name or array of the strata; a list gives the strata of each stage
         (R's ``strata=~s1+s2``). Default: one stratum.
-    psu: column name or array of the primary sampling units; a list gives the sampling
+    psu
+        column name or array of the primary sampling units; a list gives the sampling
         units of each stage, as R's ``id=~psu+ssu``: ``psu=["dnum", "snum"]`` is a two-stage
         design whose second-stage units are schools within districts (not an interaction:
         use :func:`interaction` for that). Default: each row is its own PSU.
-    fpc: per stage (one column, or a list with one per stage) the population number of units
+    fpc
+        per stage (one column, or a list with one per stage) the population number of units
         in the stratum (all values >= 1) or the sampling fraction (all values <= 1), constant
         within the stage's strata, as R's ``fpc=``. Default: no finite population correction.
         ``inf`` (a fraction of 0) means sampling with replacement at that stage, as in R: no
         correction there, and no later-stage variance below it.
-    nest: PSU labels are only unique within strata (relabel them), as R's ``nest=TRUE``.
-    lonely_psu: what to do with strata holding a single unit, at any stage, as R's
+    nest
+        PSU labels are only unique within strata (relabel them), as R's ``nest=TRUE``.
+    lonely_psu
+        what to do with strata holding a single unit, at any stage, as R's
         ``survey.lonely.psu``: "fail" (error, the default), "remove", "certainty", "adjust"
         (centre on the grand mean), "average" (scale up the other strata's contribution).
-    source: a file name used in error messages.
-    probs: column name or array (or a list, one per stage, multiplied) of selection
+    source
+        a file name used in error messages.
+    probs
+        column name or array (or a list, one per stage, multiplied) of selection
         probabilities, R's ``probs=``; weights are ``1 / probs``. Not together with weights.
-    ultimate_cluster: use only the first stage for variances even when an FPC is given,
+    ultimate_cluster
+        use only the first stage for variances even when an FPC is given,
         as R's ``options(survey.ultimate.cluster = TRUE)``.
-    adjust_domain_lonely: a stratum with several sampled units of which only one lies in a
+    adjust_domain_lonely
+        a stratum with several sampled units of which only one lies in a
         domain is treated by the ``lonely_psu`` rule in that domain's variances, as R's
         ``options(survey.adjust.domain.lonely = TRUE)`` (changes "adjust" and "average").
 
+    Notes
+    -----
     With an FPC and several stages, variances add the later stages' terms (R's
     ``svyrecvar``); without an FPC only the first stage counts (the with-replacement
     "ultimate cluster" approximation), exactly as R.
+
+    Examples
+    --------
+    >>> df = sk.load_replica()
+    >>> design = sk.SurveyDesign(df, weights="weight")
+    >>> round(float(sk.mean(design, "age")["estimate"].iloc[0]), 2)
+    32.64
+    >>> stratified = sk.SurveyDesign(df, weights="weight", strata="region")
+    >>> round(float(sk.mean(stratified, "age")["std_error"].iloc[0]), 3)
+    0.271
     """
 
     strata_codes: np.ndarray = field(default=None, repr=False)  # type: ignore[assignment]
@@ -752,12 +775,17 @@ class ReplicateDesign(_Base):
 
     Parameters
     ----------
-    data: respondent-level DataFrame (or the RawFile of ``surveykit.read``: its ``.data``).
-    weights: column name or array of full-sample weights.
-    repweights: list of column names, or an n x R array, of replicate weights that already
+    data
+        respondent-level DataFrame (or the RawFile of ``surveykit.read``: its ``.data``).
+    weights
+        column name or array of full-sample weights.
+    repweights
+        list of column names, or an n x R array, of replicate weights that already
         include the sampling weights (combined weights).
-    type: "JK1", "JKn", "bootstrap", "BRR", "Fay" or "other" (for the defaults of scale).
-    scale, rscales: multipliers; defaults as R's ``svrepdesign``: JK1 (R-1)/R, bootstrap
+    type
+        "JK1", "JKn", "bootstrap", "BRR", "Fay" or "other" (for the defaults of scale).
+    scale, rscales
+        multipliers; defaults as R's ``svrepdesign``: JK1 (R-1)/R, bootstrap
         1/(R-1), other 1. Bootstrap weights exported from R's ``as.svrepdesign(type=
         "bootstrap")`` (or surveykit's ``design.replicate("bootstrap")``) were built with
         scale ``m/((m-1)(R-1))`` (R's ``bootweights``; m the harmonic mean of the PSUs per
@@ -765,8 +793,24 @@ class ReplicateDesign(_Base):
         50 replicates: 0.0218659, not 1/49), or SEs are too small by sqrt((m-1)/m);
         BRR 1/R and Fay 1/(R (1-rho)^2) are fixed (another scale is an error; R ignores it);
         rscales default 1 (one value is used for every replicate), required for JKn (as R).
-    rho: Fay's coefficient, for type "Fay".
-    mse: centre on the full-sample estimate instead of the replicate mean.
+    rho
+        Fay's coefficient, for type "Fay".
+    mse
+        centre on the full-sample estimate instead of the replicate mean.
+    degf : int, optional
+        Design degrees of freedom (R's ``degf``; default as R's ``svrepdesign``).
+    source : str, optional
+        A file name used in error messages.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> df = sk.load_replica()
+    >>> groups = np.arange(len(df)) % 4
+    >>> rw = np.column_stack([df["weight"] * (groups != k) * 4 / 3 for k in range(4)])
+    >>> rep = sk.ReplicateDesign(df, weights="weight", repweights=rw, type="JK1")
+    >>> round(float(sk.mean(rep, "age")["estimate"].iloc[0]), 2)
+    32.64
     """
 
     repweights: np.ndarray = field(default=None, repr=False)  # type: ignore[assignment]

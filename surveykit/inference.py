@@ -97,6 +97,23 @@ class Covariance:
     bool) and is shared rather than copied (it cannot change). It reads like the DataFrame it
     replaces: ``.loc``, ``.iloc``, ``.index``, ``.columns``, ``.shape``, ``.to_numpy()``,
     ``np.asarray``; ``.to_frame()`` is a DataFrame copy.
+
+    Parameters
+    ----------
+    values : array-like
+        The square covariance matrix.
+    names : sequence
+        Parameter names, one per row/column.
+    coef : sequence of float, optional
+        The point estimates it belongs to (when not the frame's ``estimate`` column).
+    replicates : ReplicateEstimates, optional
+        Replicate estimates of a replicate design (for replicate-based contrasts).
+
+    Examples
+    --------
+    >>> cov = sk.Covariance([[1.0, 0.0], [0.0, 4.0]], ["a", "b"])
+    >>> cov.shape, cov.names
+    ((2, 2), ['a', 'b'])
     """
 
     __slots__ = ("_coef", "_names", "_replicates", "_values")
@@ -222,7 +239,37 @@ def attach_covariance(frame: pd.DataFrame, vcov: Any, names: Sequence[Any], df: 
     """Store the inference contract on a result frame (in place; returns it):
     ``attrs["vcov"]`` a :class:`Covariance` over ``names`` (with ``coef`` when the estimates
     are not the frame's ``estimate`` column in row order, and the replicate estimates of a
-    replicate design) and ``attrs["df"]`` (None: inf)."""
+    replicate design) and ``attrs["df"]`` (None: inf).
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The result frame (modified in place).
+    vcov : array-like
+        The joint covariance of its estimates.
+    names : sequence
+        Parameter names, one per row/column of ``vcov``.
+    df : float or None
+        Design degrees of freedom (None: inf).
+    coef : sequence of float, optional
+        The estimates, when not the frame's ``estimate`` column in row order.
+    replicates : ReplicateEstimates, optional
+        Replicate estimates of a replicate design.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``frame`` itself.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> frame = pd.DataFrame({"estimate": [1.0, 2.0]})
+    >>> frame = sk.attach_covariance(frame, np.eye(2), ["a", "b"], None)
+    >>> frame.attrs["vcov"].names, frame.attrs["df"]
+    (['a', 'b'], inf)
+    """
     frame.attrs["vcov"] = Covariance(vcov, names, coef, replicates)
     frame.attrs["df"] = float("inf") if df is None else float(df)
     return frame
@@ -234,6 +281,26 @@ class Estimates:
 
     ``df`` is the design degrees of freedom used for t-based intervals and tests
     (``inf``: normal quantiles).
+
+    Parameters
+    ----------
+    names : list of str
+        Parameter names.
+    coef : numpy.ndarray
+        Point estimates, in ``names`` order.
+    vcov : numpy.ndarray
+        Their joint covariance.
+    df : float
+        Design degrees of freedom for t quantiles (``inf``: normal).
+    replicates : ReplicateEstimates, optional
+        Replicate estimates of a replicate design.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> est = sk.Estimates(["a", "b"], np.array([1.0, 2.0]), np.eye(2))
+    >>> est.names, est.df
+    (['a', 'b'], inf)
     """
 
     names: list[str]
@@ -342,6 +409,23 @@ def as_estimates(obj: Any) -> Estimates:
     Accepts an :class:`Estimates`; a tidy result DataFrame with ``attrs["vcov"]`` (square
     DataFrame labelled by parameter names, in the order of the rows) and ``attrs["df"]``; or a
     model result with ``.params`` (Series), ``.vcov`` (DataFrame) and ``.df_resid``.
+
+    Parameters
+    ----------
+    obj : Estimates, pandas.DataFrame or model result
+        A result that carries a covariance (see above).
+
+    Returns
+    -------
+    Estimates
+
+    Examples
+    --------
+    >>> df = sk.load_replica()
+    >>> design = sk.SurveyDesign(df, weights="weight")
+    >>> est = sk.as_estimates(sk.mean(design, "internet_hours", by="urban", vcov=True))
+    >>> est.names, est.coef.round(3).tolist()
+    (['rural', 'urban'], [4.763, 4.859])
     """
     if isinstance(obj, Estimates):
         return obj
@@ -456,6 +540,36 @@ def contrast(obj: Any, weights: Any, *, level: float = 0.95, df: float | None = 
     the svyglm's own ``confint`` uses t on ``df.residual`` (checked against R survey 4.1.1,
     tests/r/fixtures_polish.R). ``df=model.df_resid`` gives R's ``confint(contrast,
     df = df.residual(model))``.
+
+    Parameters
+    ----------
+    obj : result
+        Anything :func:`as_estimates` accepts (a result with ``vcov=True``, a model).
+    weights : mapping, sequence, array or callable
+        The contrast(s) (see above).
+    level : float
+        Confidence level of the intervals.
+    df : float, optional
+        Degrees of freedom of the t quantiles (default: normal quantiles).
+    gradient : callable, optional
+        Analytic Jacobian of a nonlinear contrast.
+    names : sequence of str, optional
+        Names of the contrasts.
+    method : {"auto", "delta", "replicates"}
+        Variance of a nonlinear contrast (see above).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per contrast: contrast, estimate, std_error, statistic, p_value, ci_low, ci_high.
+
+    Examples
+    --------
+    >>> df = sk.load_replica()
+    >>> design = sk.SurveyDesign(df, weights="weight")
+    >>> by_urban = sk.mean(design, "internet_hours", by="urban", vcov=True)
+    >>> round(float(sk.contrast(by_urban, [1, -1])["estimate"].iloc[0]), 3)
+    -0.096
     """
     if method not in ("auto", "delta", "replicates"):
         raise EstimationError(f"unknown method {method!r}",
@@ -546,6 +660,29 @@ def bind(results: Sequence[Any] | Mapping[str, Any], *, independent: bool = Fals
     named ``"key:name"`` then, else keep their names (which must then be unique).
     ``attrs["df"]`` is the smallest of the results' df. A plain ``pd.concat`` of results also
     works, but carries no covariance (pandas keeps ``attrs`` only when all are equal).
+
+    Parameters
+    ----------
+    results : sequence or mapping
+        Results of independent samples (``{key: result}`` names them).
+    independent : bool
+        Must be True: the caller asserts that the samples are independent.
+    keys : sequence of str, optional
+        Names of the results given as a sequence.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The stacked results with a ``result`` column and a block-diagonal ``attrs["vcov"]``.
+
+    Examples
+    --------
+    >>> df = sk.load_replica()
+    >>> design = sk.SurveyDesign(df, weights="weight")
+    >>> a = sk.mean(design, "internet_hours", vcov=True)
+    >>> b = sk.mean(sk.SurveyDesign(df.head(500), weights="weight"), "internet_hours", vcov=True)
+    >>> sk.bind({"A": a, "B": b}, independent=True)["result"].tolist()
+    ['A', 'B']
     """
     if isinstance(results, Mapping):
         if keys is not None:

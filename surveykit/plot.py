@@ -36,7 +36,32 @@ PALETTE = _f.OKABE_ITO
 def save(fig: Figure, path_stem: str | Path,
          formats: Sequence[str] = _f.FORMATS) -> dict[str, Path]:
     """Write ``fig`` as ``<path_stem>.png`` (300 dpi), ``.svg`` and ``.pdf``, byte-identical
-    across runs; returns ``{format: path}``."""
+    across runs; returns ``{format: path}``.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        The figure.
+    path_stem : str or pathlib.Path
+        Path without suffix; one file per format is written.
+    formats : sequence of str
+        File formats among ``"png"``, ``"svg"``, ``"pdf"``.
+
+    Returns
+    -------
+    dict of str to pathlib.Path
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> df = sk.load_replica()
+    >>> design = sk.SurveyDesign(df, weights="weight")
+    >>> fig = sk.plot.hist(design, "age")
+    >>> paths = sk.plot.save(fig, "age_hist", formats=("png",))
+    >>> sorted(p.name for p in paths.values())
+    ['age_hist.png']
+    >>> plt.close(fig)
+    """
     return _f.save_figure(fig, path_stem, formats)
 
 
@@ -70,6 +95,33 @@ def likert(result: pd.DataFrame, *, title: str | None = None, note: str | None =
     one bar per item (its variable label, wrapped; N in the label), the items sorted by net
     agreement (top half minus bottom half of the scale; ``sort=False`` keeps the table's order),
     the legend in the scale's labels, and one panel per ``by`` group side by side.
+
+    Parameters
+    ----------
+    result : pandas.DataFrame
+        A :func:`surveykit.likert` table.
+    title : str, optional
+        Figure title.
+    note : str, optional
+        Note printed under the figure (e.g. the source).
+    columns : sequence of str, optional
+        The columns to draw, in order.
+    sort : bool
+        Order battery items by net agreement (False: the table's order).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> df = sk.load_replica()
+    >>> design = sk.SurveyDesign(df, weights="weight")
+    >>> fig = sk.plot.likert(sk.likert(design, "approval", by="urban"))
+    >>> type(fig).__name__
+    'Figure'
+    >>> plt.close(fig)
     """
     if result.attrs.get("battery") or "item" in result.columns:
         return _battery(result, title=title, note=note, sort=sort)
@@ -231,6 +283,37 @@ def estimates(result: pd.DataFrame, *, by: str | None = None, kind: str = "point
     columns, by the first) one panel per group of that column. Any number of panels is laid
     out in a grid of ``ncol`` columns (default up to 3); every panel keeps its own tick labels
     and its title wraps to the panel's width.
+
+    Parameters
+    ----------
+    result : pandas.DataFrame
+        A tidy result with ``estimate`` (and ``ci_low``/``ci_high``).
+    by : str, optional
+        The group column that gets a panel each (proportions).
+    kind : {"point", "bar"}
+        Dots with whiskers or bars.
+    title : str, optional
+        Figure title.
+    note : str, optional
+        Note printed under the figure (e.g. the source).
+    xlabel : str, optional
+        Axis label of the values (default: the variable label).
+    ncol : int, optional
+        Number of panel columns.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> df = sk.load_replica()
+    >>> design = sk.SurveyDesign(df, weights="weight")
+    >>> fig = sk.plot.estimates(sk.proportion(design, "approval", by="urban"))
+    >>> type(fig).__name__
+    'Figure'
+    >>> plt.close(fig)
     """
     if kind not in ("point", "bar"):
         raise ValidationError("plot.estimates: kind must be 'point' or 'bar'", values=[kind])
@@ -360,6 +443,38 @@ def forest(models: Any, *, names: Sequence[str] | None = None, exponentiate: boo
     incidence-rate ratios / relative-risk ratios on a log axis by default for logit / log /
     multinomial links. Ordinal cut-points are left out (they are thresholds, not effects) and
     the figure's note says so; the intercept is left out unless ``intercept``.
+
+    Parameters
+    ----------
+    models : ModelResult or sequence of ModelResult
+        One model or several (one series each).
+    names : sequence of str, optional
+        Legend names of the models.
+    exponentiate : bool, optional
+        Show odds/rate ratios (default: per model family).
+    title : str, optional
+        Figure title.
+    note : str, optional
+        Note printed under the figure (e.g. the source).
+    intercept : bool
+        Draw the intercept row.
+    reference : bool
+        Draw a row for each factor's reference level.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> df = sk.load_replica()
+    >>> design = sk.SurveyDesign(df, weights="weight")
+    >>> model = sk.glm(design, "commercial ~ age + urban", family="binomial")
+    >>> fig = sk.plot.forest(model)
+    >>> type(fig).__name__
+    'Figure'
+    >>> plt.close(fig)
     """
     from surveykit.models.tables import table_rows
 
@@ -509,7 +624,37 @@ def hist(design: Any, var: str, *, bins: int | Sequence[float] | None = None,
          title: str | None = None, note: str | None = None, xlabel: str | None = None) -> Figure:
     """Weighted histogram of ``var`` (R ``svyhist``): bar areas are weighted shares, so the
     heights are a density estimate of the population distribution; an outline shows the
-    unweighted sample for comparison. Missing values are counted in the legend."""
+    unweighted sample for comparison. Missing values are counted in the legend.
+
+    Parameters
+    ----------
+    design : SurveyDesign or ReplicateDesign
+        The design (its domain).
+    var : str
+        Numeric column.
+    bins : int or sequence of float, optional
+        Number of bins or their edges.
+    title : str, optional
+        Figure title.
+    note : str, optional
+        Note printed under the figure (e.g. the source).
+    xlabel : str, optional
+        Axis label of the values (default: the variable label).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> df = sk.load_replica()
+    >>> design = sk.SurveyDesign(df, weights="weight")
+    >>> fig = sk.plot.hist(design, "age")
+    >>> type(fig).__name__
+    'Figure'
+    >>> plt.close(fig)
+    """
     x, w, n_missing = _values(design, var)
     edges = np.histogram_bin_edges(x, bins=bins if bins is not None else "sturges")
     dens_w, _ = np.histogram(x, bins=edges, weights=w, density=True)
@@ -537,7 +682,37 @@ def boxplot(design: Any, var: str, by: str | None = None, *, title: str | None =
             note: str | None = None, xlabel: str | None = None) -> Figure:
     """Weighted boxplots of ``var``, overall or by the groups of ``by`` (R ``svyboxplot``):
     the box spans the weighted quartiles with the weighted median inside; whiskers reach the
-    most extreme values within 1.5 IQR of the box; values beyond are drawn as points."""
+    most extreme values within 1.5 IQR of the box; values beyond are drawn as points.
+
+    Parameters
+    ----------
+    design : SurveyDesign or ReplicateDesign
+        The design (its domain).
+    var : str
+        Numeric column.
+    by : str, optional
+        Grouping column: one box per group.
+    title : str, optional
+        Figure title.
+    note : str, optional
+        Note printed under the figure (e.g. the source).
+    xlabel : str, optional
+        Axis label of the values (default: the variable label).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> df = sk.load_replica()
+    >>> design = sk.SurveyDesign(df, weights="weight")
+    >>> fig = sk.plot.boxplot(design, "internet_hours", by="urban")
+    >>> type(fig).__name__
+    'Figure'
+    >>> plt.close(fig)
+    """
     x, w, n_missing = _values(design, var)
     if by is None:
         keys = [("All respondents", np.ones(len(x), dtype=bool))]
@@ -622,7 +797,33 @@ def weights(design: Any, margins: pd.DataFrame | None = None, *, title: str | No
     """Weight diagnostics of a design (its domain): histogram of the weights with n, mean,
     range, CV, Kish design effect and effective sample size, and, when ``margins`` (a
     :func:`surveykit.margin_table` frame) is given, sample vs weighted vs target shares, the
-    margins named by the design's variable and value labels ("Age group: 14–30")."""
+    margins named by the design's variable and value labels ("Age group: 14–30").
+
+    Parameters
+    ----------
+    design : SurveyDesign or ReplicateDesign
+        The weighted design (its domain).
+    margins : pandas.DataFrame, optional
+        A :func:`surveykit.margin_table` frame: sample vs weighted vs target shares.
+    title : str, optional
+        Figure title.
+    note : str, optional
+        Note printed under the figure (e.g. the source).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> df = sk.load_replica()
+    >>> design = sk.SurveyDesign(df, weights="weight")
+    >>> fig = sk.plot.weights(design)
+    >>> type(fig).__name__
+    'Figure'
+    >>> plt.close(fig)
+    """
     if hasattr(design, "base_weights"):
         w = np.asarray(design.base_weights, dtype=float)[np.asarray(design.domain, bool)]
         replica = _synthetic(design)
@@ -643,7 +844,32 @@ def weights(design: Any, margins: pd.DataFrame | None = None, *, title: str | No
 def list_counts(result: Any, *, title: str | None = None, note: str | None = None) -> Figure:
     """Weighted distribution of the item count in each arm of a list experiment (the
     ``diagnostics`` of :func:`surveykit.list_experiment`): side-by-side bars per count, the
-    floor (0) and ceiling (J, J + 1) counts outlined. The banner is drawn for synthetic data."""
+    floor (0) and ceiling (J, J + 1) counts outlined. The banner is drawn for synthetic data.
+
+    Parameters
+    ----------
+    result : ListExperimentResult
+        A :func:`surveykit.list_experiment` result.
+    title : str, optional
+        Figure title.
+    note : str, optional
+        Note printed under the figure (e.g. the source).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> from surveykit.replica.experiments import LIST_J, list_experiment_data
+    >>> le = sk.SurveyDesign(list_experiment_data(), weights="weight", strata="region", psu="psu")
+    >>> res = sk.list_experiment(le, "item_count", "list_treat", J=LIST_J)
+    >>> fig = sk.plot.list_counts(res)
+    >>> type(fig).__name__
+    'Figure'
+    >>> plt.close(fig)
+    """
     diag = getattr(result, "diagnostics", result)
     if not isinstance(diag, pd.DataFrame) or not {"arm", "count", "share"} <= set(diag.columns):
         raise ValidationError("plot.list_counts takes a sk.list_experiment result (or its "

@@ -306,6 +306,34 @@ def make_replicate_design(
     is a terminal). The domain of ``design`` is kept. Calibrated designs are refused, as in R
     >= 4.2 (weight the replicate design instead: :mod:`surveykit.weighting` re-weights every
     replicate column).
+
+    Parameters
+    ----------
+    design : SurveyDesign
+        The design to replicate.
+    method : str
+        Replicate method, e.g. ``"jk1"``, ``"jkn"``, ``"brr"``, ``"fay"``, ``"bootstrap"``
+        (see the module docstring).
+    replicates : int, optional
+        Number of bootstrap replicates (default 50).
+    seed : int, optional
+        Seed of the bootstrap.
+    fay_rho : float, optional
+        Fay's rho for ``method="fay"``.
+    progress : bool, optional
+        Show a progress bar (None: when stderr is a terminal).
+
+    Returns
+    -------
+    ReplicateDesign
+
+    Examples
+    --------
+    >>> df = sk.load_replica()
+    >>> design = sk.SurveyDesign(df, weights="weight")
+    >>> rep = sk.make_replicate_design(design, "bootstrap", replicates=20, seed=1)
+    >>> type(rep).__name__
+    'ReplicateDesign'
     """
     if not isinstance(design, SurveyDesign):
         raise DesignError(f"expected a SurveyDesign, got {type(design).__name__}")

@@ -71,6 +71,27 @@ class CrosstabResult:
     of the domain missing either variable, excluded as a domain), ``statistic`` (the option).
     Reading it by the old dict keys (``statistic`` name, ``value`` as R reports it, ``F``,
     ``df1``, ``df2``, ...) works for one release with a DeprecationWarning.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        The tidy shares (see above).
+    test : TestResult
+        The test of independence.
+    row : str
+        The row variable.
+    col : str
+        The column variable.
+    percent : {"column", "row", "cell"}
+        Which share ``estimate`` holds.
+
+    Examples
+    --------
+    >>> df = sk.load_replica()
+    >>> design = sk.SurveyDesign(df, weights="weight")
+    >>> ct = sk.crosstab(design, "approval", "urban")
+    >>> ct.row, ct.col, ct.percent, ct.test.method
+    ('approval', 'urban', 'column', 'F')
     """
 
     table: pd.DataFrame
@@ -202,6 +223,42 @@ def crosstab(design: Design, row: str, col: str, *, percent: str = "column", ci:
     nu is the design df (PSUs - strata of the design's rows; replicate designs: R's ``degf``).
     Respondents missing either variable are excluded as a domain (``test["n_missing"]``).
     ``level``: the confidence level of the intervals.
+
+    Parameters
+    ----------
+    design : SurveyDesign or ReplicateDesign
+        The survey design (a domain: ``design.subset(...)``).
+    row : str
+        Row variable (the outcome, in the usual layout).
+    col : str
+        Column variable (the group).
+    percent : {"column", "row", "cell"}
+        Which share ``estimate`` holds.
+    ci : bool
+        Add ``svyciprop`` intervals of the shares.
+    ci_method : str
+        Interval method of :func:`surveykit.proportion`.
+    statistic : {"F", "Chisq", "Wald", "adjWald", "lincom", "saddlepoint"}
+        The test of independence (R's ``svychisq(statistic=)``).
+    level : float
+        Confidence level of the intervals.
+    na : {"listwise"}
+        Missing-value rule (a cell needs both values).
+
+    Returns
+    -------
+    CrosstabResult
+        ``.table`` (tidy shares) and ``.test`` (a ``TestResult``).
+
+    Examples
+    --------
+    >>> df = sk.load_replica()
+    >>> design = sk.SurveyDesign(df, weights="weight")
+    >>> tab = sk.crosstab(design, "urban", "region")
+    >>> tab.test.method
+    'F'
+    >>> tab.table.groupby("col")["estimate"].sum().round(6).tolist()
+    [1.0, 1.0, 1.0]
     """
     design = check_design(design)
     check_na(na)

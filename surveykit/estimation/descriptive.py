@@ -199,6 +199,42 @@ def mean(design: Design, var: str | Sequence[str], by: str | Sequence[str] | Non
     ``vcov=True`` puts the joint covariance of all rows (across groups and variables, R's
     ``svyby(..., covmat=TRUE)``) in ``attrs["vcov"]`` and the design df in ``attrs["df"]``,
     for :func:`surveykit.contrast`. Parameter names: see :mod:`surveykit.estimation._result`.
+
+    Parameters
+    ----------
+    design : SurveyDesign or ReplicateDesign
+        The survey design (a domain: ``design.subset(...)``).
+    var : str or sequence of str
+        Numeric column(s).
+    by : str or sequence of str, optional
+        Grouping column(s): one row per group (R's ``svyby``).
+    na_rm : bool
+        Exclude missing values as a domain (``False``: a missing value is an error).
+    na : {"listwise", "per_variable"}
+        Missing-value rule shared by every estimator (see above).
+    level : float
+        Confidence level of the intervals.
+    vcov : bool
+        Put the joint covariance of all rows in ``attrs["vcov"]`` (for :func:`surveykit.contrast`).
+    progress : bool, optional
+        Show a progress bar for long replicate-weight runs (default: when stderr is a terminal).
+    deff : {True, False, "replace"}
+        The design effect in the ``deff`` column: ``True`` as R's ``deff=TRUE`` (against simple
+        random sampling without replacement), ``"replace"`` against sampling with replacement.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per variable (and group): ``estimate``, ``std_error``, ``ci_low``, ``ci_high``,
+        ``deff``, ``n_unweighted``, ``n_missing``.
+
+    Examples
+    --------
+    >>> df = sk.load_replica()
+    >>> design = sk.SurveyDesign(df, weights="weight")
+    >>> sk.mean(design, "internet_hours")[["variable", "estimate"]].round(2)
+             variable  estimate
+    0  internet_hours      ...
     """
     return _describe(design, var, by, "mean", na_rm, level, progress, na, vcov, deff)
 
@@ -210,7 +246,41 @@ def total(design: Design, var: str | Sequence[str], by: str | Sequence[str] | No
           deff: DeffKind = True) -> pd.DataFrame:
     """Weighted (population) total of numeric variables, overall or by groups (``svytotal``).
 
-    Missing values, ``na``, ``vcov`` and ``deff`` as in :func:`mean`."""
+    Missing values, ``na``, ``vcov`` and ``deff`` as in :func:`mean`.
+
+    Parameters
+    ----------
+    design : SurveyDesign or ReplicateDesign
+        The survey design (a domain: ``design.subset(...)``).
+    var : str or sequence of str
+        Numeric column(s).
+    by : str or sequence of str, optional
+        Grouping column(s): one row per group (R's ``svyby``).
+    na_rm : bool
+        Exclude missing values as a domain.
+    na : {"listwise", "per_variable"}
+        Missing-value rule shared by every estimator (see above).
+    level : float
+        Confidence level of the intervals.
+    vcov : bool
+        Put the joint covariance of all rows in ``attrs["vcov"]`` (for :func:`surveykit.contrast`).
+    progress : bool, optional
+        Show a progress bar for long replicate-weight runs (default: when stderr is a terminal).
+    deff : {True, False, "replace"}
+        The design effect in the ``deff`` column: ``True`` as R's ``deff=TRUE`` (against simple
+        random sampling without replacement), ``"replace"`` against sampling with replacement.
+
+    Returns
+    -------
+    pandas.DataFrame
+
+    Examples
+    --------
+    >>> df = sk.load_replica()
+    >>> design = sk.SurveyDesign(df, weights="weight")
+    >>> round(float(sk.total(design, "urban")["estimate"].iloc[0]))
+    1830
+    """
     return _describe(design, var, by, "total", na_rm, level, progress, na, vcov, deff)
 
 
@@ -411,6 +481,45 @@ def proportion(design: Design, var: str | Sequence[str], by: str | Sequence[str]
     them (counted in ``n_missing``), ``"per_variable"`` uses each variable's own respondents;
     with one variable both are the same. ``scale``: the codes to list for every variable (in
     that order, 0 where absent; :func:`surveykit.likert` passes the battery's shared scale).
+
+    Parameters
+    ----------
+    design : SurveyDesign or ReplicateDesign
+        The survey design (a domain: ``design.subset(...)``).
+    var : str or sequence of str
+        Categorical column, or a list of items (long form).
+    by : str or sequence of str, optional
+        Grouping column(s): one row per group (R's ``svyby``).
+    ci : {"logit", "beta", "xlogit", "wald", "asin", "likelihood", "mean", "wilson"}
+        Interval method, as R's ``svyciprop(method=)``.
+    level : float
+        Confidence level of the intervals.
+    na : {"listwise", "per_variable"}
+        Missing-value rule shared by every estimator (see above).
+    vcov : bool
+        Put the joint covariance of all rows in ``attrs["vcov"]`` (for :func:`surveykit.contrast`).
+    progress : bool, optional
+        Show a progress bar for long replicate-weight runs (default: when stderr is a terminal).
+    deff : {True, False, "replace"}
+        The design effect in the ``deff`` column: ``True`` as R's ``deff=TRUE`` (against simple
+        random sampling without replacement), ``"replace"`` against sampling with replacement.
+    scale : sequence, optional
+        The codes to list for every variable, in order (0 where absent).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per category (and group): ``level``, ``level_label``, ``estimate``, ``std_error``,
+        ``ci_low``, ``ci_high``, ``deff``, ``n_unweighted``, ``n_missing``.
+
+    Examples
+    --------
+    >>> df = sk.load_replica()
+    >>> design = sk.SurveyDesign(df, weights="weight")
+    >>> sk.proportion(design, "urban")[["level_label", "estimate"]].round(3)
+      level_label  estimate
+    0       rural     0.172
+    1       urban     0.828
     """
     design = check_design(design)
     check_na(na)

@@ -104,6 +104,41 @@ def likert(
     more than ``max_levels`` distinct values (e.g. age in years) is refused unless asked for
     (``max_levels=None``). An empty design domain is an EstimationError; a ``by`` group or named
     domain without respondents gives a NaN column with a warning (docs/ARCHITECTURE.md).
+
+    Parameters
+    ----------
+    design : SurveyDesign or ReplicateDesign
+        The survey design (a domain: ``design.subset(...)``).
+    var : str or sequence of str
+        One Likert item, or a battery of items sharing one scale.
+    by : str or sequence of str, optional
+        Grouping column(s): one row per group (R's ``svyby``).
+    labels : mapping, optional
+        ``{code: label}`` of the response levels (default: the data's value labels).
+    se : bool
+        Add the standard error of each percentage.
+    domains : mapping, optional
+        Named domains ``{name: mask or expression}``, one column each.
+    progress : bool, optional
+        Show a progress bar for long replicate-weight runs (default: when stderr is a terminal).
+    max_levels : int, optional
+        Refuse a variable with more distinct values (``None``: no limit).
+    na : {"listwise", "per_variable"}
+        Missing-value rule shared by every estimator (see above).
+    sort : {None, "net"}
+        Order battery items by net agreement.
+
+    Returns
+    -------
+    pandas.DataFrame
+
+    Examples
+    --------
+    >>> df = sk.load_replica()
+    >>> design = sk.SurveyDesign(df, weights="weight")
+    >>> table = sk.likert(design, "approval")
+    >>> round(float(table.loc["strongly approve", "Total"]), 1)
+    48.9
     """
     design = check_design(design)
     check_na(na)

@@ -172,6 +172,40 @@ def quantile(design: Design, var: str | Sequence[str], q: float | Sequence[float
     ``na``: the missing-value rule of every estimator; the default "per_variable" is R's
     (each variable on its own respondents), "listwise" leaves a respondent missing any of the
     variables out of all of them (counted in ``n_missing``).
+
+    Parameters
+    ----------
+    design : SurveyDesign or ReplicateDesign
+        The survey design (a domain: ``design.subset(...)``).
+    var : str or sequence of str
+        Numeric column(s).
+    q : float or sequence of float
+        Quantile(s) in (0, 1).
+    by : str or sequence of str, optional
+        Grouping column(s): one row per group (R's ``svyby``).
+    ci : {"mean", "beta", "xlogit", "asin", "score", "quantile"}
+        Interval type (R's ``interval.type``).
+    qrule : str
+        Quantile rule: "math", "school", "shahvaish", "hf1" .. "hf9".
+    level : float
+        Confidence level of the intervals.
+    df : float, optional
+        Degrees of freedom of the t quantiles (default: the design df).
+    vcov : bool
+        Put the joint covariance of all rows in ``attrs["vcov"]`` (for :func:`surveykit.contrast`).
+    na : {"per_variable", "listwise"}
+        Missing-value rule shared by every estimator.
+
+    Returns
+    -------
+    pandas.DataFrame
+
+    Examples
+    --------
+    >>> df = sk.load_replica()
+    >>> design = sk.SurveyDesign(df, weights="weight")
+    >>> sk.quantile(design, "internet_hours", q=0.5)["estimate"].tolist()
+    [...]
     """
     from surveykit.estimation.descriptive import check_na
 

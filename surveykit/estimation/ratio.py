@@ -45,6 +45,38 @@ def ratio(design: Design, numerator: str | Sequence[str], denominator: str,
     ``separate=True``: the separate ratio estimator, one ratio per first-stage stratum (R's
     ``svyratio(separate=TRUE)``), in a ``stratum`` column; :func:`predict_ratio` turns ratios
     into estimated totals from known denominator totals (R's ``predict(ratio, total=)``).
+
+    Parameters
+    ----------
+    design : SurveyDesign or ReplicateDesign
+        The survey design (a domain: ``design.subset(...)``).
+    numerator : str or sequence of str
+        Numerator column(s).
+    denominator : str
+        Denominator column.
+    by : str or sequence of str, optional
+        Grouping column(s): one row per group (R's ``svyby``).
+    separate : bool
+        One ratio per first-stage stratum (R's ``separate=TRUE``).
+    level : float
+        Confidence level of the intervals.
+    vcov : bool
+        Put the joint covariance of all rows in ``attrs["vcov"]`` (for :func:`surveykit.contrast`).
+    progress : bool, optional
+        Show a progress bar for long replicate-weight runs (default: when stderr is a terminal).
+    na : {"listwise", "per_variable"}
+        Missing-value rule shared by every estimator (see above).
+
+    Returns
+    -------
+    pandas.DataFrame
+
+    Examples
+    --------
+    >>> df = sk.load_replica()
+    >>> design = sk.SurveyDesign(df, weights="weight")
+    >>> sk.ratio(design, "internet_hours", "age")["variable"].tolist()
+    ['internet_hours/age']
     """
     from surveykit.estimation.descriptive import check_na
 
@@ -144,6 +176,26 @@ def predict_ratio(result: pd.DataFrame, total: Any) -> pd.DataFrame:
     keyed by stratum, or a sequence in the result's stratum order — and the total is the sum
     over strata with variance ``sum_h total_h^2 SE_h^2`` (strata are independent), as R.
     One row per numerator: ``variable``, ``estimate``, ``std_error``.
+
+    Parameters
+    ----------
+    result : pandas.DataFrame
+        A :func:`surveykit.ratio` result.
+    total : float, mapping, pandas.Series or sequence
+        Known population total of the denominator (one per stratum for separate ratios).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per numerator: ``variable``, ``estimate``, ``std_error``.
+
+    Examples
+    --------
+    >>> df = sk.load_replica()
+    >>> design = sk.SurveyDesign(df, weights="weight")
+    >>> r = sk.ratio(design, "internet_hours", "age")
+    >>> sk.predict_ratio(r, 1000)["estimate"].round(1).tolist()
+    [148.3]
     """
     if not isinstance(result, pd.DataFrame) or not {"variable", "estimate",
                                                      "std_error"} <= set(result.columns):

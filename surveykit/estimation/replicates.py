@@ -52,6 +52,31 @@ def with_replicates(design: Any, statistic: Statistic, *, names: Sequence[str] |
     replicate).
 
     Example: the ratio of two weighted medians, or ``lambda w, d: np.average(d.x, weights=w)``.
+
+    Parameters
+    ----------
+    design : ReplicateDesign
+        A replicate-weight design.
+    statistic : callable
+        ``statistic(weights, data)`` returning a number, array, Series or dict.
+    names : sequence of str, optional
+        Names of the values (default: from the result, or ``statistic``).
+    level : float
+        Confidence level of the intervals.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per value: statistic, estimate, std_error, ci_low, ci_high.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> design = sk.SurveyDesign(sk.load_replica(), weights="weight")
+    >>> rep = sk.make_replicate_design(design, "bootstrap", replicates=20, seed=1)
+    >>> res = sk.with_replicates(rep, lambda w, d: np.average(d["age"], weights=w))
+    >>> round(float(res["estimate"].iloc[0]), 2)
+    32.64
     """
     if not getattr(design, "is_replicate", False):
         raise DesignError("with_replicates needs a replicate design",

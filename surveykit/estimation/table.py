@@ -41,6 +41,36 @@ def table(design: Design, row: str, col: str | None = None, *, Ntotal: float | N
     :func:`surveykit.mean` ``by`` columns). Parameter names "rowlevel.collevel", by the value
     labels where there are ("rural.West"). ``na``: the missing-value rule of every estimator;
     a two-way table has only "listwise" (the default).
+
+    Parameters
+    ----------
+    design : SurveyDesign or ReplicateDesign
+        The survey design (a domain: ``design.subset(...)``).
+    row : str
+        Row variable.
+    col : str, optional
+        Column variable.
+    Ntotal : float, optional
+        Rescale the counts to sum to this.
+    round : bool
+        Round the counts, as R's ``round=TRUE``.
+    level : float
+        Confidence level of the intervals.
+    vcov : bool
+        Put the joint covariance of all rows in ``attrs["vcov"]`` (for :func:`surveykit.contrast`).
+    na : {"listwise"}
+        Missing-value rule.
+
+    Returns
+    -------
+    pandas.DataFrame
+
+    Examples
+    --------
+    >>> df = sk.load_replica()
+    >>> design = sk.SurveyDesign(df, weights="weight")
+    >>> round(float(sk.table(design, "urban")["estimate"].sum()))
+    2209
     """
     from surveykit.estimation.descriptive import require_listwise
 

@@ -49,6 +49,32 @@ def var(design: Design, var: str | Sequence[str], by: str | Sequence[str] | None
     gives the joint covariance of all groups (``svyby(covmat=TRUE)``).
     ``na``: the missing-value rule of every estimator; a covariance matrix has only
     "listwise" (the default; "per_variable" is accepted for one variable, where it is the same).
+
+    Parameters
+    ----------
+    design : SurveyDesign or ReplicateDesign
+        The survey design (a domain: ``design.subset(...)``).
+    var : str or sequence of str
+        Numeric column(s): one gives its variance, several the covariance matrix.
+    by : str or sequence of str, optional
+        Grouping column(s): one row per group (R's ``svyby``).
+    level : float
+        Confidence level of the intervals.
+    vcov : bool
+        Put the joint covariance of all rows in ``attrs["vcov"]`` (for :func:`surveykit.contrast`).
+    na : {"listwise", "per_variable"}
+        Missing-value rule ("per_variable" only with one variable).
+
+    Returns
+    -------
+    pandas.DataFrame
+
+    Examples
+    --------
+    >>> df = sk.load_replica()
+    >>> design = sk.SurveyDesign(df, weights="weight")
+    >>> sk.var(design, ["age", "internet_hours"])["variable2"].tolist()
+    ['age', 'internet_hours', 'age', 'internet_hours']
     """
     from surveykit.estimation.descriptive import require_listwise
 

@@ -40,7 +40,8 @@ def balance(design: Any, treatment: str, covariates: Sequence[str], *, control: 
     Parameters
     ----------
     design : SurveyDesign or ReplicateDesign.
-    treatment : the arm column; ``control``: the control arm (default the first level).
+    treatment : the arm column.
+    control : the control arm, value or label (default the first level).
     covariates : numeric columns (means) and text/Categorical columns (shares per level).
     categorical : numeric columns to treat as categorical (e.g. coded education).
 
@@ -50,6 +51,16 @@ def balance(design: Any, treatment: str, covariates: Sequence[str], *, control: 
     ``arm_label``, ``mean`` (a share for levels), ``std_diff`` (vs control; NaN on the control
     row), ``n`` (unweighted rows of the arm). Rows with a missing treatment or covariate are
     excluded (``attrs["n_missing"]``).
+
+    Examples
+    --------
+    >>> from surveykit.replica.experiments import information_experiment
+    >>> design = sk.SurveyDesign(information_experiment(), weights="weight")
+    >>> bal = sk.balance(design, "arm", ["age", "female"])
+    >>> bal[["variable", "arm", "mean"]].round(2).head(2)
+      variable  arm   mean
+    0      age    1  21.40
+    1      age    2  21.36
     """
     design = check_design(design)
     covs = [covariates] if isinstance(covariates, str) else list(covariates)

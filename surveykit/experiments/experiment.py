@@ -280,6 +280,16 @@ def experiment(design: Any, outcome: str, treatment: str, *, control: Any = None
     covariate). ``attrs``: the joint ``vcov`` (names "<arm label>" or "<group>:<arm label>",
     so :func:`surveykit.contrast` compares arms), ``df``, ``scale``, and with ``by`` the
     ``equal_effects_test`` (test, terms, statistic, df, ddf, p_value).
+
+    Examples
+    --------
+    >>> from surveykit.replica.experiments import information_experiment
+    >>> design = sk.SurveyDesign(information_experiment(), weights="weight")
+    >>> res = sk.experiment(design, "support", "arm")
+    >>> res[["arm_label", "estimate"]].round(3)
+                      arm_label  estimate
+    0    repression information    -0.892
+    1  social-order information     0.191
     """
     design = check_design(design)
     if estimator not in ("difference", "lin"):

@@ -145,6 +145,30 @@ def list_design_test(design: Any, count: str, treatment: str, J: int, *, se: str
     statistic, ``p_value`` = the Bonferroni-corrected p-value, ``p_value_y1``, ``p_value_y0``)
     with ``attrs["pi_table"]``: the estimated shares ``pi(y, z)`` with their SEs (R's
     ``pi.table``). Small p-values are evidence of a design effect.
+
+    Parameters
+    ----------
+    design : SurveyDesign or ReplicateDesign
+        The design (domains: ``design.subset``).
+    count : str
+        The number of items endorsed.
+    treatment : str
+        Binary arm column.
+    J : int
+        Number of control items.
+    se : {"design", "model"}
+        Design-based or model-based (R ``list``) standard errors.
+    gms : bool
+        Use the generalised moment selection of Blair & Imai (R ``ict.test(gms=TRUE)``).
+    control : optional
+        The control arm's value or label (default: the lower value).
+
+    Examples
+    --------
+    >>> from surveykit.replica.experiments import LIST_J, list_experiment_data
+    >>> le = sk.SurveyDesign(list_experiment_data(), weights="weight", strata="region", psu="psu")
+    >>> sk.list_design_test(le, "item_count", "list_treat", J=LIST_J)["test"].tolist()
+    ['Blair-Imai design effect (Bonferroni)']
     """
     design = check_design(design)
     if se not in ("design", "model"):

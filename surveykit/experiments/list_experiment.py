@@ -230,11 +230,20 @@ def list_experiment(design: Any, count: str, treatment: str, J: int, *, by: str 
     covariates : covariates of the regression methods (intercept added).
     direct : a 0/1 column: the same respondents' direct answer to the sensitive question.
     se : "design" (default) or "model" (R ``list``'s model-based SEs; regression methods).
-    level : confidence level; control : the control arm's value or label.
+    level : confidence level.
+    control : the control arm's value or label (default: the lower value).
 
     Returns
     -------
     ListExperimentResult (``prevalence``, ``coefficients``, ``direct``, ``diagnostics``).
+
+    Examples
+    --------
+    >>> from surveykit.replica.experiments import LIST_J, list_experiment_data
+    >>> le = sk.SurveyDesign(list_experiment_data(), weights="weight", strata="region", psu="psu")
+    >>> res = sk.list_experiment(le, "item_count", "list_treat", J=LIST_J)
+    >>> round(float(res.prevalence["estimate"].iloc[0]), 3)
+    0.617
     """
     design = check_design(design)
     if method not in ("difference", "lm", "nls", "ml"):

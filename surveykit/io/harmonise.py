@@ -367,6 +367,25 @@ def harmonise(data: RawFile | pd.DataFrame | str | Path,
     ``data`` is a :class:`RawFile`, a DataFrame or a path; ``mapping`` a YAML path, a dict
     or a :class:`Mapping`. Returns :class:`Harmonised` (frame with a ``study`` column and the
     union of the codebooks' variables, validated and with derived variables added).
+
+    Parameters
+    ----------
+    data : RawFile, pandas.DataFrame, str or pathlib.Path
+        The raw study file.
+    mapping : str, pathlib.Path, dict or Mapping
+        The study's mapping onto the canonical codebooks.
+
+    Returns
+    -------
+    Harmonised
+        ``.frame``, ``.report``, ``.codebook``, ``.missing``.
+
+    Examples
+    --------
+    >>> from surveykit import replica
+    >>> h = sk.harmonise(sk.read(replica.path()), replica.mapping_path())
+    >>> h.frame.shape
+    (2209, 46)
     """
     raw = _as_raw(data)
     m = load_mapping(mapping)
@@ -585,6 +604,23 @@ def stack(items: Sequence[Harmonised]) -> Harmonised:
 
     Variables missing from a study are NA with reason "not collected"; ``(study, resp_id)``
     stays unique because study names must differ.
+
+    Parameters
+    ----------
+    items : sequence of Harmonised
+        Harmonised studies with distinct study names.
+
+    Returns
+    -------
+    Harmonised
+
+    Examples
+    --------
+    >>> from surveykit import replica
+    >>> h = sk.harmonise(sk.read(replica.path()), replica.mapping_path())
+    >>> both = sk.stack([h, sk.load_followup()])
+    >>> both.frame["study"].value_counts().sort_index().tolist()
+    [2209, 1500]
     """
     items = list(items)
     if not items:

@@ -153,7 +153,23 @@ def _parse_rule(name: str, spec: Any, err: Any) -> Rule:
 
 
 def load_mapping(path: str | Path | MappingABC | Mapping) -> Mapping:
-    """Load a mapping from a YAML path (or pass a dict / :class:`Mapping` through)."""
+    """Load a mapping from a YAML path (or pass a dict / :class:`Mapping` through).
+
+    Parameters
+    ----------
+    path : str, pathlib.Path, dict or Mapping
+        A YAML file, or a mapping already loaded.
+
+    Returns
+    -------
+    Mapping
+
+    Examples
+    --------
+    >>> from surveykit import replica
+    >>> sk.load_mapping(replica.mapping_path()).study
+    'kostka2018_replica'
+    """
     if isinstance(path, Mapping):
         return path
     if isinstance(path, MappingABC):

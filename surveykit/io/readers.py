@@ -141,6 +141,25 @@ def read(path: str | Path, *, encoding: str | None = None) -> RawFile:
     Supported: .sav .zsav .por .dta .sas7bdat .xpt (pyreadstat), .csv .parquet (pandas).
     Raises InputFileError for an unknown extension, a missing file, or an unreadable /
     truncated file (with what the underlying reader said).
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The file to read.
+    encoding : str, optional
+        Text encoding of the file (default: the reader's own detection).
+
+    Returns
+    -------
+    RawFile
+        ``.data``, ``.variable_labels``, ``.value_labels``, ``.missing_reasons`` ...
+
+    Examples
+    --------
+    >>> from surveykit import replica
+    >>> raw = sk.read(replica.path())
+    >>> raw.format, raw.n
+    ('sav', 2209)
     """
     path = Path(path)
     if path.is_dir():
@@ -360,6 +379,36 @@ def write_sav(
     """Write an SPSS .sav (or .zsav) file with labels and user-missing values (pyreadstat).
 
     ``missing_ranges`` is pyreadstat's format: {column: [code, ..., {"lo": a, "hi": b}]}.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The data to write.
+    path : str or pathlib.Path
+        Target ``.sav`` or ``.zsav`` file (written atomically).
+    variable_labels : mapping, optional
+        ``{column: label}``.
+    value_labels : mapping, optional
+        ``{column: {code: label}}``.
+    missing_ranges : mapping, optional
+        User-missing values in pyreadstat's format (see above).
+    file_label : str
+        The file label.
+    compress : bool, optional
+        Write a compressed file (default: from the suffix, ``.zsav``).
+
+    Returns
+    -------
+    pathlib.Path
+        The file written.
+
+    Examples
+    --------
+    >>> df = sk.load_replica()[["resp_id", "urban"]]
+    >>> sk.write_sav(df, "urban.sav", value_labels={"urban": {0: "rural", 1: "urban"}})
+    PosixPath('urban.sav')
+    >>> sk.read("urban.sav").value_labels["urban"]
+    {0.0: 'rural', 1.0: 'urban'}
     """
     path = Path(path)
     if compress is None:

@@ -42,6 +42,28 @@ class MIDesign:
     "imputed elsewhere" for data brought in). ``imputed``: per imputation, a boolean frame
     (rows x imputed variables) flagging imputed values, when known. ``df_method``: the
     Rubin's-rules df variant (``surveykit.mi.rubin``).
+
+    Parameters
+    ----------
+    designs : tuple of SurveyDesign or ReplicateDesign
+        One design per completed data set.
+    method : str
+        How the values were imputed.
+    imputed : tuple of pandas.DataFrame, optional
+        Per imputation, the flags of the imputed values.
+    report : optional
+        The imputation report (from :func:`surveykit.impute`).
+    df_method : str
+        The Rubin's-rules df variant.
+    notes : tuple of str
+        Notes carried to the results.
+
+    Examples
+    --------
+    >>> df = sk.load_replica()
+    >>> mi = sk.mi_design([df, df], weights="weight")
+    >>> type(mi).__name__, len(mi.designs)
+    ('MIDesign', 2)
     """
 
     designs: tuple[Any, ...]
@@ -308,6 +330,36 @@ def mi_design(data: Any, *, imputation: str | None = None, id: str | None = None
     where present it flags the imputed values. Design arguments are those of
     :class:`~surveykit.design.SurveyDesign`, or with ``repweights=`` those of
     :class:`~surveykit.design.ReplicateDesign`.
+
+    Parameters
+    ----------
+    data : list of pandas.DataFrame, pandas.DataFrame, str or pathlib.Path
+        The completed data sets (see above).
+    imputation : str, optional
+        The imputation-number column of stacked data.
+    id : str, optional
+        The row-id column of stacked data.
+    weights, strata, psu, fpc, nest, lonely_psu, probs, ultimate_cluster : optional
+        Design arguments, as :class:`~surveykit.design.SurveyDesign`.
+    repweights, type, scale, rscales, rho, mse, degf : optional
+        Replicate-design arguments, as :class:`~surveykit.design.ReplicateDesign`.
+    source : str, optional
+        A file name used in error messages.
+    method : str
+        How the values were imputed (recorded with the results).
+    df_method : str
+        The Rubin's-rules df variant.
+
+    Returns
+    -------
+    MIDesign
+
+    Examples
+    --------
+    >>> df = sk.load_replica()
+    >>> mi = sk.mi_design([df, df], weights="weight")
+    >>> round(float(sk.mean(mi, "age")["estimate"].iloc[0]), 2)
+    32.64
     """
     original = None
     notes: list[str] = []

@@ -116,6 +116,14 @@ def impute(design: Any, variables: str | Sequence[str], m: int = 20, method: str
         PMM donors (R ``mice``'s ``donors``, default 5).
     design_predictors : bool
         Use the design weights and strata as predictors (default True).
+
+    Examples
+    --------
+    >>> df = sk.load_replica()
+    >>> design = sk.SurveyDesign(df, weights="weight")
+    >>> mi = sk.impute(design, ["income_group"], m=2, seed=1, iterations=2)
+    >>> len(mi.designs), mi.method
+    (2, 'PMM')
     """
     from statsmodels import __version__ as sm_version
 

@@ -367,6 +367,36 @@ def glm(design: Any, formula: str, family: str = "gaussian", link: str | None = 
     link. Rows with missing
     model variables are excluded as a domain and counted in ``result.n_missing``; a missing
     offset is an error.
+
+    Parameters
+    ----------
+    design : SurveyDesign, ReplicateDesign or MIDesign
+        The survey design (a domain: ``design.subset(...)``).
+    formula : str
+        Model formula ``"outcome ~ terms"`` (``C(x)`` for a factor).
+    family : str
+        Error distribution, as R's ``family=`` (see above).
+    link : str, optional
+        Link function (default: the family's canonical link).
+    offset : str, numpy.ndarray or pandas.Series, optional
+        A column name, or one offset per data row (added to formula offsets).
+    tol : float
+        Convergence tolerance: relative size of the scoring step.
+    maxiter : int
+        Maximum number of scoring iterations.
+
+    Returns
+    -------
+    ModelResult
+        ``.params``, ``.vcov``, ``.tidy()``, ``.summary()``, ``.predict()`` ...
+
+    Examples
+    --------
+    >>> df = sk.load_replica()
+    >>> design = sk.SurveyDesign(df, weights="weight")
+    >>> model = sk.glm(design, "approval ~ age + urban")
+    >>> model.params.round(3).tolist()
+    [3.979, 0.0, 0.345]
     """
     family = _FAMILY_ALIASES.get(family, family)
     if family not in FAMILIES:

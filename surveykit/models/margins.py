@@ -74,6 +74,32 @@ def margins(model: Any, by: str | None = None, at: Mapping[str, Any] | None = No
     joint covariance of the margins, its parameters named by the group labels ("31–50"), so
     ``contrast`` gives differences between groups; ``attrs["variable_labels"]`` holds the by
     variable's label.
+
+    Parameters
+    ----------
+    model : ModelResult
+        A fitted :func:`surveykit.glm` (or other model) result.
+    by : str, optional
+        Column (or ``"C(column)"``) whose groups get a margin each.
+    at : mapping, optional
+        ``{column: value}`` fixed for everyone.
+    conf_level : float
+        Confidence level of the intervals.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per group: estimate, std_error, ci_low, ci_high.
+
+    Examples
+    --------
+    >>> df = sk.load_replica()
+    >>> design = sk.SurveyDesign(df, weights="weight")
+    >>> model = sk.glm(design, "commercial ~ age + urban", family="binomial")
+    >>> sk.margins(model, by="urban")[["urban_label", "estimate"]].round(3)
+      urban_label  estimate
+    0       rural     0.916
+    1       urban     0.771
     """
     from surveykit.models.glm import LINKS, glm
 

@@ -133,7 +133,47 @@ def _newton(model: _MLogit, w: np.ndarray, theta: np.ndarray, *, tol: float = 1e
 @dataclass(repr=False)
 class MultinomResult(ModelResult):
     """A fitted survey multinomial logit: ``params``/``vcov`` over ``"<term>[<level>]"``;
-    ``outcome_levels`` (baseline first), ``terms`` (the model-matrix columns)."""
+    ``outcome_levels`` (baseline first), ``terms`` (the model-matrix columns).
+
+    Parameters
+    ----------
+    model : str
+        The model name.
+    family : str
+        Error distribution (``"multinomial"``).
+    link : str
+        Link function.
+    frame : pandas.DataFrame
+        The model frame.
+    design : SurveyDesign or ReplicateDesign
+        The design the model was fitted on.
+    params : pandas.Series
+        The coefficients, named ``term[level]``.
+    vcov : pandas.DataFrame
+        Their design-based covariance.
+    df_resid : int
+        Residual degrees of freedom.
+    iterations : int
+        Iterations of the fit.
+    naive_vcov : numpy.ndarray, optional
+        The model-based (inverse information) covariance.
+    levels : list
+        Factor levels of the terms.
+    extra : dict
+        Further fit information.
+    outcome_levels : list, optional
+        Outcome levels, the baseline first.
+    terms : list of str, optional
+        The model-matrix columns.
+
+    Examples
+    --------
+    >>> df = sk.load_replica()
+    >>> design = sk.SurveyDesign(df, weights="weight")
+    >>> model = sk.multinom(design, "scs_manager ~ age")
+    >>> type(model).__name__, model.outcome_levels[0]
+    ('MultinomResult', 1...)
+    """
 
     outcome_levels: list[Any] | None = None
     terms: list[str] | None = None
@@ -332,6 +372,28 @@ def multinom(design: Any, formula: str, base: Any = None) -> MultinomResult:
     (sorted). ``base``: the baseline level (default the first, as ``nnet``). Empty outcome
     levels raise ModelError naming them; rows with missing model variables are counted in
     ``n_missing``. Domains: ``design.subset(mask)``.
+
+    Parameters
+    ----------
+    design : SurveyDesign, ReplicateDesign or MIDesign
+        The survey design (a domain: ``design.subset(...)``).
+    formula : str
+        Model formula ``"outcome ~ terms"`` (``C(x)`` for a factor).
+    base : optional
+        The baseline outcome level (default: the first).
+
+    Returns
+    -------
+    MultinomResult
+        One coefficient per term and non-baseline level, named ``term[level]``.
+
+    Examples
+    --------
+    >>> df = sk.load_replica()
+    >>> design = sk.SurveyDesign(df, weights="weight")
+    >>> model = sk.multinom(design, "scs_manager ~ age")
+    >>> model.params.index.tolist()[:2]
+    ['Intercept[2]', 'age[2]']
     """
     frame = build_frame(design, formula)
     w = np.asarray(design.weights, dtype=float)[frame.rows]

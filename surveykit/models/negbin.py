@@ -75,6 +75,26 @@ def negbin(design: Any, formula: str) -> ModelResult:
 
     ``result.params`` are the log-rate coefficients (IRRs with ``tidy(exponentiate=True)``);
     ``result.extra["alpha"]`` is the dispersion (Var = mu + alpha mu^2).
+
+    Parameters
+    ----------
+    design : SurveyDesign, ReplicateDesign or MIDesign
+        The survey design (a domain: ``design.subset(...)``).
+    formula : str
+        Model formula ``"outcome ~ terms"`` (``C(x)`` for a factor).
+
+    Returns
+    -------
+    ModelResult
+        Log-rate coefficients; ``extra["alpha"]`` the dispersion.
+
+    Examples
+    --------
+    >>> df = sk.load_replica()
+    >>> design = sk.SurveyDesign(df, weights="weight")
+    >>> model = sk.negbin(design, "bc_index ~ age")
+    >>> model.params.round(3).tolist()
+    [1.315, -0.002]
     """
     frame = build_frame(design, formula)
     y = pd.to_numeric(frame.y, errors="coerce").to_numpy(dtype=float)

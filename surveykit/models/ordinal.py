@@ -233,6 +233,28 @@ def ordinal(design: Any, formula: str, link: str = "logit") -> ModelResult:
     or an ordered pandas Categorical. Empty outcome categories raise ModelError naming them.
     ``result.params`` holds the coefficients followed by the thresholds ``"a|b"``;
     ``result.tidy()`` gives normal-quantile intervals as R's ``confint`` on ``svyolr``.
+
+    Parameters
+    ----------
+    design : SurveyDesign, ReplicateDesign or MIDesign
+        The survey design (a domain: ``design.subset(...)``).
+    formula : str
+        Model formula ``"outcome ~ terms"`` (``C(x)`` for a factor).
+    link : {"logit", "probit"}
+        Link of the cumulative model.
+
+    Returns
+    -------
+    ModelResult
+        Coefficients followed by the thresholds.
+
+    Examples
+    --------
+    >>> df = sk.load_replica()
+    >>> design = sk.SurveyDesign(df, weights="weight")
+    >>> model = sk.ordinal(design, "approval ~ age + urban")
+    >>> model.params.round(3).index.tolist()
+    ['age', 'urban', '1|2', '2|3', '3|4', '4|5']
     """
     if link not in LINK_ALIASES:
         raise ModelError(f"unknown ordinal link {link!r}", hint="use 'logit' or 'probit'")

@@ -466,6 +466,40 @@ def regression_table(results: Any, fmt: str | None = None, exponentiate: bool | 
     ``to_frame``, ``to_docx(path, style="apa")``); with ``fmt="markdown"|"latex"|"html"``
     the text directly. ``ci=True`` shows the ``conf_level`` interval in brackets instead of
     the SE; ``exponentiate`` defaults per model (OR / IRR / RRR).
+
+    Parameters
+    ----------
+    results : ModelResult or sequence of ModelResult
+        The model(s), one column each.
+    fmt : {"markdown", "latex", "html"}, optional
+        Return the table as text in this format (default: a RegressionTable).
+    exponentiate : bool, optional
+        Show odds/rate ratios (default: per model family).
+    digits : int
+        Decimal places.
+    names : sequence of str, optional
+        Column headers of the models.
+    ci : bool
+        Show confidence intervals instead of standard errors.
+    conf_level : float
+        Confidence level of the intervals.
+    title : str, optional
+        Table title.
+
+    Returns
+    -------
+    RegressionTable or str
+
+    Examples
+    --------
+    >>> df = sk.load_replica()
+    >>> design = sk.SurveyDesign(df, weights="weight")
+    >>> model = sk.glm(design, "approval ~ age + urban")
+    >>> print(sk.regression_table(model, fmt="markdown"))
+    Dependent variable: Approval of social credit systems
+    ...
+    | Intercept | 3.979*** |
+    ...
     """
     table = RegressionTable(results, names=names, exponentiate=exponentiate, ci=ci,
                             digits=digits, conf_level=conf_level, title=title)

@@ -64,6 +64,31 @@ def ttest(design: Any, var: str, group: str | None = None, *, conf_level: float 
     std_error, statistic, df, p_value, ci_low, ci_high, n_unweighted, n_missing, method ("t";
     :func:`surveykit.testresult.as_test_result` gives the TestResult); ``attrs["vcov"]``/
     ``["df"]`` carry the estimate's variance for ``contrast``/``as_estimates``.
+
+    Parameters
+    ----------
+    design : SurveyDesign, ReplicateDesign or MIDesign
+        The survey design (a domain: ``design.subset(...)``).
+    var : str
+        The numeric outcome.
+    group : str, optional
+        Column with two groups (None: a one-sample test of mean zero).
+    conf_level : float
+        Confidence level of the interval.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row (see above).
+
+    Examples
+    --------
+    >>> df = sk.load_replica()
+    >>> design = sk.SurveyDesign(df, weights="weight")
+    >>> res = sk.ttest(design, "internet_hours", "urban")
+    >>> res[["variable", "group", "contrast"]]
+             variable  group contrast
+    0  internet_hours  urban    1 - 0
     """
     from surveykit.models.glm import glm
 
@@ -152,6 +177,31 @@ def ranktest(design: Any, var: str, group: str, test: str = "wilcoxon") -> pd.Da
     ``ddf`` = design df - (K-1), p from F = chisq/df. One row: test, variable, group, estimate,
     std_error, statistic, df, ddf, p_value, n_unweighted, n_missing, method (the reference
     distribution; :func:`surveykit.testresult.as_test_result` gives the TestResult).
+
+    Parameters
+    ----------
+    design : SurveyDesign, ReplicateDesign or MIDesign
+        The survey design (a domain: ``design.subset(...)``).
+    var : str
+        The outcome.
+    group : str
+        The grouping column (two or more groups).
+    test : {"wilcoxon", "vanderWaerden", "median", "KruskalWallis"}
+        The rank score.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row (see above).
+
+    Examples
+    --------
+    >>> df = sk.load_replica()
+    >>> design = sk.SurveyDesign(df, weights="weight")
+    >>> res = sk.ranktest(design, "internet_hours", "urban")
+    >>> res[["test", "variable", "group"]]
+           test        variable  group
+    0  wilcoxon  internet_hours  urban
     """
     if test not in RANK_TESTS:
         raise ModelError(f"unknown rank test {test!r}", hint=f"use one of {', '.join(RANK_TESTS)}")

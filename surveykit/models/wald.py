@@ -182,6 +182,34 @@ def wald_test(model: Any, terms: str | Sequence[str], *, method: str = "Wald",
     model's residual df, as R. ``null``: hypothesised values (Wald only). Returns one row:
     test, terms, statistic (F, chi-square, or the working 2logLR for LRT), df, ddf, p_value;
     LRT rows carry the eigenvalues in ``attrs["lambdas"]`` (a tuple, largest first).
+
+    Parameters
+    ----------
+    model : ModelResult
+        A fitted model.
+    terms : str or sequence of str
+        The term(s) whose coefficients are tested.
+    method : {"Wald", "LRT"}
+        The test.
+    df : float, optional
+        Denominator df (default: the model's residual df).
+    null : sequence of float, optional
+        Hypothesised values (Wald only; default zeros).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row: test, terms, statistic, df, ddf, p_value, method.
+
+    Examples
+    --------
+    >>> df = sk.load_replica()
+    >>> design = sk.SurveyDesign(df, weights="weight")
+    >>> model = sk.glm(design, "commercial ~ age + urban", family="binomial")
+    >>> res = sk.wald_test(model, "age")
+    >>> res[["test", "terms", "df"]]
+         test terms  df
+    0  Wald F   age   1
     """
     names, index = term_columns(model, terms)
     ddf = _ddf(model, df)
@@ -239,7 +267,33 @@ def anova(smaller: Any, bigger: Any | None = None, *, method: str = "LRT", test:
     (``df=inf``). The two models must be fitted to the same rows of the same design.
 
     With one model (R ``anova(model)``): a sequential table, one row per term in formula
-    order, each term tested in the model holding only the terms before it."""
+    order, each term tested in the model holding only the terms before it.
+
+    Parameters
+    ----------
+    smaller : ModelResult
+        The smaller model (or the only model, for a sequential table).
+    bigger : ModelResult, optional
+        The bigger model, fitted to the same rows of the same design.
+    method : {"LRT", "Wald"}
+        The test.
+    test : {"F", "Chisq"}
+        Reference distribution.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per test: test, terms, statistic, df, ddf, p_value, method.
+
+    Examples
+    --------
+    >>> df = sk.load_replica()
+    >>> design = sk.SurveyDesign(df, weights="weight")
+    >>> small = sk.glm(design, "approval ~ age")
+    >>> big = sk.glm(design, "approval ~ age + urban")
+    >>> sk.anova(small, big)["terms"].tolist()
+    ['urban']
+    """
     if test not in ("F", "Chisq"):
         raise ModelError(f"unknown test {test!r}", hint="use 'F' or 'Chisq'")
     if bigger is None:

@@ -517,6 +517,44 @@ def calibrate(
     On a :class:`ReplicateDesign` every replicate column is calibrated to the same totals as
     well (R's ``calibrate.svyrep.design``; a replicate that does not converge is an error,
     where R keeps its unconverged weights).
+
+    Parameters
+    ----------
+    design : SurveyDesign or ReplicateDesign
+        The design to calibrate.
+    formula_or_columns : str, sequence of str, pandas.DataFrame or array
+        Calibration variables (see above).
+    totals : mapping, sequence or array
+        Population totals of the calibration variables.
+    method : {"linear", "raking", "logit"}
+        Calibration distance (R's ``calfun``).
+    bounds : tuple, optional
+        ``(lo, hi)`` bounds of the g-weights (or of the weights, with ``bounds_const``).
+    max_iter : int
+        Maximum number of iterations.
+    tol : float
+        Convergence tolerance.
+    variance : str, float or array-like, optional
+        Working variances (heteroscedastic calibration).
+    aggregate_stage : int, optional
+        Calibrate cluster means at this stage (R ``aggregate.stage``).
+    stage : int
+        ``1``: calibrate within first-stage clusters to each cluster's totals.
+    bounds_const : bool
+        Read ``bounds`` as bounds on the weights themselves.
+
+    Returns
+    -------
+    SurveyDesign or ReplicateDesign
+        The calibrated design.
+
+    Examples
+    --------
+    >>> df = sk.load_replica()
+    >>> design = sk.SurveyDesign(df, weights="weight")
+    >>> cal = sk.calibrate(design, "~urban", {"Intercept": 2209, "urban": 1500})
+    >>> sk.total(cal, "urban")["estimate"].round(1).tolist()
+    [1500.0]
     """
     des = as_design(design, what="calibrate")
     if stage not in (0, 1):
