@@ -195,9 +195,12 @@ def _gallery() -> tuple[dict[str, str], dict[str, bytes]]:
     return pages, images
 
 
-def _demote(markdown: str) -> str:
-    """A script's printed Markdown inside a page: its headings one level down, banners kept."""
-    return re.sub(r"^(#+) ", lambda m: "#" + m.group(1) + " ", markdown, flags=re.M)
+def _demote(printed: str) -> str:
+    """A script's printed output inside a page: Markdown (tables, headings) with its headings
+    one level down; anything else (a plain-text table) verbatim in a text block."""
+    if not re.search(r"^\| ", printed, flags=re.M):
+        return "```text\n" + printed.rstrip() + "\n```"
+    return re.sub(r"^(#+) ", lambda m: "#" + m.group(1) + " ", printed, flags=re.M)
 
 
 def on_files(files, config):
