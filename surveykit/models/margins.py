@@ -109,19 +109,9 @@ def margins(model: Any, by: str | None = None, at: Mapping[str, Any] | None = No
         raise ModelError(f"margins are defined for glm and ordinal models (R svypredmeans), "
                          f"not {model.model}",
                          hint="for a multinomial model use predict(type='prob') on new data")
-    at = dict(at or {})
-    data_all = model.design.data
-    for k in at:
-        if k not in data_all.columns:
-            raise ModelError("at= variable not found in the design's data", column=k)
-    if by is None and not at:
-        raise ModelError("give by= (a grouping variable) and/or at= (fixed values)")
+    at, data_all, col, term = _by_and_at(model, by, at)
     fit = model
-    col = None
-    if by is not None:
-        col, term = _by_column(by, data_all)
-        if col in at:
-            raise ModelError("a variable cannot be both by= and at=", column=col)
+    if col is not None:
         if not _mentions(model.frame.rhs, col):
             exprs = model.extra.get("offset_exprs") or []
             formula = model.frame.formula + f" + {term}" + "".join(f" + offset({e})"
@@ -171,6 +161,25 @@ def margins(model: Any, by: str | None = None, at: Mapping[str, Any] | None = No
     return mark(out, is_synthetic(model.design))
 
 
+
+def _by_and_at(model: Any, by: str | None, at: Mapping[str, Any] | None
+               ) -> tuple[dict[str, Any], pd.DataFrame, str | None, str | None]:
+    """The checked ``at`` values, the design's data, and the ``by`` column with its model term
+    (None without ``by``): the argument rules shared by glm and ordinal margins."""
+    at = dict(at or {})
+    data_all = model.design.data
+    for k in at:
+        if k not in data_all.columns:
+            raise ModelError("at= variable not found in the design's data", column=k)
+    if by is None and not at:
+        raise ModelError("give by= (a grouping variable) and/or at= (fixed values)")
+    if by is None:
+        return at, data_all, None, None
+    col, term = _by_column(by, data_all)
+    if col in at:
+        raise ModelError("a variable cannot be both by= and at=", column=col)
+    return at, data_all, col, term
+
 def _ordinal_margins(model: Any, by: str | None, at: Mapping[str, Any] | None,
                      conf_level: float) -> pd.DataFrame:
     """Predictive margins of an ordinal model: the design-weighted mean over the fitted
@@ -180,19 +189,9 @@ def _ordinal_margins(model: Any, by: str | None, at: Mapping[str, Any] | None,
     categories."""
     from surveykit.models.ordinal import ordinal
 
-    at = dict(at or {})
-    data_all = model.design.data
-    for k in at:
-        if k not in data_all.columns:
-            raise ModelError("at= variable not found in the design's data", column=k)
-    if by is None and not at:
-        raise ModelError("give by= (a grouping variable) and/or at= (fixed values)")
+    at, data_all, col, term = _by_and_at(model, by, at)
     fit = model
-    col = None
-    if by is not None:
-        col, term = _by_column(by, data_all)
-        if col in at:
-            raise ModelError("a variable cannot be both by= and at=", column=col)
+    if col is not None:
         if not _mentions(model.frame.rhs, col):
             fit = ordinal(model.design, model.frame.formula + f" + {term}", link=model.link)
     data = fit.frame.data
