@@ -17,6 +17,8 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import R_FIXTURES, r_jk1_design, with_mealcat
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import surveykit as sk
 from surveykit.errors import EstimationError
@@ -337,3 +339,28 @@ def test_profile_refuses_when_the_rescaled_level_leaves_nothing(ci_designs):
     fit = sk.glm(ci_designs["jk1_clus1"], "api00 ~ ell + meals")
     with pytest.raises(sk.SurveyKitError, match="no profile interval for Intercept"):
         fit.confint(method="likelihood")
+
+
+# ----------------------------------------------------------------- invariants
+@settings(max_examples=8, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1), factor=st.floats(0.01, 100.0))
+def test_model_replicates_ignore_row_order_and_weight_scale(apiclus2, model, seed, factor):
+    """The replicate estimates of a model (and its nonlinear contrast) do not depend on the
+    order of the data's rows (up to the order of the replicates, which follows the PSUs' order
+    of appearance, as R's) or on the scale of the weights."""
+    order = np.random.default_rng(seed).permutation(len(apiclus2))
+    data = apiclus2.iloc[order].reset_index(drop=True).assign(w=apiclus2["pw"].iloc[order]
+                                                                .to_numpy() * factor)
+    d = sk.SurveyDesign(data, psu=["dnum", "snum"], weights="w").replicate("jk1")
+    m = sk.glm(d, "api00 ~ ell + meals + mobility", tol=1e-12)
+    def by_intercept(v):
+        return v[np.argsort(v[:, 0])]
+
+    np.testing.assert_allclose(by_intercept(m.replicates.values),
+                               by_intercept(model.replicates.values), rtol=1e-8)
+
+    def ratio(c):
+        return c["ell"] / c["meals"]
+
+    np.testing.assert_allclose(sk.contrast(m, ratio)["std_error"],
+                               sk.contrast(model, ratio)["std_error"], rtol=1e-8)
