@@ -122,9 +122,9 @@ def var(design: Design, var: str | Sequence[str], by: str | Sequence[str] | None
         xbar = np.column_stack([np.bincount(gcode[ok], weights=w[ok] * x[ok, j], minlength=G)
                                 for j in range(p)]) / sw[:, None]
         dev = x - xbar[np.maximum(gcode, 0)]
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore"):  # groups of one: NaN rows below
             factor = (n_g / (n_g - 1))[np.maximum(gcode, 0)]
-        prod = dev[:, ii] * dev[:, jj] * factor[:, None]
+            prod = dev[:, ii] * dev[:, jj] * factor[:, None]
         with np.errstate(over="ignore", invalid="ignore"):
             res = estimate(design, RatioOfTotals(prod, gcode, G, "mean"), joint=vcov)
         theta_g = [e.theta for e in res.groups]
