@@ -195,7 +195,8 @@ class ModelResult:
                 parm: list[str] | None = None, ddf: float | None = None) -> pd.DataFrame:
         """Confidence limits of the coefficients (R ``confint``): ``method="Wald"`` (the
         intervals of :meth:`tidy`) or ``"likelihood"`` (glm: profile likelihood, R
-        ``confint(svyglm, method="likelihood")``, see :mod:`surveykit.models.profile`).
+        ``confint(svyglm, method="likelihood")``, on linearisation and replicate designs,
+        see :mod:`surveykit.models.profile`).
         Returns ``term, estimate, ci_low, ci_high``."""
         if method == "likelihood":
             from surveykit.models.profile import profile_confint
