@@ -173,6 +173,27 @@ def test_logit_on_a_jkn_domain(apistrat):
     lin = sk.contrast(m, {"ell": 1, "meals": -1})
     np.testing.assert_allclose(lin["estimate"], _rv(case, "ell_minus_meals"), rtol=1e-6)
     np.testing.assert_allclose(lin["std_error"], _rv(case, "ell_minus_meals_se"), rtol=1e-4)
+    # predictions carry the replicates (R's predict.svrepglm of a fit with replicates): the
+    # ratio of two predicted probabilities, from the replicates and by the delta method
+    nd = pd.DataFrame({"ell": [10, 40], "meals": [20, 80], "mobility": [5, 20]},
+                      index=["1", "2"])
+    pred = m.predict(nd, se=True)
+    np.testing.assert_allclose(pred["estimate"], _rv(case, "predict"), rtol=1e-6)
+    np.testing.assert_allclose(sk.as_estimates(pred).vcov, _square(_rv(case, "predict_vcov")),
+                               rtol=1e-4)
+    np.testing.assert_allclose(sk.as_estimates(pred).replicates.values,
+                               _rv(case, "predict_replicates").reshape(R, 2), rtol=1e-6)
+    auto = sk.contrast(pred, lambda p: p["1"] / p["2"])
+    delta = sk.contrast(pred, lambda p: p["1"] / p["2"], method="delta")
+    np.testing.assert_allclose(auto["estimate"], _rv(case, "predict_ratio"), rtol=1e-6)
+    np.testing.assert_allclose(auto["std_error"], _rv(case, "predict_ratio_se_replicates"),
+                               rtol=1e-4)
+    np.testing.assert_allclose(delta["std_error"], _rv(case, "predict_ratio_se_delta"),
+                               rtol=1e-4)
+    # the link scale: the replicates are X b_r; with an ordinal model there are none
+    link = sk.as_estimates(m.predict(nd, type="link", se=True)).replicates.values
+    np.testing.assert_allclose(link, m.replicates.values @ np.array(
+        [[1, 10, 20, 5], [1, 40, 80, 20]], float).T, rtol=1e-12)
 
 
 # ----------------------------------------------------------------- an ordinal model on JK1
@@ -203,6 +224,8 @@ def test_ordinal_on_jk1_carries_replicates(apiclus1):
                                _square(_rv(case, "nonlinear_vcov_replicates")), rtol=1e-4)
     np.testing.assert_allclose(sk.as_estimates(delta).vcov,
                                _square(_rv(case, "nonlinear_vcov_delta")), rtol=1e-4)
+    probs = m.predict(d.data.head(2), type="prob", se=True)
+    assert sk.as_estimates(probs).replicates is None  # R's svyolr predicts without them
 
 
 # ----------------------------------------------------------------- behaviour
@@ -235,6 +258,10 @@ def test_every_model_family_carries_its_replicates(rclus2, apiclus2):
         a = sk.contrast(m, w, method="replicates")
         b = sk.contrast(m, w, method="delta")
         np.testing.assert_allclose(a["std_error"], b["std_error"], rtol=1e-10, err_msg=name)
+    # multinom's tidy frame carries them too (its attrs["vcov"] is over params)
+    mn = fits["multinom"]
+    np.testing.assert_array_equal(sk.as_estimates(mn.tidy()).replicates.values,
+                                  mn.replicates.values)
     # negbin: log(alpha) is not a parameter of params; its replicates stay in extra
     nb = fits["negbin"]
     assert nb.extra["full_replicates"].values.shape == (d.n_replicates, len(nb.params) + 1)

@@ -99,6 +99,21 @@ put(case, "nonlinear_vcov_replicates", as.matrix(vcov(svycontrast(m, nl))))
 put(case, "nonlinear_vcov_delta", as.matrix(vcov(svycontrast(m0, nl))))
 lin <- lin_try(svycontrast(m, c(ell = 1, meals = -1)))  # NULL in 4.1.1 (see above)
 if (!is.null(lin)) put_stat(case, "ell_minus_meals", lin)
+# predictions carry the replicates too (predict.svrepglm: return.replicates defaults to TRUE
+# when the fit has them), so svycontrast of a ratio of predicted probabilities uses them; the
+# delta reference needs the full covariance of the predictions (vcov=TRUE) of the fit without
+nd <- data.frame(ell = c(10, 40), meals = c(20, 80), mobility = c(5, 20))
+p_rep <- predict(m, newdata = nd, type = "response")
+stopifnot(!is.null(p_rep$replicates))
+p_del <- predict(m0, newdata = nd, type = "response", vcov = TRUE)
+put(case, "predict", coef(p_del))
+put(case, "predict_vcov", as.matrix(vcov(p_del)))
+put(case, "predict_replicates", t(p_rep$replicates))
+pr_rep <- svycontrast(p_rep, quote(`1` / `2`))
+pr_del <- svycontrast(p_del, quote(`1` / `2`))
+put(case, "predict_ratio", coef(pr_rep))
+put(case, "predict_ratio_se_replicates", sqrt(as.numeric(vcov(pr_rep))))
+put(case, "predict_ratio_se_delta", sqrt(as.numeric(vcov(pr_del))))
 
 ## ---- svyolr on JK1 (apiclus1) -------------------------------------------------------------
 dclus1 <- svydesign(id = ~dnum, weights = ~pw, data = apiclus1, fpc = ~fpc)
