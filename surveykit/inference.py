@@ -408,7 +408,8 @@ def as_estimates(obj: Any) -> Estimates:
 
     Accepts an :class:`Estimates`; a tidy result DataFrame with ``attrs["vcov"]`` (square
     DataFrame labelled by parameter names, in the order of the rows) and ``attrs["df"]``; or a
-    model result with ``.params`` (Series), ``.vcov`` (DataFrame) and ``.df_resid``.
+    model result with ``.params`` (Series), ``.vcov`` (DataFrame) and ``.df_resid`` (and
+    ``.replicates``, the refitted estimates, when fitted on a replicate design).
 
     Parameters
     ----------
@@ -437,8 +438,11 @@ def as_estimates(obj: Any) -> Estimates:
         names = [str(n) for n in params.index]
         vv = v.to_numpy(dtype=float) if isinstance(v, pd.DataFrame) else np.asarray(v, float)
         df = getattr(obj, "df_resid", float("inf"))
+        reps = getattr(obj, "replicates", None)  # a model fitted on a replicate design
+        if not isinstance(reps, ReplicateEstimates) or reps.values.shape[1] != len(names):
+            reps = None
         return Estimates(names, params.to_numpy(dtype=float), vv,
-                         float("inf") if df is None else float(df))
+                         float("inf") if df is None else float(df), reps)
     raise EstimationError(
         f"cannot get coefficients and a covariance from a {type(obj).__name__}",
         hint="pass an estimator result made with vcov=True, a model, or an Estimates")
@@ -530,10 +534,12 @@ def contrast(obj: Any, weights: Any, *, level: float = 0.95, df: float | None = 
     design's replicate variance of those values: R's ``svycontrast`` of an ``svrepstat`` or
     ``svyby`` made with ``return.replicates=TRUE``, and ``withReplicates``). The default
     "auto" uses the replicates whenever the result carries them -- every result made with
-    ``vcov=True`` on a replicate design does -- so on a replicate design the SE comes from the
-    replicates, never from a linearisation. (R uses the replicates only when the user asked
-    for ``return.replicates=TRUE``, else the delta method.) Linear contrasts give the same
-    variance either way; their replicate values are kept for further contrasts.
+    ``vcov=True`` on a replicate design does, and every model (glm, ordinal, multinom,
+    negbin) fitted on one -- so on a replicate design the SE comes from the replicates, never
+    from a linearisation. (R uses the replicates only when the user asked for
+    ``return.replicates=TRUE``, else the delta method; for ``svyolr`` R's ``svycontrast``
+    always uses the delta method.) Linear contrasts give the same variance either way; their
+    replicate values are kept for further contrasts.
 
     This holds for model results too: R 4.x ``svycontrast(svyglm, ...)`` returns an ``svystat``
     (not a model), so its ``confint`` is ``confint.default`` with normal quantiles even though

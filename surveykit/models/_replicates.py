@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from surveykit.errors import ConvergenceError
+from surveykit.inference import ReplicateEstimates
 from surveykit.variance import Statistic, estimate
 
 #: fit(weights) -> (estimates, converged, last gradient norm)
@@ -40,17 +41,23 @@ def refit_replicates(reps: np.ndarray, n_params: int, fit: Refit, outcome: str) 
 
 
 def model_vcov(design: Any, frame: Any, theta: np.ndarray, influence: Callable[[], np.ndarray],
-               fit: Refit) -> np.ndarray:
-    """The design covariance of a model's estimates ``theta``, from the variance engine.
+               fit: Refit) -> tuple[np.ndarray, ReplicateEstimates | None]:
+    """The design covariance of a model's estimates ``theta``, from the variance engine, and
+    on a replicate design the refitted estimates behind it (else None).
 
     The model's statistic: ``influence()`` gives the n_used x p influence functions (scores
     times the inverse information), embedded in the full sample for linearisation (R's
     ``svyrecvar``); ``fit`` refits the model on each replicate's weights (rows of the model
-    frame) for replicate designs (R's ``svrVar``).
+    frame) for replicate designs (R's ``svrVar``). The replicate estimates (R x p, R's
+    ``svyglm(..., return.replicates=TRUE)``) come with the design's replicate covariance, so
+    :func:`surveykit.inference.contrast` evaluates a nonlinear function on every replicate.
     """
     stat = Statistic(
         estimate=theta,
         scores=lambda: frame.embed(influence(), design.n_total),
         reestimate=lambda weights: refit_replicates(weights[frame.rows], len(theta), fit,
                                                     frame.lhs))
-    return estimate(design, stat).vcov
+    res = estimate(design, stat, keep_reps=True)
+    reps = None if res.replicates is None else ReplicateEstimates(res.replicates,
+                                                                  design.replicate_vcov)
+    return res.vcov, reps

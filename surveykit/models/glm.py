@@ -460,7 +460,7 @@ def glm(design: Any, formula: str, family: str = "gaussian", link: str | None = 
         br, _, ok, gn = irls(X, y, wr, kind, lk, beta0=beta, offset=off, tol=tol, maxit=maxiter)
         return br, ok, gn
 
-    V = model_vcov(design, frame, beta,
+    V, reps = model_vcov(design, frame, beta,
                    lambda: (X * (w * (y - mu) * me / var)[:, None]) @ Ainv, fit)
     p = len(beta)
     df_resid = design.subset(frame.used).df + 1 - p
@@ -469,7 +469,7 @@ def glm(design: Any, formula: str, family: str = "gaussian", link: str | None = 
         model="glm", family=family, link=link_name, frame=frame, design=design,
         params=pd.Series(beta, index=frame.columns, name="estimate"),
         vcov=pd.DataFrame(V, index=frame.columns, columns=frame.columns),
-        df_resid=df_resid, iterations=it, naive_vcov=Ainv,
+        df_resid=df_resid, iterations=it, naive_vcov=Ainv, replicates=reps,
         extra={"kind": kind, "y": y, "offset": off, "offset_exprs": exprs, "tol": tol,
                "maxiter": maxiter, "weight_scale": scale,
                "deviance": deviance(kind, y, mu, w) / scale},

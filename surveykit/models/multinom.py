@@ -161,6 +161,8 @@ class MultinomResult(ModelResult):
         Factor levels of the terms.
     extra : dict
         Further fit information.
+    replicates : ReplicateEstimates, optional
+        On a replicate design, the estimates refitted with every replicate's weights.
     outcome_levels : list, optional
         Outcome levels, the baseline first.
     terms : list of str, optional
@@ -424,13 +426,14 @@ def multinom(design: Any, formula: str, base: Any = None) -> MultinomResult:
         th_r, _, _, ok_r, g_r = _newton(model, wr, theta.copy())
         return th_r, ok_r, g_r
 
-    V = model_vcov(design, frame, theta, lambda: model.scores(theta, w) @ info_inv, fit)
+    V, reps = model_vcov(design, frame, theta, lambda: model.scores(theta, w) @ info_inv,
+                         fit)
     return MultinomResult(
         model="multinom", family="multinomial", link="mlogit", frame=frame, design=design,
         params=pd.Series(theta, index=names, name="estimate"),
         vcov=pd.DataFrame(V, index=names, columns=names),
         df_resid=design.subset(frame.used).df + 1 - p, iterations=it, naive_vcov=info_inv,
-        outcome_levels=list(levels), terms=list(frame.columns),
+        outcome_levels=list(levels), terms=list(frame.columns), replicates=reps,
     )
 
 

@@ -123,7 +123,8 @@ def negbin(design: Any, formula: str) -> ModelResult:
         th_r, _, _, ok_r, g_r = _newton(X, y, wr, theta.copy())
         return th_r, ok_r, g_r
 
-    V = model_vcov(design, frame, theta, lambda: _parts(theta, X, y, w)[1] @ info_inv, fit)
+    V, reps = model_vcov(design, frame, theta, lambda: _parts(theta, X, y, w)[1] @ info_inv,
+                         fit)
     full = pd.DataFrame(V, index=names, columns=names)
     la, la_se = float(theta[p]), float(np.sqrt(V[p, p]))
     return ModelResult(
@@ -132,6 +133,8 @@ def negbin(design: Any, formula: str) -> ModelResult:
         vcov=full.iloc[:p, :p].copy(), df_resid=design.subset(frame.used).df + 1 - p,
         iterations=it,
         naive_vcov=info_inv,
+        replicates=None if reps is None else reps.columns(range(p)),  # params: without alpha
         extra={"log_alpha": la, "log_alpha_se": la_se, "alpha": float(np.exp(la)),
-               "alpha_se": float(np.exp(la) * la_se), "full_vcov": full},
+               "alpha_se": float(np.exp(la) * la_se), "full_vcov": full,
+               "full_replicates": reps},
     )

@@ -285,12 +285,12 @@ def ordinal(design: Any, formula: str, link: str = "logit") -> ModelResult:
         refit = newton(model, wr, theta.copy())
         return refit.theta, refit.converged, refit.gnorm
 
-    V = model_vcov(design, frame, theta, lambda: model.scores(theta, w, res.parts, info_inv),
-                   fit)
+    V, reps = model_vcov(design, frame, theta,
+                         lambda: model.scores(theta, w, res.parts, info_inv), fit)
     return ModelResult(
         model="ordinal", family="ordinal", link=link, frame=frame, design=design,
         params=pd.Series(theta, index=names, name="estimate"),
         vcov=pd.DataFrame(V, index=names, columns=names),
         df_resid=design.subset(frame.used).df - pc,
-        iterations=it, naive_vcov=info_inv, levels=list(levels),
+        iterations=it, naive_vcov=info_inv, levels=list(levels), replicates=reps,
     )

@@ -28,7 +28,7 @@ from surveykit._dist import norm_pdf, norm_ppf, norm_sf, t_ppf, t_sf
 from surveykit._text import terminal_safe
 from surveykit.display import stars
 from surveykit.errors import ModelError
-from surveykit.inference import attach_covariance
+from surveykit.inference import ReplicateEstimates, attach_covariance
 from surveykit.labels import term_labels
 
 
@@ -98,7 +98,13 @@ def _t_inference(est: np.ndarray, se: np.ndarray, df: float, conf_level: float
 @dataclass
 class ModelResult:
     """A fitted survey model. ``params``/``vcov`` hold coefficients (and, for ordinal models,
-    the thresholds named like R: ``"1|2"``)."""
+    the thresholds named like R: ``"1|2"``).
+
+    On a replicate design ``replicates`` holds the model refitted with every replicate's
+    weights (R x len(params), R's ``svyglm(..., return.replicates=TRUE)``) with the design's
+    replicate covariance; ``vcov`` is that covariance of them, and
+    :func:`surveykit.inference.contrast` evaluates a nonlinear function of the coefficients
+    on every replicate. None on a linearisation design."""
 
     model: str
     family: str
@@ -112,6 +118,7 @@ class ModelResult:
     naive_vcov: np.ndarray | None = None
     levels: list[Any] = field(default_factory=list)  # ordinal outcome categories
     extra: dict[str, Any] = field(default_factory=dict)
+    replicates: ReplicateEstimates | None = field(default=None, repr=False)
 
     # -- basic accessors ---------------------------------------------------------------------
     @property
