@@ -535,11 +535,11 @@ def contrast(obj: Any, weights: Any, *, level: float = 0.95, df: float | None = 
     ``svyby`` made with ``return.replicates=TRUE``, and ``withReplicates``). The default
     "auto" uses the replicates whenever the result carries them -- every result made with
     ``vcov=True`` on a replicate design does, and every model (glm, ordinal, multinom,
-    negbin) fitted on one -- so on a replicate design the SE comes from the replicates, never
-    from a linearisation. (R uses the replicates only when the user asked for
-    ``return.replicates=TRUE``, else the delta method; for ``svyolr`` R's ``svycontrast``
-    always uses the delta method.) Linear contrasts give the same variance either way; their
-    replicate values are kept for further contrasts.
+    negbin) fitted on one, and a glm's ``predict(se=True)`` -- so on a replicate design
+    the SE comes from the replicates, never from a linearisation. (R uses the replicates
+    only when the user asked for ``return.replicates=TRUE``, else the delta method; for
+    ``svyolr`` R's ``svycontrast`` always uses the delta method.) Linear contrasts give the
+    same variance either way; their replicate values are kept for further contrasts.
 
     This holds for model results too: R 4.x ``svycontrast(svyglm, ...)`` returns an ``svystat``
     (not a model), so its ``confint`` is ``confint.default`` with normal quantiles even though

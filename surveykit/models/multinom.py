@@ -218,7 +218,7 @@ class MultinomResult(ModelResult):
             "estimate": est, "std_error": se, "statistic": stat, "p_value": pval,
             "ci_low": lo, "ci_high": hi, "kind": "coef"})
         attach_covariance(out, self.vcov.to_numpy(), list(self.vcov.index), self.df_resid,
-                          coef=self.params.to_numpy())
+                          coef=self.params.to_numpy(), replicates=self.replicates)
         out.attrs.update(base=_label(self.base), base_label=self.outcome_label(self.base))
         return out
 

@@ -13,6 +13,11 @@ design variance / model-based variance. ``zmax`` is ``sqrt(qchisq(alpha, 1))`` f
 binomial and Poisson families and ``sqrt(qf(alpha, 1, n - p))`` for the others. This module
 repeats those steps (grid and spline included, as :mod:`surveykit.estimation.profile_ci`
 does for ``svyciprop``), so the limits are R's.
+
+On a replicate design (R >= 4.2's ``confint`` of an ``svrepglm``; survey 4.1.1 returns NA
+limits there) the same profile is taken: the design variance in ``lambda`` and the step's
+standard error are the replicate ones, and the dispersion is ``summary.svrepglm``'s
+``sum(w r^2) / sum(w)`` of the Pearson residuals.
 """
 
 from __future__ import annotations
@@ -31,14 +36,18 @@ __all__ = ["profile_confint"]
 
 
 def _dispersion(model: Any, mu: np.ndarray, w: np.ndarray) -> float:
-    """R's ``svyvar(resid(fit, "pearson"), design)``: Pearson residuals on R's weight scale
-    (a constant factor when rows were excluded for missing values), Kish's n / (n - 1)."""
+    """R's ``summary(fit)$dispersion``: ``svyvar(resid(fit, "pearson"), design)`` (Pearson
+    residuals on R's weight scale -- a constant factor when rows were excluded for missing
+    values -- with Kish's n / (n - 1)), or on a replicate design ``summary.svrepglm``'s
+    weighted mean of the squared Pearson residuals (not centred, no n / (n - 1))."""
     from surveykit.models.glm import variance
 
     ex = model.extra
     n_rows = model.design.n_total if getattr(model.design, "calibrations", ()) else len(w)
     factor = (w.sum() / n_rows) / ex["weight_scale"]
     r = (ex["y"] - mu) * np.sqrt(factor) / np.sqrt(variance(ex["kind"], mu))
+    if model.design.is_replicate:  # R's summary.svrepglm: sum(w r^2) / sum(w), no centring
+        return float(np.sum(w * r**2) / np.sum(w))
     n = int(np.count_nonzero(w))
     rbar = float(np.sum(w * r) / np.sum(w))
     return float(np.sum(w * (r - rbar) ** 2) / np.sum(w)) * n / (n - 1)
@@ -58,10 +67,6 @@ def profile_confint(model: Any, parm: Sequence[str] | None = None, *, level: flo
 
     if getattr(model, "model", None) != "glm":
         raise ModelError("profile-likelihood intervals are for glm models (R confint.svyglm)",
-                         hint="use the Wald intervals of tidy()")
-    if model.design.is_replicate:
-        raise ModelError("profile-likelihood intervals need a linearisation design (R: the "
-                         "svrepglm has no model-based covariance to rescale the level by)",
                          hint="use the Wald intervals of tidy()")
     if not 0 < level < 1:
         raise ModelError(f"level must be between 0 and 1, got {level}")
@@ -99,6 +104,11 @@ def profile_confint(model: Any, parm: Sequence[str] | None = None, *, level: flo
             zmax = float(np.sqrt(stats.chi2.isf(alpha, 1)))
         else:
             zmax = float(np.sqrt(stats.f.isf(alpha, 1, n - p)))
+        if not np.isfinite(zmax):  # R fails inside the profile ("NA/NaN/Inf in 'y'")
+            raise ModelError(f"no profile interval for {name}: its design variance is "
+                             f"{lam:.4g} times the naive (dispersion-free) variance, so the "
+                             "level rescaled for it leaves nothing to profile",
+                             column=name, hint="use the Wald intervals (method='Wald')")
         keep = np.array([j for j in range(p) if j != i], dtype=int)
         zs, bs = [0.0], [float(beta[i])]
         for sgn in (-1, 1):

@@ -195,7 +195,8 @@ class ModelResult:
                 parm: list[str] | None = None, ddf: float | None = None) -> pd.DataFrame:
         """Confidence limits of the coefficients (R ``confint``): ``method="Wald"`` (the
         intervals of :meth:`tidy`) or ``"likelihood"`` (glm: profile likelihood, R
-        ``confint(svyglm, method="likelihood")``, see :mod:`surveykit.models.profile`).
+        ``confint(svyglm, method="likelihood")``, on linearisation and replicate designs,
+        see :mod:`surveykit.models.profile`).
         Returns ``term, estimate, ci_low, ci_high``."""
         if method == "likelihood":
             from surveykit.models.profile import profile_confint
@@ -279,8 +280,11 @@ class ModelResult:
         ci_low, ci_high (normal quantiles, as R's ``confint`` of the prediction), by the delta
         method from the design-based covariance of the coefficients; its ``attrs["vcov"]`` is
         the joint covariance of the predictions (R's ``vcov=TRUE``), so ``contrast`` works on
-        it. Ordinal models with ``type="prob"``: one row per (row, level) with the category
-        probability and its SE.
+        it. On a replicate design it also carries the predictions made with every replicate's
+        coefficients (R's ``predict.svrepglm`` of a fit with replicates), so a nonlinear
+        contrast of predictions is evaluated replicate by replicate. Ordinal models with
+        ``type="prob"``: one row per (row, level) with the category probability and its SE
+        (no replicate predictions, as R's ``svyolr``).
 
         ``frame=True``: one-column answers (``type="link"``/``"response"``) are a DataFrame
         with column ``estimate``, as every other prediction; the default still returns the
@@ -324,6 +328,7 @@ class ModelResult:
         """Delta-method predictions with SEs and their joint covariance (see ``predict``)."""
         V = self.vcov.to_numpy()
         labels = [str(i) for i in index]
+        reps = None  # ordinal: R's svyolr has no replicate predictions
         if self.model == "ordinal":
             if type != "prob":
                 raise ModelError("ordinal predictions with se=True are category probabilities",
@@ -348,13 +353,31 @@ class ModelResult:
             names = labels
             lead = {}
             G = np.column_stack([G, np.zeros((len(G), len(self.params) - G.shape[1]))])
+            reps = self._replicate_predictions(X, eta, type)
         cov = G @ V @ G.T
         sd = np.sqrt(np.maximum(np.diag(cov), 0))
         q = norm_ppf(0.5 + conf_level / 2)
         out = pd.DataFrame({**lead, "estimate": est, "std_error": sd, "ci_low": est - q * sd,
                             "ci_high": est + q * sd},
                            index=None if lead else index)
-        return attach_covariance(out, cov, names, None, coef=est)
+        return attach_covariance(out, cov, names, None, coef=est, replicates=reps)
+
+    def _replicate_predictions(self, X: np.ndarray, eta: np.ndarray, type: str
+                               ) -> ReplicateEstimates | None:
+        """The predictions made with every replicate's coefficients (R's ``predict.svrepglm``
+        of a fit with replicates), so a nonlinear contrast of predictions uses the replicates;
+        None without replicate estimates."""
+        if self.replicates is None:
+            return None
+        k = X.shape[1]
+        B = self.replicates.values[:, :k]
+        with np.errstate(all="ignore"):
+            eta_r = B @ X.T + (eta - X @ self.params.to_numpy()[:k])[None, :]  # + the offset
+            if type != "link":
+                from surveykit.models.glm import LINKS
+
+                eta_r = LINKS[self.link].inverse(eta_r)
+        return ReplicateEstimates(eta_r, self.replicates.vcov)
 
     def _level_names(self) -> tuple[list[Any], list[str]]:
         """The ordinal outcome's levels as codes (1.0 -> 1) and as shown: their value labels,

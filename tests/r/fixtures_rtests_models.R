@@ -99,6 +99,21 @@ put(case, "nonlinear_vcov_replicates", as.matrix(vcov(svycontrast(m, nl))))
 put(case, "nonlinear_vcov_delta", as.matrix(vcov(svycontrast(m0, nl))))
 lin <- lin_try(svycontrast(m, c(ell = 1, meals = -1)))  # NULL in 4.1.1 (see above)
 if (!is.null(lin)) put_stat(case, "ell_minus_meals", lin)
+# predictions carry the replicates too (predict.svrepglm: return.replicates defaults to TRUE
+# when the fit has them), so svycontrast of a ratio of predicted probabilities uses them; the
+# delta reference needs the full covariance of the predictions (vcov=TRUE) of the fit without
+nd <- data.frame(ell = c(10, 40), meals = c(20, 80), mobility = c(5, 20))
+p_rep <- predict(m, newdata = nd, type = "response")
+stopifnot(!is.null(p_rep$replicates))
+p_del <- predict(m0, newdata = nd, type = "response", vcov = TRUE)
+put(case, "predict", coef(p_del))
+put(case, "predict_vcov", as.matrix(vcov(p_del)))
+put(case, "predict_replicates", t(p_rep$replicates))
+pr_rep <- svycontrast(p_rep, quote(`1` / `2`))
+pr_del <- svycontrast(p_del, quote(`1` / `2`))
+put(case, "predict_ratio", coef(pr_rep))
+put(case, "predict_ratio_se_replicates", sqrt(as.numeric(vcov(pr_rep))))
+put(case, "predict_ratio_se_delta", sqrt(as.numeric(vcov(pr_del))))
 
 ## ---- svyolr on JK1 (apiclus1) -------------------------------------------------------------
 dclus1 <- svydesign(id = ~dnum, weights = ~pw, data = apiclus1, fpc = ~fpc)
@@ -135,6 +150,50 @@ attr(s, "var") <- v_rep
 attr(s, "statistic") <- "coef"
 class(s) <- "svystat"
 put(case, "nonlinear_vcov_delta", as.matrix(vcov(svycontrast(s, nl))))
+
+## ---- the R test confintrep.R: profile-likelihood intervals on replicate designs ------------
+# confint(svyglm on a replicate design, method = "likelihood"): MASS's profile of the working
+# deviance, the level rescaled by the design effect (replicate variance / naive variance), the
+# dispersion summary.svrepglm's sum(w r^2) / sum(w) of the Pearson residuals. survey 4.1.1
+# returns NA limits here (the R test's own check, "NA in confint", fails), so its file
+# records likelihood_works = 0 and lacks the likelihood limits; 4.5 gives them.
+# (For a gaussian svyglm both versions fail inside the profile, "NA/NaN/Inf in 'y'": the
+# naive variance there leaves out the dispersion, the rescaled level is ~0 and the profile
+# step infinite; so the cases are logistic, as R's test.)
+dclus2f <- svydesign(id = ~dnum + snum, fpc = ~fpc1 + fpc2, data = apiclus2)
+rclus2f <- suppressWarnings(as.svrepdesign(dclus2f))  # FPCs after the first stage dropped
+dclus1 <- svydesign(id = ~dnum, weights = ~pw, data = apiclus1, fpc = ~fpc)
+ci_cases <- list(
+  clus2_compimp = list(I(comp.imp == "Yes") ~ 1, dclus2f),        # the R test, linearisation
+  jk1_clus2_compimp = list(I(comp.imp == "Yes") ~ 1, rclus2f),    # the R test, replicates
+  jk1_clus1_schwide = list(sch.wide ~ ell + meals, as.svrepdesign(dclus1, type = "JK1")),
+  jkn_strat_domain_logit = list(sch.wide ~ ell + meals + mobility, rstrat))
+for (case in names(ci_cases)) {
+  cc <- ci_cases[[case]]
+  fit <- svyglm(cc[[1]], design = cc[[2]], family = quasibinomial, control = exact)
+  put(case, "ci_coef", coef(fit))
+  put(case, "ci_coef_se", SE(fit))
+  put(case, "ci_wald", t(confint(fit)))     # coefficient by coefficient: lower, upper
+  for (level in c(0.95, 0.9)) {
+    ci <- tryCatch(confint(fit, method = "likelihood", level = level),
+                   error = function(e) NA)
+    works <- !anyNA(ci)
+    put(case, paste0("likelihood_works_", level), works)
+    if (works) put(case, paste0("ci_likelihood_", level), t(matrix(ci, ncol = 2)))
+  }
+}
+# the R test's withReplicates: a total and its log, with confint (normal quantiles)
+repstats <- withReplicates(rclus2f, function(weights, data) {
+  tot <- sum(data[["meals"]] * weights)
+  c(tot, log(tot))
+})
+put("jk1_clus2_compimp", "with_replicates", coef(repstats))
+put("jk1_clus2_compimp", "with_replicates_se", SE(repstats))
+# (survey 4.1.1's confint of a withReplicates result is empty: its file records
+# with_replicates_ci_works = 0)
+ci <- confint(repstats, level = 0.95)
+put("jk1_clus2_compimp", "with_replicates_ci_works", length(ci) == 4)
+if (length(ci) == 4) put("jk1_clus2_compimp", "with_replicates_ci", t(ci))
 
 write.csv(do.call(rbind, rows), file.path(out, paste0("rtests_models_", ver, ".csv")),
           row.names = FALSE)
