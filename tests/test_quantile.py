@@ -101,7 +101,13 @@ def test_qrule_math_is_the_weighted_inverse_cdf():
     assert qrule(x, w, 0.5) == 2.0  # F(2) = 0.5 exactly: the lower value
     assert qrule(x, w, 0.51) == 3.0
     assert qrule(x, w, 0.5, "school") == 2.5
-    assert qrule(x, np.array([0.0, 1, 1, 1]), 0.0) == 2.0  # zero weights ignored
+    # zero weights ignored; p below the first value's share gives that value (survey 4.5;
+    # 4.1.1's qrule_math gave the second value there: 2.0)
+    assert qrule(x, np.array([0.0, 1, 1, 1]), 0.0) == 1.0
+    assert qrule(x, np.array([0.0, 1, 1, 1]), 0.2) == 1.0
+    assert qrule(x, np.array([0.0, 1, 1, 1]), 0.2, "school") == 1.5  # (1 + 2) / 2, as 4.5
+    assert qrule(x, np.array([0.0, 1, 1, 1]), 1 / 3) == 1.0  # F(1) = 1/3 exactly
+    assert qrule(x, np.array([0.0, 1, 1, 1]), 0.34) == 2.0
 
 
 def test_bad_arguments(dstrat, jk1):

@@ -9,12 +9,15 @@ of scope (with the reason).
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import pytest
 from conftest import R_FIXTURES, with_mealcat
 
 import surveykit as sk
+from surveykit.errors import EstimationError
 from surveykit.models.wald import working_scale
 
 
@@ -599,3 +602,320 @@ def test_confintrep_R(apiclus2):
     r = sk.with_replicates(rep, lambda w, data: [
         np.sum(data["meals"] * w), np.log(np.sum(data["meals"] * w))])
     assert np.isfinite(r[["ci_low", "ci_high"]].to_numpy()).all()
+
+
+# ------------------------------------------- the last ported scripts (fixtures_rtests_more.R)
+def _more_data(name: str) -> pd.DataFrame:
+    return pd.read_csv(R_FIXTURES / f"rtests_more_{name}.csv")
+
+
+@pytest.fixture(scope="module")
+def more_ref() -> dict[str, pd.DataFrame]:
+    return {v: pd.read_csv(R_FIXTURES / f"rtests_more_{v}.csv", keep_default_na=False,
+                           dtype={"term": str, "value": str}) for v in ("4.5", "4.1.1")}
+
+
+def _more(ref: dict[str, pd.DataFrame], script: str, case: str, quantity: str,
+          version: str = "4.5") -> np.ndarray:
+    r = ref[version]
+    rows = r[(r["script"] == script) & (r["case"] == case) & (r["quantity"] == quantity)]
+    assert len(rows), (script, case, quantity)
+    return pd.to_numeric(rows["value"], errors="coerce").to_numpy()
+
+
+def _failed_in_411(ref: dict[str, pd.DataFrame], script: str, case: str) -> bool:
+    r = ref["4.1.1"]
+    return bool(((r["script"] == script) & (r["case"] == case) & (r["value"] == "error")).any())
+
+
+def test_svyolr_rake_subset_R(apiclus1, more_ref):
+    """svyolr-rake-subset.R: svyolr on a raked cluster sample (apiclus1, FPC) whose covariate
+    has missing values equals svyolr on its subset to complete rows (R 4.5; 4.1.1 fails on
+    both) -- coefficients, cut-points, SEs, the rows used and the raked weights."""
+    data = with_mealcat(apiclus1)
+    d = sk.SurveyDesign(data, weights="pw", psu="dnum", fpc="fpc")
+    raked = sk.rake(d, {"stype": {"E": 4421, "H": 755, "M": 1018},
+                        "sch.wide": {"No": 1072, "Yes": 5122}}, tol=1e-12).design
+    np.testing.assert_allclose(raked.weights, _more(more_ref, "svyolr-rake-subset", "raked",
+                                                    "weight"), rtol=1e-8)
+    formula = "mealcat ~ avg.ed + mobility + stype"
+    complete = raked.subset(data["avg.ed"].notna().to_numpy())
+    fits = {case: sk.ordinal(des, formula) for case, des in
+            (("plain", d), ("raked", raked), ("raked_subset", complete))}
+    for case, fit in fits.items():
+        np.testing.assert_allclose(fit.params, _more(more_ref, "svyolr-rake-subset", case,
+                                                     "coef"), rtol=1e-6)
+        np.testing.assert_allclose(fit.std_errors, _more(more_ref, "svyolr-rake-subset", case,
+                                                         "se"), rtol=1e-4)
+        assert fit.nobs == _more(more_ref, "svyolr-rake-subset", case, "n").item() == 157
+    np.testing.assert_allclose(fits["raked"].params, fits["raked_subset"].params, rtol=1e-12)
+    assert fits["raked"].n_missing == len(data) - 157  # counted, not dropped silently
+    assert _failed_in_411(more_ref, "svyolr-rake-subset", "raked")
+    assert _failed_in_411(more_ref, "svyolr-rake-subset", "raked_subset")
+
+
+def test_mtcars_var_R(more_ref):
+    """mtcars-var.R: by groups of one car give NA (a NaN row with a warning), not an error;
+    var with missing values excluded equals var on the subset to complete rows (R 4.5; 4.1.1
+    counted the missing row in n/(n-1))."""
+    mt = _more_data("mtcars")
+    d = sk.SurveyDesign(mt)
+    with pytest.warns(UserWarning, match="one respondent.*carb=6; carb=8"):
+        v = sk.var(d, "mpg", by="carb")
+    assert v["carb"].tolist() == [1, 2, 3, 4, 6, 8]
+    np.testing.assert_allclose(v["estimate"], _more(more_ref, "mtcars-var", "by_carb",
+                                                    "estimate"), rtol=1e-10, equal_nan=True)
+    np.testing.assert_allclose(v["std_error"], _more(more_ref, "mtcars-var", "by_carb", "se"),
+                               rtol=1e-10, equal_nan=True)
+    assert v["estimate"].isna().tolist() == [False] * 4 + [True] * 2
+    with pytest.raises(EstimationError, match="at least two respondents"):
+        sk.var(d.subset(mt["carb"].eq(6).to_numpy()), "mpg")
+    mt.loc[0, "mpg"] = np.nan
+    d = sk.SurveyDesign(mt)
+    full = sk.var(d, "mpg")
+    sub = sk.var(d.subset(mt["mpg"].notna().to_numpy()), "mpg")
+    for res in (full, sub):
+        np.testing.assert_allclose(res["estimate"], _more(more_ref, "mtcars-var", "na_rm",
+                                                          "estimate"), rtol=1e-12)
+        np.testing.assert_allclose(res["std_error"], _more(more_ref, "mtcars-var", "na_rm",
+                                                           "se"), rtol=1e-12)
+    assert full["n_missing"].item() == 1
+    old = _more(more_ref, "mtcars-var", "na_rm", "estimate", version="4.1.1")
+    assert abs(old.item() / full["estimate"].item() - 1) > 1e-4  # 4.1.1's other n
+
+
+def _kalton_designs() -> tuple[pd.DataFrame, dict[str, Any]]:
+    ks, kp = _more_data("kaltonsample"), _more_data("kaltonpop")
+    d = sk.SurveyDesign(ks)
+
+    def totals(formula: str) -> dict[str, float]:
+        from formulaic import model_matrix
+
+        mm = model_matrix(formula, kp)
+        return dict(zip(mm.columns, mm.sum().to_numpy(), strict=True))
+
+    joint = kp.groupby(["a", "b"]).size().reset_index(name="Freq")
+    marg = {v: kp[v].value_counts().sort_index().to_dict() for v in ("a", "b")}
+    add = "~C(a) + C(b)"
+    return ks, {
+        "ps": sk.poststratify(d, ["a", "b"], joint),
+        "rake": sk.rake(d, marg, tol=1e-12).design,
+        "calps": sk.calibrate(d, "~C(a) * C(b)", totals("~C(a) * C(b)")),
+        "calrake": sk.calibrate(d, add, totals(add), method="raking"),
+        "linear": sk.calibrate(d, add, totals(add)),
+        "trunclinear": sk.calibrate(d, add, totals(add), bounds=(0.5, 2.2), max_iter=1000),
+        "logit": sk.calibrate(d, add, totals(add), method="logit", bounds=(0.5, 2.2),
+                              max_iter=1000),
+        "greg": sk.calibrate(d, "~a + b", totals("~a + b")),
+    }
+
+
+def test_kalton_R(more_ref):
+    """kalton.R: Kalton & Flores-Cervantes' weighting examples -- post-stratification, raking,
+    linear, truncated linear, logit and GREG calibration of the same 4 x 3 table. Each cell's
+    mean g-weight (R's tables A-G, run to convergence) and the total and SE of a variable the
+    margins do not calibrate."""
+    ks, designs = _kalton_designs()
+    cells = ks.groupby(["a", "b"]).size()
+    for case, des in designs.items():
+        g = pd.Series(des.weights, index=ks.index).groupby([ks["a"], ks["b"]]).sum() / cells
+        np.testing.assert_allclose(g.sort_index(level=["b", "a"]).to_numpy(),
+                                   _more(more_ref, "kalton", case, "cell_ratio"), rtol=1e-8,
+                                   err_msg=case)
+        t = sk.total(des, "y")
+        np.testing.assert_allclose(t["estimate"], _more(more_ref, "kalton", case, "total_y"),
+                                   rtol=1e-8, err_msg=case)
+        np.testing.assert_allclose(t["std_error"], _more(more_ref, "kalton", case,
+                                                         "total_y_se"),
+                                   rtol=1e-4, atol=1e-9, err_msg=case)
+    # joint calibration = post-stratification; the truncated weights respect their bounds
+    np.testing.assert_allclose(designs["calps"].weights, designs["ps"].weights, rtol=1e-10)
+    g = designs["trunclinear"].weights
+    assert g.min() >= 0.5 - 1e-9 and g.max() <= 2.2 + 1e-9 and g.max() > 2.2 - 1e-6
+
+
+def test_toy_example_for_postStratify_R(more_ref):
+    """toy_example_for_postStratify.R: post-stratifying the respondents of a JK1 replicate
+    design (user-supplied replicate weights, rows scrambled) to the full sample's class
+    totals keeps every replicate's column total; totals, SEs and weights as R."""
+    toy = _more_data("toy")
+    reps = [f"rep{i}" for i in range(1, 11)]
+    d = sk.ReplicateDesign(toy, weights="weight", repweights=reps, type="JK1", scale=0.9)
+    pop = sk.total(d, "dummy", by="class")[["class", "estimate"]]
+    adjusted = sk.poststratify(d.subset(toy["responded"].to_numpy()), "class",
+                               pop.rename(columns={"estimate": "Freq"}))
+    script = "toy_example_for_postStratify"
+    np.testing.assert_allclose(adjusted.replicate_weights.sum(axis=0),
+                               d.replicate_weights.sum(axis=0), rtol=1e-12)
+    np.testing.assert_allclose(adjusted.replicate_weights.sum(axis=0),
+                               _more(more_ref, script, "adjusted", "repweight_colsums"),
+                               rtol=1e-12)
+    resp = toy["responded"].to_numpy()
+    np.testing.assert_allclose(adjusted.weights[resp], _more(more_ref, script, "adjusted",
+                                                             "weight"), rtol=1e-12)
+    assert (adjusted.weights[~resp] == 0).all()
+    t = sk.total(adjusted, "dummy", by="class")
+    np.testing.assert_allclose(t["estimate"], _more(more_ref, script, "adjusted", "total"),
+                               rtol=1e-12)
+    np.testing.assert_allclose(t["std_error"], _more(more_ref, script, "adjusted",
+                                                     "total_se"), atol=1e-9)
+    m = sk.mean(adjusted, "id")
+    np.testing.assert_allclose(m["estimate"], _more(more_ref, script, "adjusted", "mean_id"),
+                               rtol=1e-12)
+    np.testing.assert_allclose(m["std_error"], _more(more_ref, script, "adjusted",
+                                                     "mean_id_se"), rtol=1e-10)
+
+
+@pytest.fixture(scope="module")
+def clus1_na(apiclus1):
+    data = apiclus1.copy()
+    rows = _more_data("svyby_bug_na_rows")["row"].to_numpy() - 1  # R's set.seed(123) draw
+    data.loc[rows, "api99"] = np.nan
+    return data, sk.SurveyDesign(data, weights="pw", psu="dnum", fpc="fpc")
+
+
+def test_svyby_bug_R(clus1_na, more_ref):
+    """svyby_bug.R: by-group means, totals, ratios and intercept-only glms with missing
+    values, na.rm and covmat=TRUE: estimates, SEs and the joint covariance equal R 4.5's
+    (4.1.1 fails with covmat) and the per-group subsets'. Keeping missing values is an error
+    naming them here, where R returns NA for the groups that have them."""
+    data, d = clus1_na
+    with pytest.raises(EstimationError, match=r"5 missing value.*api99.*row 14"):
+        sk.mean(d, "api99", by="stype", na_rm=False)
+    keep_na = _more(more_ref, "svyby_bug", "by_keepna", "estimate")
+    assert np.isnan(keep_na).tolist() == [True, False, True]  # R: NA where a group has one
+    results = {
+        "mean_covmat": sk.mean(d, "api99", by="stype", vcov=True),
+        "total_covmat": sk.total(d, "api99", by="stype", vcov=True),
+        "ratio_covmat": sk.ratio(d, "api99", "api00", by="stype", vcov=True),
+    }
+    for case, res in results.items():
+        np.testing.assert_allclose(res["estimate"], _more(more_ref, "svyby_bug", case,
+                                                          "estimate"), rtol=1e-10)
+        np.testing.assert_allclose(res["std_error"], _more(more_ref, "svyby_bug", case, "se"),
+                                   rtol=1e-10)
+        np.testing.assert_allclose(res.attrs["vcov"].to_numpy().ravel(order="F"),
+                                   _more(more_ref, "svyby_bug", case, "vcov"), rtol=1e-10)
+        assert _failed_in_411(more_ref, "svyby_bug", case)
+    np.testing.assert_allclose(keep_na[1], results["mean_covmat"]["estimate"].iloc[1])
+    for i, s in enumerate("EHM"):
+        dom = d.subset(data["stype"].eq(s).to_numpy())
+        m = sk.mean(dom, "api99")
+        np.testing.assert_allclose(m["estimate"].item(), _more(
+            more_ref, "svyby_bug", "subset_narm", "estimate")[i], rtol=1e-12)
+        np.testing.assert_allclose(m["std_error"].item(), _more(
+            more_ref, "svyby_bug", "subset_narm", "se")[i], rtol=1e-10)
+        fit = sk.glm(dom, "api99 ~ 1")
+        np.testing.assert_allclose(fit.params.item(), _more(
+            more_ref, "svyby_bug", "glm_covmat", "estimate")[i], rtol=1e-10)
+        np.testing.assert_allclose(fit.std_errors.item(), _more(
+            more_ref, "svyby_bug", "glm_covmat", "se")[i], rtol=1e-8)
+    # R's by-group glm covariance is the by-group means' (intercept-only models)
+    np.testing.assert_allclose(_more(more_ref, "svyby_bug", "glm_covmat", "vcov"),
+                               results["mean_covmat"].attrs["vcov"].to_numpy().ravel("F"),
+                               rtol=1e-10)
+
+
+def test_svyby_strings_R(dclus1, more_ref):
+    """svyby-strings.R: the shares of a character variable (11 counties) in each group of a
+    character by-variable: 2 groups x 11 levels, every level in every group (zero shares
+    included, as R's 2 x 23 table), estimates and SEs as R 4.5 (4.1.1: not 2 x 23)."""
+    p = sk.proportion(dclus1, "cname", by="both")
+    assert len(p) == 22 and p.groupby("both")["level"].nunique().tolist() == [11, 11]
+    p = p.set_index(["level", "both"]).sort_index()  # R's order: county, then group
+    np.testing.assert_allclose(p["estimate"], _more(more_ref, "svyby-strings",
+                                                    "cname_by_both", "estimate"),
+                               rtol=1e-10, atol=1e-15)
+    np.testing.assert_allclose(p["std_error"], _more(more_ref, "svyby-strings",
+                                                     "cname_by_both", "se"),
+                               rtol=1e-8, atol=1e-15)
+    assert (p["estimate"] == 0).sum() > 0  # counties absent from a group are shares of 0
+    np.testing.assert_allclose(p.groupby(level="both")["estimate"].sum(), [1, 1], rtol=1e-12)
+    assert _failed_in_411(more_ref, "svyby-strings", "cname_by_both")
+
+
+def _fpc_designs() -> dict[str, Any]:
+    f = _more_data("fpc")
+    f = f.assign(prob=1 / f["weight"], frac=f["nh"] / f["Nh"], one=1,
+                 sp=f["stratid"].astype(str) + "." + f["psuid"].astype(str))
+    S = sk.SurveyDesign
+    w, psu, st = f["weight"].to_numpy(), f["psuid"].to_numpy(), f["stratid"].to_numpy()
+    return {
+        # check.R, in its order
+        "check01": S(f, weights="weight", psu="psuid", strata="stratid", nest=True),
+        "check02": S(f, weights="weight", strata="stratid", nest=True),
+        "check03": S(f, weights="one", strata="stratid", nest=True),
+        "check04": S(f, strata="stratid", nest=True),
+        "check05": S(f, probs="prob", strata="stratid", nest=True),
+        "check06": S(f, psu="psuid", strata="stratid", nest=True),
+        "check07": S(f, psu="psuid", nest=True),
+        "check08": S(f, psu="psuid", weights="weight", nest=True),
+        "check09": S(f, psu=["stratid", "psuid"], weights="weight"),
+        "check10": S(f, psu=["stratid", "psuid"]),
+        "check11": S(f, weights=w, psu=psu, strata=st, nest=True),
+        "check12": S(f, weights=w, psu=psu, strata=st, nest=True),
+        "check13": S(f, weights=w, psu=psu, fpc=np.full(len(f), 27.0)),
+        "check14": S(f, weights=w, psu=psu, strata=st, nest=True, fpc=f["Nh"].to_numpy()),
+        # example(fpc), in its order
+        "fpc01": S(f, weights="weight", psu="psuid", strata="stratid", nest=True),
+        "fpc02": S(f, weights="weight", psu="psuid", strata="stratid", fpc="Nh", nest=True),
+        "fpc03": S(f, probs="prob", psu="psuid", strata="stratid", fpc="Nh", nest=True),
+        "fpc04": S(f, weights="weight", psu="psuid", strata="stratid", fpc="frac",
+                   nest=True),
+        "fpc05": S(f, weights="weight", psu="sp", strata="stratid", fpc="frac"),
+        "fpc06": S(f, psu="psuid", strata="stratid", fpc="Nh", nest=True),
+        "fpc07": S(f, psu="psuid", strata="stratid", fpc="frac", nest=True),
+    }
+
+
+def test_check_and_fpc_R(more_ref):
+    """check.R and fpc.R (example(fpc)): 21 ways of declaring designs on R's 8-row fpc data
+    -- weights, probabilities or none; PSUs, strata, nesting, two stages; FPC as population
+    sizes or sampling fractions, from columns or vectors -- give R's mean and SE of x."""
+    designs = _fpc_designs()
+    for case, des in designs.items():
+        script = "check" if case.startswith("check") else "fpc"
+        m = sk.mean(des, "x")
+        np.testing.assert_allclose(m["estimate"], _more(more_ref, script, case, "estimate"),
+                                   rtol=1e-10, err_msg=case)
+        np.testing.assert_allclose(m["std_error"], _more(more_ref, script, case, "se"),
+                                   rtol=1e-10, err_msg=case)
+    # example(fpc): every way of giving the FPC is the same design (SE 0.616 vs 0.7413)
+    se = {c: sk.mean(d, "x")["std_error"].item() for c, d in designs.items()}
+    assert len({round(se[f"fpc0{i}"], 12) for i in range(2, 8)}) == 1
+    assert se["fpc01"] > se["fpc02"] * 1.1
+
+
+QS_R = [0.01, 0.1, 0.5, 0.9, 0.99]
+
+
+@pytest.mark.parametrize("n", [1000, 20])
+@pytest.mark.parametrize("kind", ["ddf", "rdf"])
+@pytest.mark.parametrize("df", [None, float("inf")])
+def test_quantile_R(more_ref, n, kind, df):
+    """quantile.R on its own simulated data (R's set.seed(42) draws, written out): R's
+    deprecated oldsvyquantile(ties="discrete") is svyquantile(qrule="hf4") on the design
+    (n = 1000, checked in R) -- estimates, SEs and limits, on the SRS design and its JK1
+    replicates, t or normal (df=Inf); the rounded variable with R's default, school and hf7
+    rules (beta interval on the design, Woodruff on replicates), NaN limits where R's are."""
+    data = _more_data(f"quantile_{n}")
+    design = sk.SurveyDesign(data)
+    d = design if kind == "ddf" else design.replicate("jk1")
+    tag = f"n{n}_{kind}" + ("" if df is None else "_dfInf")
+
+    def ref(q: str) -> np.ndarray:
+        return _more(more_ref, "quantile", tag, q)
+
+    x = sk.quantile(d, "x", QS_R, qrule="hf4", df=df)
+    np.testing.assert_allclose(x["estimate"], ref("x_hf4_estimate"), rtol=1e-10)
+    for ours, theirs in (("std_error", "x_hf4_se"), ("ci_low", "x_hf4_ci_low"),
+                         ("ci_high", "x_hf4_ci_high")):
+        np.testing.assert_allclose(x[ours], ref(theirs), rtol=1e-8, equal_nan=True)
+    if n == 1000 and kind == "ddf":
+        np.testing.assert_allclose(ref("old_estimate"), ref("x_hf4_estimate"), rtol=1e-12)
+        np.testing.assert_allclose(ref("old_se"), ref("x_hf4_se"), rtol=1e-10)
+    for rule in ("math", "school", "hf7"):
+        y = sk.quantile(d, "y", QS_R, qrule=rule, df=df, ci="beta" if kind == "ddf" else "mean")
+        np.testing.assert_allclose(y["estimate"], ref(f"y_{rule}_estimate"), rtol=1e-10)
+        np.testing.assert_allclose(y["std_error"], ref(f"y_{rule}_se"), rtol=1e-8,
+                                   equal_nan=True, err_msg=rule)

@@ -4,6 +4,7 @@ and a Hypothesis test of random --out choices over the commands."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -210,7 +211,33 @@ def _kill_when(out: Path, ready, sig: int) -> subprocess.Popen:
             break
         time.sleep(0.005)
     proc.wait(timeout=300)
+    _no_orphans(out)
     return proc
+
+
+def _processes_writing(out: Path) -> list[int]:
+    """Processes whose command line names ``out`` (the run and its figure workers)."""
+    found = []
+    for cmd in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if str(out).encode() in cmd.read_bytes():
+                found.append(int(cmd.parent.name))
+        except OSError:
+            continue
+    return found
+
+
+def _no_orphans(out: Path) -> None:
+    """The figure workers of a killed run end with it (within seconds), not sleep forever."""
+    if not Path("/proc/self/cmdline").exists():
+        return
+    deadline = time.monotonic() + 10
+    while (left := _processes_writing(out)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    for pid in left:  # never leave them behind, even when the check fails
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+    assert not left, f"worker processes outlived the killed run: {left}"
 
 
 def test_killing_replicate_leaves_the_old_complete_run_or_the_new_one(tmp_path, capsys):

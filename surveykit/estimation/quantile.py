@@ -16,6 +16,7 @@ joint replicate covariance of the replicate quantiles.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -91,16 +92,17 @@ def qrule(x: np.ndarray, w: np.ndarray, p: float, rule: str = "math") -> float:
         return float("nan")
     if rule in ("math", "hf1", "school", "hf2", "hf4"):
         q = _qs(x, w, p)
+        # wlow < 0: p is below the first row's share, whose value is the quantile (R: <= 0)
         if rule in ("math", "hf1"):
-            return float(q["qlow"] if q["wlow"] == 0 else q["qup"])
+            return float(q["qlow"] if q["wlow"] <= 0 else q["qup"])
         if rule in ("school", "hf2"):
-            return float((q["qlow"] + q["qup"]) / 2 if q["wlow"] == 0 else q["qup"])
+            return float((q["qlow"] + q["qup"]) / 2 if q["wlow"] <= 0 else q["qup"])
         gamma = q["wlow"] / (q["wup"] + q["wlow"])
         return float(q["qlow"] * (1 - gamma) + q["qup"] * gamma)
     if rule == "hf3":
         ux, inv = np.unique(x, return_inverse=True)
         q = _qs(ux, np.bincount(inv, weights=w), p)
-        return float(q["qlow"] if q["wlow"] == 0 and q["ilow"] % 2 == 0 else q["qup"])
+        return float(q["qlow"] if q["wlow"] <= 0 and q["ilow"] % 2 == 0 else q["qup"])
     n = len(x)
     cumw = _cumsum(w)
     prev = np.r_[0.0, cumw[:-1]]
@@ -129,8 +131,10 @@ def _crit(level: float, df: float) -> float:
 
 
 def _cdf_interval(p: float, se: float, method: str, level: float, df: float,
-                  n_rows: int) -> tuple[float, float]:
-    """R's woodruffCI: the interval of the CDF estimate ``p`` (SE ``se``)."""
+                  n_rows: int, design_df: float) -> tuple[float, float]:
+    """R's woodruffCI: the interval of the CDF estimate ``p`` (SE ``se``) on ``df``; the beta
+    interval's effective sample size is scaled by t quantiles on ``n_rows - 1`` and the
+    design's df (R's ``degf(design)``, whatever ``df`` the user gave)."""
     t = _crit(level, df)
     alpha = 1 - level
     # numpy scalars: at a CDF of exactly 0 or 1 (se 0) the transformed intervals are NaN, as
@@ -147,7 +151,7 @@ def _cdf_interval(p: float, se: float, method: str, level: float, df: float,
             return float(np.sin(a - t * s) ** 2), float(np.sin(a + t * s) ** 2)
         # beta (Korn-Graubard on the effective sample size)
         n_eff = p * (1 - p) / se**2
-        n_eff *= (t_ppf(alpha / 2, n_rows - 1) / t_ppf(alpha / 2, df)) ** 2
+        n_eff *= (t_ppf(alpha / 2, n_rows - 1) / t_ppf(alpha / 2, design_df)) ** 2
         return (float(beta_ppf(alpha / 2, n_eff * p, n_eff * (1 - p) + 1)),
                 float(beta_ppf(1 - alpha / 2, n_eff * p + 1, n_eff * (1 - p))))
 
@@ -165,8 +169,10 @@ def quantile(design: Design, var: str | Sequence[str], q: float | Sequence[float
     variable are dropped for that variable (``n_missing``). ``ci``: "mean" (Woodruff, R's
     default), "beta", "xlogit", "asin", "score" (linearisation designs) or "quantile"
     (replicate designs: replicate quantiles); an interval end whose CDF limit falls outside
-    [0, 1] is NaN, as R. ``std_error`` is R's: the interval width over ``2 t`` on ``df``
-    (default: the design df of the group's non-missing rows; ``float("inf")`` for normal).
+    [0, 1] is NaN, as R (a "score" end where the score test does not change sign
+    between the data's ends is NaN with a warning; R's ``uniroot`` stops). ``std_error`` is
+    R's: the interval width over ``2 t`` on ``df`` (default: the design df of the group's
+    non-missing rows; ``float("inf")`` for normal).
     ``qrule``: "math" (default, = "hf1"), "school" (= "hf2"), "shahvaish", "hf3".."hf9".
     ``vcov=True``: joint covariance (see the module docstring), names "group:var:q".
     ``na``: the missing-value rule of every estimator; the default "per_variable" is R's
@@ -291,7 +297,8 @@ def quantile(design: Design, var: str | Sequence[str], q: float | Sequence[float
                             lo, hi = _score_interval(design, x, used, p, qrule, level, use_df,
                                                      n_rows, np.where(miss, 0.0, x)[r_rows])
                         else:
-                            plo, phi = _cdf_interval(pm, se_f, ci, level, use_df, n_rows)
+                            plo, phi = _cdf_interval(pm, se_f, ci, level, use_df, n_rows,
+                                                     g_df)
                             lo = _q(xg, wg, plo, qrule) if np.isfinite(plo) and plo >= 0 \
                                 else np.nan
                             hi = _q(xg, wg, phi, qrule) if np.isfinite(phi) and phi <= 1 \
@@ -348,11 +355,19 @@ def _score_interval(design: Design, x: np.ndarray, used: np.ndarray, p: float, r
     tol = 1 / (100 * np.sqrt(n_rows))
     from scipy import optimize  # here, not at import: scipy.optimize costs ~0.1 s
 
-    q_low = optimize.brentq(score, a, b, args=(t_hi,), xtol=tol)
-    q_up = optimize.brentq(score, a, b, args=(-t_hi,), xtol=tol)
-    w = design.weights[idx]
-    return (_q(xg, w, float(np.mean(x_rows <= q_low)), rule),
-            _q(xg, w, float(np.mean(x_rows <= q_up)), rule))
+    def root(limit: float) -> float:
+        # no sign change inside the bracket (a quantile near the ends of a small sample): the
+        # limit does not exist there -- NaN with a warning (R's uniroot stops the whole call)
+        try:
+            theta = optimize.brentq(score, a, b, args=(limit,), xtol=tol)
+        except ValueError:
+            warnings.warn(f"score interval of the {p:g} quantile: the score test does not "
+                          f"change sign between the data's ends, so that limit is NaN",
+                          UserWarning, stacklevel=4)
+            return float("nan")
+        return _q(xg, design.weights[idx], float(np.mean(x_rows <= theta)), rule)
+
+    return root(t_hi), root(-t_hi)
 
 
 def _joint(design: Design, ci: str, rows: list[dict[str, Any]], ind_cols: list[np.ndarray],

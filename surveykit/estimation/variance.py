@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -41,10 +42,13 @@ def var(design: Design, var: str | Sequence[str], by: str | Sequence[str] | None
     One row per pair (``variable``, ``variable2``) in matrix order (row-major), after the ``by``
     columns; without ``by`` the matrix is also in ``attrs["matrix"]``. The estimate is
     ``n/(n-1) sum w (x - xbar)(y - ybar) / sum w``. As R: rows missing any of the variables are
-    left out (``n_missing``); on linearisation designs ``n`` counts the domain's (group's)
-    respondents including those with a missing value and the SE is that of the mean of the
-    products with ``xbar`` held fixed (``svymean`` of the centred products), while replicate
-    designs recompute the means and ``n`` is the complete rows (``svyvar.svyrep.design``). CIs:
+    left out (``n_missing``) and ``n`` counts the domain's (group's) complete rows, so
+    ``na`` exclusion equals the subset to complete rows (survey 4.5's ``tests/mtcars-var.R``;
+    survey 4.1.1 also counted rows with a missing value in ``n``). On linearisation designs
+    the SE is that of the mean of the products with ``xbar`` held fixed (``svymean`` of the
+    centred products), while replicate designs recompute the means
+    (``svyvar.svyrep.design``). A group with one respondent has an undefined variance: NaN
+    row with a warning (an error without ``by``), as R 4.5's NA. CIs:
     Wald, normal quantiles. Parameter names "a:b" ("<group>:a:b" by group); ``vcov=True``
     gives the joint covariance of all groups (``svyby(covmat=TRUE)``).
     ``na``: the missing-value rule of every estimator; a covariance matrix has only
@@ -110,14 +114,17 @@ def var(design: Design, var: str | Sequence[str], by: str | Sequence[str] | None
         n_used = np.bincount(gcode[gcode >= 0], minlength=G)
         joint = replicate_cov(design, np.concatenate(theta_g), reps) if vcov else None
     else:
-        n_g = np.bincount(groups.codes[in_dom], minlength=G).astype(float)
+        # n: the domain's respondents with every variable (survey >= 4.2, so na.rm = TRUE
+        # equals the subset to complete rows; 4.1.1 also counted rows with a missing value)
+        n_g = np.bincount(gcode[ok], minlength=G).astype(float)
         w = design.weights
         sw = np.bincount(gcode[ok], weights=w[ok], minlength=G)
         xbar = np.column_stack([np.bincount(gcode[ok], weights=w[ok] * x[ok, j], minlength=G)
                                 for j in range(p)]) / sw[:, None]
         dev = x - xbar[np.maximum(gcode, 0)]
-        factor = (n_g / (n_g - 1))[np.maximum(gcode, 0)]
-        prod = dev[:, ii] * dev[:, jj] * factor[:, None]
+        with np.errstate(divide="ignore", invalid="ignore"):  # groups of one: NaN rows below
+            factor = (n_g / (n_g - 1))[np.maximum(gcode, 0)]
+            prod = dev[:, ii] * dev[:, jj] * factor[:, None]
         with np.errstate(over="ignore", invalid="ignore"):
             res = estimate(design, RatioOfTotals(prod, gcode, G, "mean"), joint=vcov)
         theta_g = [e.theta for e in res.groups]
@@ -126,11 +133,14 @@ def var(design: Design, var: str | Sequence[str], by: str | Sequence[str] | None
         joint = res.joint
     z = norm_ppf(0.5 + level / 2)
     nmiss = np.bincount(groups.codes[in_dom & any_miss], minlength=G)
+    single = _single_respondent_groups(design, groups, names, n_used, by_names)
     rows: list[dict[str, Any]] = []
     for g in range(G):
         theta, v = theta_g[g], v_g[g]
+        if g in single:  # n / (n - 1) is undefined: NaN, as R 4.5 (tests/mtcars-var.R)
+            theta, v = np.full_like(theta, np.nan), np.full_like(v, np.nan)
         se = np.sqrt(np.clip(np.diag(v), 0, None))
-        if n_used[g]:
+        if n_used[g] and g not in single:
             require_finite(design, ", ".join(names), np.r_[theta, se], "variance")
         key = {b: groups.keys.iloc[g][b] for b in by_names}
         rows += [{**key, "variable": names[a], "variable2": names[b], "estimate": float(t),
@@ -151,6 +161,27 @@ def var(design: Design, var: str | Sequence[str], by: str | Sequence[str] | None
                        df=float(design.df) if vcov else None, several=True,
                        labels=design, level=None,
                        suffix=[str(r["variable2"]) for r in rows])
+
+
+def _single_respondent_groups(design: Design, groups: Any, names: list[str],
+                              n_used: np.ndarray, by_names: list[str]) -> set[int]:
+    """Groups with exactly one respondent with values, whose variance ``n/(n-1) ...`` is
+    undefined: an error without ``by``, else NaN rows with a warning naming the groups (R 4.5
+    gives NA there; 4.1.1 fails)."""
+    single = set(np.flatnonzero(np.asarray(n_used) == 1).tolist())
+    if not single:
+        return single
+    what = " and ".join(names)
+    if not by_names:
+        raise EstimationError(f"a variance needs at least two respondents with a value of "
+                              f"{what}; the design (domain) has one", file=design.source,
+                              column=names[0])
+    labels = [", ".join(f"{c}={groups.keys.iloc[g][c]}" for c in groups.keys.columns)
+              for g in sorted(single)[:10]]
+    warnings.warn(f"{len(single)} group(s) have one respondent with a value of {what}: their "
+                  f"variance is undefined, the rows are NaN: {'; '.join(labels)}"
+                  f"{' ...' if len(single) > 10 else ''}", UserWarning, stacklevel=4)
+    return single
 
 
 def _replicate(design: ReplicateDesign, x: np.ndarray, ok: np.ndarray, ii: np.ndarray,

@@ -28,6 +28,22 @@ def _render(index: int) -> dict[str, Path] | None:
     return None if fig is None else save_figure(fig, stem, formats)
 
 
+def _exit_with_parent(parent: int) -> None:
+    """Worker initializer: end this worker when its parent ends. A forked worker inherits
+    the other workers' queue pipes, so it never sees end-of-file when the parent is killed
+    (``kill -9``); without this it would sleep forever."""
+    import os
+    import threading
+    import time
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.2)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True, name="surveykit-parent-watch").start()
+
+
 def _workers(n_jobs: int) -> int:
     """Processes to draw with: ``SURVEYKIT_JOBS`` if set, else the CPUs this process may use;
     1 (this process) where ``fork`` is unavailable."""
@@ -79,12 +95,15 @@ class _Batch:
         workers = _workers(len(jobs))
         if workers > 1:
             import multiprocessing
+            import os
             from concurrent.futures import ProcessPoolExecutor
 
             _JOBS[:] = jobs
             _prewarm()
             self.pool = ProcessPoolExecutor(workers,
-                                            mp_context=multiprocessing.get_context("fork"))
+                                            mp_context=multiprocessing.get_context("fork"),
+                                            initializer=_exit_with_parent,
+                                            initargs=(os.getpid(),))
             self.futures = {i: self.pool.submit(_render, i) for i in sequence}
 
     def results(self) -> list[dict[str, Path] | None]:
