@@ -19,6 +19,7 @@ FPCs (see :mod:`surveykit.multistage`).
 from __future__ import annotations
 
 import copy
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol
@@ -910,6 +911,13 @@ class ReplicateDesign(_Base):
         if not np.isfinite(rs).all() or (rs < 0).any():
             raise DesignError("rscales must be finite and non-negative", file=source,
                               values=rs[~np.isfinite(rs) | (rs < 0)])
+        if degf is not None:
+            if int(degf) != degf or degf < 1:
+                raise DesignError(f"degf must be a positive whole number, got {degf!r}",
+                                  file=source)
+            if degf > n_rep:  # as R's svrepdesign: more df than replicates is a mistake
+                warnings.warn(f"degf ({degf}) is larger than the number of replicates "
+                              f"({n_rep})", UserWarning, stacklevel=2)
         _Base.__init__(self, data=data, base_weights=w, domain=np.ones(n, dtype=bool),
                        source=source)
         object.__setattr__(self, "repweights", rep)

@@ -184,9 +184,43 @@ def crosstab_shares(ct: Any) -> pd.DataFrame:
     return wide.round(1) + 0.0  # + 0.0: no negative zeros
 
 
+def _has_ci(ct: Any) -> bool:
+    t = ct.table
+    return "ci_low" in t.columns and bool(np.isfinite(t["ci_low"].to_numpy(float)).any())
+
+
+def crosstab_cells(ct: Any) -> pd.DataFrame:
+    """The cells as displayed: the percentages of :func:`crosstab_shares`, each with its
+    confidence interval ("16.3 [14.1, 18.8]") when the result has them (``ci=True``)."""
+    wide = crosstab_shares(ct)
+    if not _has_ci(ct):
+        return wide
+    t = ct.table
+    rows = t["row_label"] if "row_label" in t.columns else t["row"]
+    cols = t["col_label"] if "col_label" in t.columns else t["col"]
+
+    def pivot(column: str) -> pd.DataFrame:
+        out = pd.DataFrame({"row": rows, "col": cols, "v": 100 * t[column]}).pivot(
+            index="row", columns="col", values="v")
+        return out.reindex(index=wide.index, columns=wide.columns).round(1) + 0.0
+
+    lo, hi = pivot("ci_low"), pivot("ci_high")
+    cells = wide.copy().astype(object)
+    for r in wide.index:
+        for c in wide.columns:
+            p, a, b = wide.at[r, c], lo.at[r, c], hi.at[r, c]
+            cells.at[r, c] = ("" if pd.isna(p) else f"{p:.1f}" if pd.isna(a) or pd.isna(b)
+                              else f"{p:.1f} [{a:.1f}, {b:.1f}]")
+    return cells
+
+
 def _caption(ct: Any) -> str:
-    return _PERCENT[_percent(ct)][1].format(row=_var_label(ct, ct.row),
+    text = _PERCENT[_percent(ct)][1].format(row=_var_label(ct, ct.row),
                                            col=_var_label(ct, ct.col))
+    if _has_ci(ct):
+        level = float(ct.table.attrs.get("level", 0.95))
+        text += f"; {100 * level:g}\u00a0% confidence intervals in brackets"
+    return text
 
 
 def _test_line(ct: Any) -> str:
@@ -204,14 +238,14 @@ def crosstab_repr(ct: Any) -> str:
     if ct.table.attrs.get("synthetic"):
         lines.append(SYNTHETIC_BANNER)
     lines.append(_caption(ct) + ":")
-    lines += crosstab_shares(ct).to_string(max_colwidth=22).splitlines()
+    lines += crosstab_cells(ct).to_string(max_colwidth=22).splitlines()
     return _clip(lines)
 
 
 def crosstab_html(ct: Any) -> str:
     """The cross-table in a notebook: banner (replica), test line, and one header row -- the
     row variable's label over the row labels, the column categories over their columns."""
-    wide = crosstab_shares(ct)
+    wide = crosstab_cells(ct)
     flat = wide.reset_index()
     flat.columns = [_var_label(ct, ct.row), *(str(c) for c in wide.columns)]
     banner = _BANNER_HTML if ct.table.attrs.get("synthetic") else ""

@@ -51,3 +51,18 @@ def test_design_descriptions_count_in_the_right_number():
     assert np.isfinite(rep2.scale)
     dom = d2.subset(np.array([True, False, False, False]))
     assert "n = 1 of 4 rows" in dom.describe()
+
+
+def test_crosstab_display_shows_the_intervals_it_has():
+    """A cross-table made with CIs (the default) shows each percentage with its interval, as
+    the table holds them; ci=False shows the percentages alone."""
+    d = sk.SurveyDesign(sk.load_replica(), weights="weight")
+    ct = sk.crosstab(d, "approval", "urban", level=0.9)
+    row = ct.table.iloc[0]
+    cell = (f"{100 * row['estimate']:.1f} [{100 * row['ci_low']:.1f}, "
+            f"{100 * row['ci_high']:.1f}]")
+    assert cell in repr(ct) and cell in ct._repr_html_()
+    assert "90\u00a0% confidence intervals in brackets" in repr(ct)
+    plain = sk.crosstab(d, "approval", "urban", ci=False)
+    assert "[" not in repr(plain).split("\n", 3)[3] and "confidence" not in repr(plain)
+    assert f"{100 * row['estimate']:.1f}" in repr(plain)

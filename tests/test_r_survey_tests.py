@@ -919,3 +919,37 @@ def test_quantile_R(more_ref, n, kind, df):
         np.testing.assert_allclose(y["estimate"], ref(f"y_{rule}_estimate"), rtol=1e-10)
         np.testing.assert_allclose(y["std_error"], ref(f"y_{rule}_se"), rtol=1e-8,
                                    equal_nan=True, err_msg=rule)
+
+
+@pytest.mark.parametrize("degf", [None, 4, 2])
+def test_degf_svrepdesign_and_subset_R(more_ref, degf):
+    """degf-svrepdesign.R and degf-subset.R: a replicate design's df is the rank of its
+    replicate weights minus 1 (3 here; its subset 2) unless the user gives ``degf``, which a
+    subset keeps (survey 4.5; 4.1.1 ignores degf=), with the t interval on it; a degf larger
+    than the number of replicates warns, as R."""
+    scd = _more_data("scd")
+    rw = 2 * np.column_stack([[1, 0, 1, 0, 1, 0], [1, 0, 0, 1, 0, 1], [0, 1, 1, 0, 0, 1],
+                              [0, 1, 0, 1, 1, 0]])
+    d = sk.ReplicateDesign(scd.assign(w=1.0), weights="w", repweights=rw, type="BRR",
+                           degf=degf)
+    sub = d.subset(scd["arrests"].ge(200).to_numpy())
+    tag = "default" if degf is None else f"degf{degf}"
+    assert d.df == _more(more_ref, "degf", tag, "degf").item()
+    assert sub.df == _more(more_ref, "degf", tag, "degf_subset").item()
+    m = sk.mean(sub, "arrests", vcov=True)
+    np.testing.assert_allclose(m["estimate"], _more(more_ref, "degf", tag, "subset_mean"))
+    np.testing.assert_allclose(m["std_error"], _more(more_ref, "degf", tag, "subset_se"),
+                               rtol=1e-12)
+    c = sk.contrast(m, [1], df=sub.df)
+    np.testing.assert_allclose(c[["ci_low", "ci_high"]].to_numpy().ravel(),
+                               _more(more_ref, "degf", tag, "subset_ci"), rtol=1e-10)
+    if degf == 4:  # 4.1.1 ignores the user's degf
+        assert _more(more_ref, "degf", tag, "degf", version="4.1.1").item() == 3
+    assert _more(more_ref, "degf", "degf10", "warned").item() == 1
+    with pytest.warns(UserWarning, match=r"degf \(10\) is larger than the number of "
+                                         r"replicates \(4\)"):
+        sk.ReplicateDesign(scd.assign(w=1000.0), weights="w", repweights=rw, type="BRR",
+                           degf=10)
+    with pytest.raises(sk.SurveyKitError, match="degf must be a positive whole number"):
+        sk.ReplicateDesign(scd.assign(w=1.0), weights="w", repweights=rw, type="BRR",
+                           degf=1.5)

@@ -1,7 +1,7 @@
 # The last R survey tests/ scripts ported in issue 25: svyolr-rake-subset.R, mtcars-var.R,
 # kalton.R, toy_example_for_postStratify.R, svyby_bug.R, svyby-strings.R, check.R, fpc.R
-# (example(fpc)) and quantile.R. The data the scripts make with R's own data sets or R's RNG
-# are written out here (rtests_more_<name>.csv) so the Python twins use the same rows.
+# (example(fpc)), quantile.R, degf-svrepdesign.R and degf-subset.R. The data the scripts make
+# with R's own data sets or R's RNG are written out here (rtests_more_<name>.csv) so the Python twins use the same rows.
 # Output tests/fixtures/r/rtests_more_<survey version>.csv (long: script, case, quantity,
 # term, value; value "error" where that version of survey fails).
 # Versions: survey 4.1.1 fails where these R tests were written against its bugs -- svyolr on
@@ -283,6 +283,29 @@ for (n in c(1000, 20)) {
     }
   }
 }
+
+## ---- degf-svrepdesign.R and degf-subset.R --------------------------------------------------
+# A user's degf= on svrepdesign, kept by subset: survey 4.5; 4.1.1 ignores degf= (3 and the
+# subset's rank 2 whatever is given) and does not warn for degf > replicates.
+data(scd)
+wdata(scd, "scd")
+scd_rw <- 2 * cbind(c(1, 0, 1, 0, 1, 0), c(1, 0, 0, 1, 0, 1), c(0, 1, 1, 0, 0, 1),
+                    c(0, 1, 0, 1, 1, 0))
+for (g in list(NULL, 4, 2)) {
+  d <- suppressWarnings(svrepdesign(data = scd, type = "BRR", repweights = scd_rw, degf = g))
+  tag <- if (is.null(g)) "default" else paste0("degf", g)
+  sub <- subset(d, arrests >= 200)
+  put("degf", tag, "degf", degf(d))
+  put("degf", tag, "degf_subset", degf(sub))
+  m <- svymean(~arrests, sub)
+  put("degf", tag, "subset_mean", coef(m))
+  put("degf", tag, "subset_se", SE(m))
+  put("degf", tag, "subset_ci", confint(m, df = degf(sub)))
+}
+w <- tryCatch(svrepdesign(data = scd, type = "BRR", weights = ~I(1000 + 0 * ESA),
+                          repweights = scd_rw, combined.weights = FALSE, degf = 10),
+              warning = function(w) w)
+put("degf", "degf10", "warned", inherits(w, "warning"))
 
 res <- do.call(rbind, rows)
 write.csv(res, file.path(out, paste0("rtests_more_", ver, ".csv")), row.names = FALSE)
