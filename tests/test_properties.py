@@ -99,6 +99,49 @@ def test_domain_equals_zero_weights_outside(seed: int, n: int, share: float) -> 
 
 
 @SETTINGS
+@given(seed=st.integers(0, 2**31 - 1), n=st.integers(40, 120), replicate=st.booleans())
+def test_missing_values_excluded_equal_the_complete_row_subset(seed: int, n: int,
+                                                              replicate: bool) -> None:
+    """Excluding missing values is the subset to complete rows for every estimator -- also
+    var's n/(n-1) (survey 4.5's tests/mtcars-var.R), by group, and on replicate designs."""
+    df = _frame(seed, n)
+    d = _design(df)
+    if replicate:
+        d = d.replicate("jkn")
+    complete = d.subset(df["y"].notna().to_numpy())
+    for est in (lambda x: sk.mean(x, "y"), lambda x: sk.var(x, "y"),
+                lambda x: sk.var(x, "y", by="b"), lambda x: sk.total(x, "y", by="a"),
+                lambda x: sk.quantile(x, "y", [0.25, 0.5])):
+        a, b = est(d), est(complete)
+        np.testing.assert_allclose(a["estimate"], b["estimate"], rtol=1e-10)
+        np.testing.assert_allclose(a["std_error"], b["std_error"], rtol=1e-9)
+
+
+@SETTINGS
+@given(seed=st.integers(0, 2**31 - 1), n=st.integers(5, 60),
+       p=st.floats(0.0, 1.0, allow_nan=False))
+def test_quantile_rules_stay_within_the_data_and_are_monotone(seed: int, n: int,
+                                                              p: float) -> None:
+    """Every quantile rule gives a value between the smallest and largest value with weight
+    (the smallest when p is below its share, survey 4.5), non-decreasing in p."""
+    from surveykit.estimation.quantile import QRULES, qrule
+
+    rng = np.random.default_rng(seed)
+    x = np.round(rng.lognormal(size=n), 1)  # ties, as R's tests/quantile.R
+    w = rng.uniform(0.2, 3.0, n)
+    w[rng.random(n) < 0.2] = 0.0
+    w[0] = 1.0
+    lo, hi = x[w > 0].min(), x[w > 0].max()
+    first_share = w[x == lo].sum() / w.sum()
+    for rule in QRULES:
+        q, q2 = qrule(x, w, p, rule), qrule(x, w, min(1.0, p + 0.1), rule)
+        assert lo - 1e-12 <= q <= hi + 1e-12, rule
+        assert q <= q2 + 1e-12, rule
+        if rule == "math" and p < first_share:
+            assert q == lo
+
+
+@SETTINGS
 @given(seed=st.integers(0, 2**31 - 1), n=st.integers(40, 120),
        factor=st.floats(1e-3, 1e3, allow_nan=False))
 def test_scaling_weights_changes_no_mean_proportion_or_se(seed: int, n: int,

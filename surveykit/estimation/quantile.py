@@ -97,6 +97,12 @@ def qrule(x: np.ndarray, w: np.ndarray, p: float, rule: str = "math") -> float:
             return float(q["qlow"] if q["wlow"] <= 0 else q["qup"])
         if rule in ("school", "hf2"):
             return float((q["qlow"] + q["qup"]) / 2 if q["wlow"] <= 0 else q["qup"])
+        if q["wlow"] <= 0 or q["wup"] + q["wlow"] <= 0:
+            # p at or below the first value's share, or p = 1: that end's value. survey 4.5's
+            # qrule_hf4 extrapolates below the smallest value there (R's tests/quantile.R data:
+            # the 0.01 quantile of 20 positive values is -0.0537) and gives NaN at p = 1;
+            # oldsvyquantile and base R's quantile(type = 4) give the smallest value (0.0535)
+            return float(q["qlow"])
         gamma = q["wlow"] / (q["wup"] + q["wlow"])
         return float(q["qlow"] * (1 - gamma) + q["qup"] * gamma)
     if rule == "hf3":
