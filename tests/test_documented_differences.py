@@ -416,6 +416,48 @@ def case_ordinal_normal(d):
             **both("ordinal_normal", "ci_avg_ed")}
 
 
+def case_quantile_below_first(d):
+    assert r_value("4.5", "quantile_below_first", "two_smallest") == [411.0, 436.0]
+    got = [sk.quantile(d["dclus1"], "api00", 0.001, qrule=rule)["estimate"].item()
+           for rule in ("math", "hf4")]
+    out = {"surveykit": got}
+    for v in VERSIONS:
+        out[f"R {v}"] = [r_value(v, "quantile_below_first", rule) for rule in ("math", "hf4")]
+    return out
+
+
+def case_var_missing(d):
+    got = sk.var(d["dclus1"], "acs.46")
+    assert got["n_missing"].item() == 26
+    return {"surveykit": [got["estimate"].item()], **both("var_missing", "var_acs46")}
+
+
+def case_likelihood_glm_replicates(d):
+    c1 = d["c1"].assign(sch_yes=d["c1"]["sch.wide"].eq("Yes").astype(int))
+    rep = sk.SurveyDesign(c1, weights="pw", psu="dnum", fpc="fpc").replicate("jk1")
+    ci = sk.glm(rep, "sch_yes ~ ell", family="quasibinomial").confint(method="likelihood",
+                                                                        parm=["ell"])
+    return {"surveykit": [_row(ci, ["ci_low", "ci_high"])],
+            **both("likelihood_glm_replicates", "ci_ell")}
+
+
+def case_olr_default(d):
+    from conftest import with_mealcat
+
+    des = sk.SurveyDesign(with_mealcat(d["c1"]), weights="pw", psu="dnum", fpc="fpc")
+    t = sk.ordinal(des, "mealcat ~ avg.ed + mobility + stype").tidy().set_index("term")
+    se = float(t.loc["avg.ed", "std_error"])
+    np.testing.assert_allclose(se, r_value("4.5", "olr_default", "se_avg_ed_tight"), rtol=1e-6)
+    return {"surveykit": [se], **both("olr_default", "se_avg_ed")}
+
+
+def case_degf_replicates(d):
+    jk = d["jk1"]
+    rep = sk.ReplicateDesign(d["c1"], weights="pw", repweights=jk.repweights, type="JK1",
+                             scale=jk.scale, rscales=jk.rscales, degf=10)
+    return {"surveykit": [rep.degf], **both("degf_replicates", "degf")}
+
+
 #: examples where surveykit's outcome is R's: the bullet documents a convention (names, normal
 #: quantiles, R's profile likelihood) or a refusal whose message differs (R's is unrelated)
 AGREES = {"term_names", "ordinal_normal", "likelihood_gaussian",

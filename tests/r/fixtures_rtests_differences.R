@@ -292,5 +292,31 @@ olr <- svyolr(mealcat ~ avg.ed + mobility + stype, design = dclus1m,
               control = list(reltol = 1e-15, maxit = 5000, ndeps = rep(1e-6, 7)))
 put("ordinal_normal", "ci_avg_ed", confint(olr, level = 0.9)["avg.ed", ])
 
+# quantile rules below the first value's share of the weight (apiclus1, api00, p = 0.001;
+# the smallest of 183 equal weights holds 0.0055): "math" and "hf4"
+for (rule in c("math", "hf4")) {
+  put_attempt("quantile_below_first", rule,
+              attempt(svyquantile(~api00, dclus1, 0.001, qrule = rule, ci = FALSE)),
+              function(r) coef(r))
+}
+put("quantile_below_first", "two_smallest", sort(apiclus1$api00)[1:2])
+# svyvar with missing values: n counts the complete rows (apiclus1, acs.46: 26 missing)
+put("var_missing", "var_acs46", coef(svyvar(~acs.46, dclus1, na.rm = TRUE)))
+# profile-likelihood interval of a replicate-design glm (JK1 apiclus1, logit sch.wide ~ ell)
+jk1_sw <- update(jk1, sch_yes = as.numeric(sch.wide == "Yes"))
+put_attempt("likelihood_glm_replicates", "ci_ell",
+            attempt(confint(svyglm(sch_yes ~ ell, jk1_sw, family = quasibinomial()), "ell",
+                            method = "likelihood")))
+# svyolr with its default control: optim's stopping rule and finite-difference Hessian
+olr_default <- svyolr(mealcat ~ avg.ed + mobility + stype, design = dclus1m)
+put("olr_default", "se_avg_ed", SE(olr_default)["avg.ed"])
+put("olr_default", "se_avg_ed_tight", SE(olr)["avg.ed"])
+# a user's degf= on a replicate design (JK1 apiclus1, degf = 10)
+jk1_degf <- suppressWarnings(svrepdesign(data = apiclus1, repweights = weights(jk1, "analysis"),
+                                         weights = ~pw, type = "JK1", scale = jk1$scale,
+                                         rscales = jk1$rscales, combined.weights = TRUE,
+                                         degf = 10))
+put("degf_replicates", "degf", degf(jk1_degf))
+
 write.csv(do.call(rbind, rows), file.path(out, paste0("rtests_differences_", ver, ".csv")),
           row.names = FALSE)
