@@ -416,20 +416,40 @@ def case_ordinal_normal(d):
             **both("ordinal_normal", "ci_avg_ed")}
 
 
-def case_quantile_below_first(d):
-    assert r_value("4.5", "quantile_below_first", "two_smallest") == [411.0, 436.0]
-    got = [sk.quantile(d["dclus1"], "api00", 0.001, qrule=rule)["estimate"].item()
-           for rule in ("math", "hf4")]
-    out = {"surveykit": got}
-    for v in VERSIONS:
-        out[f"R {v}"] = [r_value(v, "quantile_below_first", rule) for rule in ("math", "hf4")]
-    return out
+def _quantile20(d):
+    q20 = pd.read_csv(R_FIXTURES / "rtests_more_quantile_20.csv")
+    return q20, sk.SurveyDesign(q20)
+
+
+def case_quantile_hf4_low(d):
+    q20, des = _quantile20(d)
+    got = sk.quantile(des, "x", 0.01, qrule="hf4")["estimate"].item()
+    assert got == q20["x"].min()  # the smallest value, as R's oldsvyquantile
+    return {"surveykit": [got], **{f"R {v}": [r_value(v, "quantile_hf4_low", q)
+                                              for q in ("q01", "old_q01")] for v in VERSIONS}}
+
+
+def case_quantile_math_low(d):
+    _, des = _quantile20(d)
+    return {"surveykit": [sk.quantile(des, "y", 0.01)["estimate"].item()],
+            **both("quantile_math_low", "q01")}
+
+
+def case_quantile_score_nosign(d):
+    _, des = _quantile20(d)
+    with pytest.warns(UserWarning, match="does not change sign"):
+        got = sk.quantile(des, "y", 0.01, ci="score")
+    return {"surveykit": [_row(got, ["ci_low", "ci_high"])],
+            **both("quantile_score_nosign", "ci")}
 
 
 def case_var_missing(d):
-    got = sk.var(d["dclus1"], "acs.46")
-    assert got["n_missing"].item() == 26
-    return {"surveykit": [got["estimate"].item()], **both("var_missing", "var_acs46")}
+    mt = pd.read_csv(R_FIXTURES / "rtests_more_mtcars.csv")
+    mt.loc[0, "mpg"] = np.nan
+    got = sk.var(sk.SurveyDesign(mt), "mpg")["estimate"].item()
+    sub = sk.var(sk.SurveyDesign(mt.dropna(subset=["mpg"])), "mpg")["estimate"].item()
+    np.testing.assert_allclose(got, sub, rtol=1e-12)  # = the complete-row subset
+    return {"surveykit": [got], **both("var_missing", "na_rm")}
 
 
 def case_likelihood_glm_replicates(d):

@@ -292,16 +292,27 @@ olr <- svyolr(mealcat ~ avg.ed + mobility + stype, design = dclus1m,
               control = list(reltol = 1e-15, maxit = 5000, ndeps = rep(1e-6, 7)))
 put("ordinal_normal", "ci_avg_ed", confint(olr, level = 0.9)["avg.ed", ])
 
-# quantile rules below the first value's share of the weight (apiclus1, api00, p = 0.001;
-# the smallest of 183 equal weights holds 0.0055): "math" and "hf4"
-for (rule in c("math", "hf4")) {
-  put_attempt("quantile_below_first", rule,
-              attempt(svyquantile(~api00, dclus1, 0.001, qrule = rule, ci = FALSE)),
-              function(r) coef(r))
-}
-put("quantile_below_first", "two_smallest", sort(apiclus1$api00)[1:2])
-# svyvar with missing values: n counts the complete rows (apiclus1, acs.46: 26 missing)
-put("var_missing", "var_acs46", coef(svyvar(~acs.46, dclus1, na.rm = TRUE)))
+# quantiles on R's tests/quantile.R data (set.seed(42), 20 draws of exp(rnorm), written out by
+# fixtures_rtests_more.R): hf4 below the smallest value's share extrapolates below the data;
+# the "math" rule there (4.1.1: the second value, 4.5: the first); the score interval where
+# the score test does not change sign (uniroot stops)
+q20 <- read.csv(file.path(out, "rtests_more_quantile_20.csv"))
+d20 <- suppressWarnings(svydesign(id = ~1, data = q20))
+put_attempt("quantile_hf4_low", "q01", attempt(svyquantile(~x, d20, 0.01, qrule = "hf4",
+                                                           ci = FALSE)), function(v) coef(v))
+put_attempt("quantile_hf4_low", "old_q01", attempt(oldsvyquantile(~x, d20, 0.01)),
+            function(v) as.numeric(v))
+put_attempt("quantile_math_low", "q01", attempt(svyquantile(~y, d20, 0.01, qrule = "math",
+                                                            ci = FALSE)), function(v) coef(v))
+put_attempt("quantile_score_nosign", "ci", attempt(svyquantile(~y, d20, 0.01, ci = TRUE,
+                                                               interval.type = "score")),
+            function(v) confint(v))
+# var with a missing value (R's tests/mtcars-var.R): na.rm = TRUE vs the complete-row subset
+mt <- mtcars
+mt$mpg[1] <- NA
+dmt <- suppressWarnings(svydesign(ids = ~0, weights = NULL, data = mt))
+put("var_missing", "na_rm", coef(svyvar(~mpg, dmt, na.rm = TRUE)))
+
 # profile-likelihood interval of a replicate-design glm (JK1 apiclus1, logit sch.wide ~ ell)
 jk1_sw <- update(jk1, sch_yes = as.numeric(sch.wide == "Yes"))
 put_attempt("likelihood_glm_replicates", "ci_ell",
