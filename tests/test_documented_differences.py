@@ -416,6 +416,68 @@ def case_ordinal_normal(d):
             **both("ordinal_normal", "ci_avg_ed")}
 
 
+def _quantile20(d):
+    q20 = pd.read_csv(R_FIXTURES / "rtests_more_quantile_20.csv")
+    return q20, sk.SurveyDesign(q20)
+
+
+def case_quantile_hf4_low(d):
+    q20, des = _quantile20(d)
+    got = sk.quantile(des, "x", 0.01, qrule="hf4")["estimate"].item()
+    assert got == q20["x"].min()  # the smallest value, as R's oldsvyquantile
+    return {"surveykit": [got], **{f"R {v}": [r_value(v, "quantile_hf4_low", q)
+                                              for q in ("q01", "old_q01")] for v in VERSIONS}}
+
+
+def case_quantile_math_low(d):
+    _, des = _quantile20(d)
+    return {"surveykit": [sk.quantile(des, "y", 0.01)["estimate"].item()],
+            **both("quantile_math_low", "q01")}
+
+
+def case_quantile_score_nosign(d):
+    _, des = _quantile20(d)
+    with pytest.warns(UserWarning, match="does not change sign"):
+        got = sk.quantile(des, "y", 0.01, ci="score")
+    return {"surveykit": [_row(got, ["ci_low", "ci_high"])],
+            **both("quantile_score_nosign", "ci")}
+
+
+def case_var_missing(d):
+    mt = pd.read_csv(R_FIXTURES / "rtests_more_mtcars.csv")
+    mt.loc[0, "mpg"] = np.nan
+    got = sk.var(sk.SurveyDesign(mt), "mpg")["estimate"].item()
+    sub = sk.var(sk.SurveyDesign(mt.dropna(subset=["mpg"])), "mpg")["estimate"].item()
+    np.testing.assert_allclose(got, sub, rtol=1e-12)  # = the complete-row subset
+    return {"surveykit": [got], **both("var_missing", "na_rm")}
+
+
+def case_likelihood_glm_replicates(d):
+    c1 = d["c1"].assign(sch_yes=d["c1"]["sch.wide"].eq("Yes").astype(int))
+    rep = sk.SurveyDesign(c1, weights="pw", psu="dnum", fpc="fpc").replicate("jk1")
+    ci = sk.glm(rep, "sch_yes ~ ell", family="quasibinomial").confint(method="likelihood",
+                                                                        parm=["ell"])
+    return {"surveykit": [_row(ci, ["ci_low", "ci_high"])],
+            **both("likelihood_glm_replicates", "ci_ell")}
+
+
+def case_olr_default(d):
+    from conftest import with_mealcat
+
+    des = sk.SurveyDesign(with_mealcat(d["c1"]), weights="pw", psu="dnum", fpc="fpc")
+    t = sk.ordinal(des, "mealcat ~ avg.ed + mobility + stype").tidy().set_index("term")
+    se = float(t.loc["avg.ed", "std_error"])
+    np.testing.assert_allclose(se, r_value("4.5", "olr_default", "se_avg_ed_tight"), rtol=1e-6)
+    return {"surveykit": [se], **both("olr_default", "se_avg_ed")}
+
+
+def case_degf_replicates(d):
+    jk = d["jk1"]
+    rep = sk.ReplicateDesign(d["c1"], weights="pw", repweights=jk.repweights, type="JK1",
+                             scale=jk.scale, rscales=jk.rscales, degf=10)
+    return {"surveykit": [rep.degf], **both("degf_replicates", "degf")}
+
+
 #: examples where surveykit's outcome is R's: the bullet documents a convention (names, normal
 #: quantiles, R's profile likelihood) or a refusal whose message differs (R's is unrelated)
 AGREES = {"term_names", "ordinal_normal", "likelihood_gaussian",

@@ -292,5 +292,42 @@ olr <- svyolr(mealcat ~ avg.ed + mobility + stype, design = dclus1m,
               control = list(reltol = 1e-15, maxit = 5000, ndeps = rep(1e-6, 7)))
 put("ordinal_normal", "ci_avg_ed", confint(olr, level = 0.9)["avg.ed", ])
 
+# quantiles on R's tests/quantile.R data (set.seed(42), 20 draws of exp(rnorm), written out by
+# fixtures_rtests_more.R): hf4 below the smallest value's share extrapolates below the data;
+# the "math" rule there (4.1.1: the second value, 4.5: the first); the score interval where
+# the score test does not change sign (uniroot stops)
+q20 <- read.csv(file.path(out, "rtests_more_quantile_20.csv"))
+d20 <- suppressWarnings(svydesign(id = ~1, data = q20))
+put_attempt("quantile_hf4_low", "q01", attempt(svyquantile(~x, d20, 0.01, qrule = "hf4",
+                                                           ci = FALSE)), function(v) coef(v))
+put_attempt("quantile_hf4_low", "old_q01", attempt(oldsvyquantile(~x, d20, 0.01)),
+            function(v) as.numeric(v))
+put_attempt("quantile_math_low", "q01", attempt(svyquantile(~y, d20, 0.01, qrule = "math",
+                                                            ci = FALSE)), function(v) coef(v))
+put_attempt("quantile_score_nosign", "ci", attempt(svyquantile(~y, d20, 0.01, ci = TRUE,
+                                                               interval.type = "score")),
+            function(v) confint(v))
+# var with a missing value (R's tests/mtcars-var.R): na.rm = TRUE vs the complete-row subset
+mt <- mtcars
+mt$mpg[1] <- NA
+dmt <- suppressWarnings(svydesign(ids = ~0, weights = NULL, data = mt))
+put("var_missing", "na_rm", coef(svyvar(~mpg, dmt, na.rm = TRUE)))
+
+# profile-likelihood interval of a replicate-design glm (JK1 apiclus1, logit sch.wide ~ ell)
+jk1_sw <- update(jk1, sch_yes = as.numeric(sch.wide == "Yes"))
+put_attempt("likelihood_glm_replicates", "ci_ell",
+            attempt(confint(svyglm(sch_yes ~ ell, jk1_sw, family = quasibinomial()), "ell",
+                            method = "likelihood")))
+# svyolr with its default control: optim's stopping rule and finite-difference Hessian
+olr_default <- svyolr(mealcat ~ avg.ed + mobility + stype, design = dclus1m)
+put("olr_default", "se_avg_ed", SE(olr_default)["avg.ed"])
+put("olr_default", "se_avg_ed_tight", SE(olr)["avg.ed"])
+# a user's degf= on a replicate design (JK1 apiclus1, degf = 10)
+jk1_degf <- suppressWarnings(svrepdesign(data = apiclus1, repweights = weights(jk1, "analysis"),
+                                         weights = ~pw, type = "JK1", scale = jk1$scale,
+                                         rscales = jk1$rscales, combined.weights = TRUE,
+                                         degf = 10))
+put("degf_replicates", "degf", degf(jk1_degf))
+
 write.csv(do.call(rbind, rows), file.path(out, paste0("rtests_differences_", ver, ".csv")),
           row.names = FALSE)
