@@ -478,6 +478,17 @@ def case_degf_replicates(d):
     return {"surveykit": [rep.degf], **both("degf_replicates", "degf")}
 
 
+def case_list_prevalence(d):
+    race = pd.read_csv(R_FIXTURES / "data" / "list_race.csv")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the control arm's ceiling/floor notes
+        res = sk.list_experiment(sk.SurveyDesign(race, weights="w"), "y", "treat", J=3,
+                                 method="lm", covariates=["south", "age", "male", "college"],
+                                 se="model")
+    return {"surveykit": [float(res.prevalence["estimate"].iloc[0])],
+            **both("list_prevalence", "avg")}
+
+
 #: examples where surveykit's outcome is R's: the bullet documents a convention (names, normal
 #: quantiles, R's profile likelihood) or a refusal whose message differs (R's is unrelated)
 AGREES = {"term_names", "ordinal_normal", "likelihood_gaussian",

@@ -329,5 +329,13 @@ jk1_degf <- suppressWarnings(svrepdesign(data = apiclus1, repweights = weights(j
                                          degf = 10))
 put("degf_replicates", "degf", degf(jk1_degf))
 
+# list experiment prevalence: list::ictreg (weights = "w") + predict(avg = TRUE) averages the
+# predictions without the weights (list's own race data, weights as fixtures_list.R writes them)
+suppressPackageStartupMessages(library(list))
+race_w <- read.csv(file.path(out, "data", "list_race.csv"))
+ict <- ictreg(y ~ south + age + male + college, data = race_w, treat = "treat", J = 3,
+              method = "lm", weights = "w")
+put("list_prevalence", "avg", predict(ict, avg = TRUE, se.fit = TRUE)$fit)
+
 write.csv(do.call(rbind, rows), file.path(out, paste0("rtests_differences_", ver, ".csv")),
           row.names = FALSE)
