@@ -118,19 +118,7 @@ def margins(model: Any, by: str | None = None, at: Mapping[str, Any] | None = No
                                                                    for e in exprs)
             fit = glm(model.design, formula, family=model.family, link=model.link,
                       tol=model.extra["tol"], maxiter=model.extra["maxiter"])
-    data = fit.frame.data
-    rows = fit.frame.rows
-    w = np.asarray(fit.design.weights, dtype=float)[rows]
-    base = data.copy()
-    for k, v in at.items():
-        dtype = data[k].dtype if k in data.columns else data_all[k].dtype
-        base[k] = pd.Series([v] * len(base), index=base.index, dtype=dtype)
-    if col is not None:
-        g = data[col]
-        groups = (list(g.cat.categories) if isinstance(g.dtype, pd.CategoricalDtype)
-                  else sorted(pd.unique(g.dropna())))
-    else:
-        groups = [None]
+    data, rows, w, base, groups = _grid(fit, at, data_all, col)
     lk = LINKS[fit.link]
     beta = fit.params.to_numpy()
     off = fit._offset(None, True)
@@ -180,6 +168,26 @@ def _by_and_at(model: Any, by: str | None, at: Mapping[str, Any] | None
         raise ModelError("a variable cannot be both by= and at=", column=col)
     return at, data_all, col, term
 
+def _grid(fit: Any, at: Mapping[str, Any], data_all: pd.DataFrame, col: str | None
+          ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, pd.DataFrame, list[Any]]:
+    """What glm and ordinal margins average over: the fit's model-frame rows (data, row
+    numbers, weights), those rows with the ``at`` values set (their dtypes kept), and the
+    ``by`` groups in categorical or sorted order (``[None]`` without ``by``)."""
+    data = fit.frame.data
+    rows = fit.frame.rows
+    w = np.asarray(fit.design.weights, dtype=float)[rows]
+    base = data.copy()
+    for k, v in at.items():
+        dtype = data[k].dtype if k in data.columns else data_all[k].dtype
+        base[k] = pd.Series([v] * len(base), index=base.index, dtype=dtype)
+    if col is None:
+        return data, rows, w, base, [None]
+    g = data[col]
+    groups = (list(g.cat.categories) if isinstance(g.dtype, pd.CategoricalDtype)
+              else sorted(pd.unique(g.dropna())))
+    return data, rows, w, base, groups
+
+
 def _ordinal_margins(model: Any, by: str | None, at: Mapping[str, Any] | None,
                      conf_level: float) -> pd.DataFrame:
     """Predictive margins of an ordinal model: the design-weighted mean over the fitted
@@ -194,19 +202,7 @@ def _ordinal_margins(model: Any, by: str | None, at: Mapping[str, Any] | None,
     if col is not None:
         if not _mentions(model.frame.rhs, col):
             fit = ordinal(model.design, model.frame.formula + f" + {term}", link=model.link)
-    data = fit.frame.data
-    rows = fit.frame.rows
-    w = np.asarray(fit.design.weights, dtype=float)[rows]
-    base = data.copy()
-    for k, v in at.items():
-        dtype = data[k].dtype if k in data.columns else data_all[k].dtype
-        base[k] = pd.Series([v] * len(base), index=base.index, dtype=dtype)
-    if col is not None:
-        g = data[col]
-        groups = (list(g.cat.categories) if isinstance(g.dtype, pd.CategoricalDtype)
-                  else sorted(pd.unique(g.dropna())))
-    else:
-        groups = [None]
+    data, rows, w, base, groups = _grid(fit, at, data_all, col)
     codes, shown = fit._level_names()
     K = len(codes)
     beta = fit.params.to_numpy()[: fit.n_coef]
