@@ -89,16 +89,22 @@ def make_groups(design: Design, by: str | Sequence[str] | None) -> Groups:
                   with_zero_weights=any_weight)
 
 
+def group_labels(groups: Groups, which: Sequence[int]) -> str:
+    """The groups ``which`` as a warning names them: "g=1, h=a; g=2, h=b" (the first ten,
+    then " ...")."""
+    labels = [", ".join(f"{c}={groups.keys.iloc[g][c]}" for c in groups.keys.columns)
+              for g in list(which)[:10]]
+    return "; ".join(labels) + (" ..." if len(which) > 10 else "")
+
+
 def warn_empty_groups(groups: Groups, name: str, miss: np.ndarray, stacklevel: int = 3) -> None:
     """Warn (once) about ``by`` groups whose respondents all miss ``name``: their rows are NaN."""
     has = np.bincount(groups.codes[(groups.codes >= 0) & ~miss], minlength=groups.n_groups)
     empty = np.flatnonzero(has == 0)
     if empty.size:
-        labels = [", ".join(f"{c}={groups.keys.iloc[g][c]}" for c in groups.keys.columns)
-                  for g in empty[:10]]
         warnings.warn(
             f"{empty.size} group(s) have no respondent with a value of {name}; their rows are "
-            f"NaN (n_unweighted 0): {'; '.join(labels)}{' ...' if empty.size > 10 else ''}",
+            f"NaN (n_unweighted 0): {group_labels(groups, empty)}",
             UserWarning, stacklevel=stacklevel)
 
 

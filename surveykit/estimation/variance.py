@@ -13,7 +13,7 @@ from scipy import sparse
 from surveykit._dist import norm_ppf
 from surveykit.design import ReplicateDesign
 from surveykit.errors import EstimationError
-from surveykit.estimation._groups import make_groups, warn_empty_groups
+from surveykit.estimation._groups import Groups, group_labels, make_groups, warn_empty_groups
 from surveykit.estimation._input import (
     Design,
     as_list,
@@ -163,7 +163,7 @@ def var(design: Design, var: str | Sequence[str], by: str | Sequence[str] | None
                        suffix=[str(r["variable2"]) for r in rows])
 
 
-def _single_respondent_groups(design: Design, groups: Any, names: list[str],
+def _single_respondent_groups(design: Design, groups: Groups, names: list[str],
                               n_used: np.ndarray, by_names: list[str]) -> set[int]:
     """Groups with exactly one respondent with values, whose variance ``n/(n-1) ...`` is
     undefined: an error without ``by``, else NaN rows with a warning naming the groups (R 4.5
@@ -176,11 +176,9 @@ def _single_respondent_groups(design: Design, groups: Any, names: list[str],
         raise EstimationError(f"a variance needs at least two respondents with a value of "
                               f"{what}; the design (domain) has one", file=design.source,
                               column=names[0])
-    labels = [", ".join(f"{c}={groups.keys.iloc[g][c]}" for c in groups.keys.columns)
-              for g in sorted(single)[:10]]
     warnings.warn(f"{len(single)} group(s) have one respondent with a value of {what}: their "
-                  f"variance is undefined, the rows are NaN: {'; '.join(labels)}"
-                  f"{' ...' if len(single) > 10 else ''}", UserWarning, stacklevel=4)
+                  f"variance is undefined, the rows are NaN: "
+                  f"{group_labels(groups, sorted(single))}", UserWarning, stacklevel=4)
     return single
 
 
