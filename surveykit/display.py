@@ -169,19 +169,24 @@ def _var_label(ct: Any, var: str) -> str:
     return str((ct.table.attrs.get("variable_labels") or {}).get(var) or var)
 
 
-def crosstab_shares(ct: Any) -> pd.DataFrame:
-    """The weighted percentages of a cross-table as displayed (rows: the row variable's
-    labels, columns: the column variable's), on the result's percentage base."""
+def _pivot(ct: Any, column: str) -> pd.DataFrame:
+    """``100 x`` a column of the cross-table's long table, as a row x column grid in the order
+    the categories appear, rounded to one decimal."""
     t = ct.table
     rows = t["row_label"] if "row_label" in t.columns else t["row"]
     cols = t["col_label"] if "col_label" in t.columns else t["col"]
-    share = _PERCENT[_percent(ct)][0]
-    wide = pd.DataFrame({"row": rows, "col": cols, "pct": 100 * t[share]}).pivot(
-        index="row", columns="col", values="pct")
+    wide = pd.DataFrame({"row": rows, "col": cols, "v": 100 * t[column]}).pivot(
+        index="row", columns="col", values="v")
     wide = wide.reindex(index=list(dict.fromkeys(rows)), columns=list(dict.fromkeys(cols)))
     wide.index.name = ct.row
     wide.columns.name = ct.col
     return wide.round(1) + 0.0  # + 0.0: no negative zeros
+
+
+def crosstab_shares(ct: Any) -> pd.DataFrame:
+    """The weighted percentages of a cross-table as displayed (rows: the row variable's
+    labels, columns: the column variable's), on the result's percentage base."""
+    return _pivot(ct, _PERCENT[_percent(ct)][0])
 
 
 def _has_ci(ct: Any) -> bool:
@@ -195,16 +200,7 @@ def crosstab_cells(ct: Any) -> pd.DataFrame:
     wide = crosstab_shares(ct)
     if not _has_ci(ct):
         return wide
-    t = ct.table
-    rows = t["row_label"] if "row_label" in t.columns else t["row"]
-    cols = t["col_label"] if "col_label" in t.columns else t["col"]
-
-    def pivot(column: str) -> pd.DataFrame:
-        out = pd.DataFrame({"row": rows, "col": cols, "v": 100 * t[column]}).pivot(
-            index="row", columns="col", values="v")
-        return out.reindex(index=wide.index, columns=wide.columns).round(1) + 0.0
-
-    lo, hi = pivot("ci_low"), pivot("ci_high")
+    lo, hi = _pivot(ct, "ci_low"), _pivot(ct, "ci_high")
     cells = wide.copy().astype(object)
     for r in wide.index:
         for c in wide.columns:
