@@ -912,7 +912,11 @@ class ReplicateDesign(_Base):
             raise DesignError("rscales must be finite and non-negative", file=source,
                               values=rs[~np.isfinite(rs) | (rs < 0)])
         if degf is not None:
-            if int(degf) != degf or degf < 1:
+            try:
+                whole = float(degf).is_integer() and float(degf) >= 1
+            except (TypeError, ValueError):  # e.g. a string: the same one-line error
+                whole = False
+            if not whole:
                 raise DesignError(f"degf must be a positive whole number, got {degf!r}",
                                   file=source)
             if degf > n_rep:  # as R's svrepdesign: more df than replicates is a mistake

@@ -962,6 +962,7 @@ def test_degf_svrepdesign_and_subset_R(more_ref, degf):
                                          r"replicates \(4\)"):
         sk.ReplicateDesign(scd.assign(w=1000.0), weights="w", repweights=rw, type="BRR",
                            degf=10)
-    with pytest.raises(sk.SurveyKitError, match="degf must be a positive whole number"):
-        sk.ReplicateDesign(scd.assign(w=1.0), weights="w", repweights=rw, type="BRR",
-                           degf=1.5)
+    for bad in (1.5, 0, "three", float("nan")):
+        with pytest.raises(sk.SurveyKitError, match="degf must be a positive whole number"):
+            sk.ReplicateDesign(scd.assign(w=1.0), weights="w", repweights=rw, type="BRR",
+                               degf=bad)
