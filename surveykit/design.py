@@ -919,6 +919,7 @@ class ReplicateDesign(_Base):
             if not whole:
                 raise DesignError(f"degf must be a positive whole number, got {degf!r}",
                                   file=source)
+            degf = int(float(degf))
             if degf > n_rep:  # as R's svrepdesign: more df than replicates is a mistake
                 warnings.warn(f"degf ({degf}) is larger than the number of replicates "
                               f"({n_rep})", UserWarning, stacklevel=2)
